@@ -1,0 +1,66 @@
+# Support coach: `make run` to start the assistant, `make test` to test it. `make help` lists the rest.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/coach.tar.gz
+TRAINING_INPUTS := $(shell find data -type f -name '*.yml') domain.yml config.yml
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help install train run test unit validate test-stories nlu-cv bench lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+install: $(VENV)/.installed  ## create .venv with Python 3.10 and the pinned requirements
+
+$(VENV)/.installed: requirements.txt scripts/find_python.sh
+	@python=$$(scripts/find_python.sh) && \
+	  { [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' || { rm -rf $(VENV); "$$python" -m venv $(VENV); }; }
+	$(PY) -m pip install --quiet --disable-pip-version-check 'pip==24.0'
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip check
+	@touch $@
+
+train: $(MODEL)  ## train the Rasa model if training data, domain or config changed
+
+$(MODEL): $(TRAINING_INPUTS) $(VENV)/.installed
+	@mkdir -p models
+	@start=$$(date +%s); \
+	  $(RASA) train --fixed-model-name coach --out models --quiet && \
+	  echo "Trained $(MODEL) in $$(( $$(date +%s) - start )) s"
+	@touch $@
+
+run: install train  ## start Rasa, the action server and the web app on 127.0.0.1; Ctrl-C stops all three
+	$(PY) -m bot.launcher --model $(MODEL)
+
+test: install train validate unit test-stories  ## the whole test suite
+
+unit: install train  ## pytest: unit, CLI and end-to-end tests
+	$(PY) -m pytest
+
+validate: install  ## rasa data validate, and the scenario files
+	$(RASA) data validate --fail-on-warning --quiet
+	$(PY) -m bot scenarios --check
+
+test-stories: install train  ## rasa conversation tests in tests/test_stories.yml
+	$(RASA) test --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out var/rasa-test-results --quiet
+
+nlu-cv: install  ## 5-fold cross-validation of the NLU; writes var/nlu-cv/ and prints macro-F1
+	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out var/nlu-cv --quiet
+	$(PY) -c 'import json; r = json.load(open("var/nlu-cv/intent_report.json")); print("intent macro-F1 (5-fold CV): %.3f" % r["macro avg"]["f1-score"])'
+
+bench: install train  ## latency through the REST protocol; writes bench/results/latency.md
+	$(PY) -m bench.latency
+
+lock:  ## re-pin requirements.txt from requirements.in in a scratch venv
+	@python=$$(scripts/find_python.sh) && rm -rf var/lock-venv && "$$python" -m venv var/lock-venv
+	var/lock-venv/bin/pip install --quiet 'pip==24.0' && var/lock-venv/bin/pip install --quiet -r requirements.in
+	var/lock-venv/bin/pip check
+	{ echo "# Generated from requirements.in by 'make lock' on Python 3.10; do not edit by hand."; \
+	  var/lock-venv/bin/pip freeze --all | grep -v '^pip=='; } > requirements.txt
+
+clean:  ## remove the venv, models and run data
+	rm -rf $(VENV) models var .rasa

@@ -1,0 +1,1 @@
+"""Thin rasa_sdk actions: read the tracker, call `bot.conversation`, send what it answers."""

@@ -1,0 +1,96 @@
+"""The conversation protocol, independent of Rasa: what each message gets as an answer.
+
+Each handler takes the session state kept in the Rasa slot (or None) and returns the messages
+to send, as Rasa's REST channel shows them ({"text": ...} or {"custom": {...}}), and the new
+state. Every bad input gets an error payload, never silence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional
+
+from bot import simulation
+from bot.errors import CoachError
+from bot.scenarios import get_scenario
+from bot.scoring import build_scorecard
+from bot.settings import load_settings
+
+
+@dataclass
+class Answer:
+    messages: List[Dict[str, Any]] = field(default_factory=list)
+    state: Optional[Dict[str, Any]] = None
+
+    def text(self, text: str) -> "Answer":
+        self.messages.append({"text": text})
+        return self
+
+    def custom(self, payload: Dict[str, Any]) -> "Answer":
+        self.messages.append({"custom": payload})
+        return self
+
+
+def error(code: str, message: str, state: Optional[Dict[str, Any]] = None) -> Answer:
+    return Answer(state=state).custom({"type": "error", "code": code, "message": message})
+
+
+def start(state: Optional[Dict[str, Any]], choices: Mapping[str, Optional[str]]) -> Answer:
+    """`/start_scenario{...}`: a new session replaces any previous one of this sender."""
+    try:
+        new_state = simulation.start_session(choices.get("scenario"), choices.get("persona"), choices.get("mode"))
+    except CoachError as exc:
+        # Keep the previous session: a typo in a scenario id must not lose a conversation.
+        return error(exc.code, str(exc), state)
+    scenario = get_scenario(new_state["scenario"])
+    return (
+        Answer(state=new_state)
+        .text(simulation.opening_text(new_state))
+        .custom(
+            {
+                "type": "session_started",
+                "session_id": new_state["session_id"],
+                "scenario": scenario.id,
+                "title": scenario.title,
+                "persona": new_state["persona"],
+                "mode": new_state["mode"],
+                "customer_name": scenario.customer.name,
+                "mood": new_state["mood"],
+                "turn_limit": scenario.turn_limit,
+            }
+        )
+    )
+
+
+def reply(state: Optional[Dict[str, Any]], text: Optional[str]) -> Answer:
+    """Any other message: the trainee's reply to the customer."""
+    if not state:
+        return error(
+            "no_session",
+            'No practice session is running. Start one with /start_scenario{"scenario": "<id>", '
+            '"persona": "angry", "mode": "coach"}.',
+        )
+    if state.get("outcome"):
+        return error(
+            "session_over",
+            f"This session has ended ({state['outcome']}). Start a new one with /start_scenario.",
+            state,
+        )
+    try:
+        result = simulation.take_turn(state, text or "", max_chars=load_settings().max_message_chars)
+    except CoachError as exc:
+        return error(exc.code, str(exc), state)
+    answer = Answer(state=state).text(result.customer_text)
+    if state["mode"] == "coach":
+        answer.custom(result.feedback)
+    if result.ended:
+        answer.custom(build_scorecard(state))
+    return answer
+
+
+def end(state: Optional[Dict[str, Any]]) -> Answer:
+    """`/end_session`: the trainee stops; the scorecard says so. Repeating it is harmless."""
+    if not state:
+        return error("no_session", "No practice session is running, so there is nothing to end.")
+    if not state.get("outcome"):
+        state["outcome"] = "abandoned"
+    return Answer(state=state).custom(build_scorecard(state))

@@ -1,0 +1,239 @@
+"""Start, watch and stop the three processes of the assistant.
+
+`python -m bot.launcher` is what `make run` calls; the end-to-end tests and the benchmark use
+the same functions on free ports, so what is tested is what a user starts.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import requests
+import yaml
+
+from bot.settings import PROJECT_ROOT, Settings, load_settings
+
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "coach.tar.gz"
+# Rasa loads TensorFlow and the model before it answers; on a busy two-core machine that can
+# take well over a minute.
+STARTUP_TIMEOUT = 240.0
+
+
+def quiet_env(**extra: str) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONUNBUFFERED="1",
+        # The actions import `bot` from the project root whatever the working directory.
+        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
+    )
+    env.update(extra)
+    return env
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Service:
+    name: str
+    command: List[str]
+    health_url: str
+    log_path: Path
+    env: Dict[str, str] = field(default_factory=quiet_env)
+    process: Optional[subprocess.Popen] = None
+
+    def start(self) -> "Service":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        # A session of its own, so that Ctrl-C reaches only the launcher, which then stops
+        # every service in order instead of each dying halfway through a request.
+        self.process = subprocess.Popen(
+            self.command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        return self
+
+    def wait_until_up(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with code {self.process.returncode} before answering.\n"
+                    f"Last lines of {self.log_path}:\n{self.log_tail()}"
+                )
+            try:
+                if requests.get(self.health_url, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(
+            f"{self.name} did not answer at {self.health_url} within {timeout:.0f} s.\n"
+            f"Last lines of {self.log_path}:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 25) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> "Service":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def write_endpoints(*, settings: Settings, actions_url: str, tracker_db: Path) -> Path:
+    """The repository's endpoints.yml with this run's action server and tracker store file."""
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    endpoints["action_endpoint"]["url"] = f"{actions_url}/webhook"
+    endpoints["tracker_store"]["db"] = str(tracker_db)
+    path = settings.var_dir / f"endpoints.{settings.rasa_port}.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def rasa_service(*, settings: Settings, model: Path, endpoints: Path) -> Service:
+    bin_dir = Path(sys.executable).parent
+    return Service(
+        name="Rasa server",
+        command=[
+            str(bin_dir / "rasa"), "run",
+            "--model", str(model),
+            "--endpoints", str(endpoints),
+            "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+            "--interface", settings.host,
+            "--port", str(settings.rasa_port),
+        ],
+        health_url=f"{settings.rasa_url}/",
+        log_path=settings.var_dir / "logs" / f"rasa.{settings.rasa_port}.log",
+    )
+
+
+def actions_service(*, settings: Settings, package: str = "actions") -> Service:
+    return Service(
+        name="Action server",
+        command=[sys.executable, "-m", "rasa_sdk", "--actions", package, "--port", str(settings.actions_port)],
+        health_url=f"{settings.actions_url}/health",
+        log_path=settings.var_dir / "logs" / f"actions.{settings.actions_port}.log",
+        # rasa_sdk binds every interface unless SANIC_HOST says otherwise.
+        env=quiet_env(SANIC_HOST=settings.host),
+    )
+
+
+def web_service(*, settings: Settings) -> Service:
+    return Service(
+        name="Web app",
+        command=[sys.executable, "-m", "bot.web"],
+        health_url=f"{settings.web_url}/healthz",
+        log_path=settings.var_dir / "logs" / f"web.{settings.web_port}.log",
+        env=quiet_env(
+            COACH_HOST=settings.host,
+            COACH_WEB_PORT=str(settings.web_port),
+            COACH_RASA_PORT=str(settings.rasa_port),
+            COACH_VAR_DIR=str(settings.var_dir),
+        ),
+    )
+
+
+def start_all(stack: ExitStack, *, settings: Settings, model: Path, with_web: bool = True) -> List[Service]:
+    """Start actions, Rasa and (optionally) the web app; each is stopped when `stack` closes."""
+    endpoints = write_endpoints(
+        settings=settings, actions_url=settings.actions_url, tracker_db=settings.var_dir / "rasa_tracker.db"
+    )
+    services = [actions_service(settings=settings), rasa_service(settings=settings, model=model, endpoints=endpoints)]
+    if with_web:
+        services.append(web_service(settings=settings))
+    for service in services:
+        stack.enter_context(service.start())
+    for service in services:
+        service.wait_until_up()
+    return services
+
+
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) == 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Start the Rasa server, the action server and the web app.")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if not args.model.exists():
+        print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
+        return 2
+    for name, port in (("Rasa", settings.rasa_port), ("actions", settings.actions_port), ("web", settings.web_port)):
+        if _port_taken(settings.host, port):
+            print(
+                f"Port {port} on {settings.host} ({name}) is already in use. Stop what runs there or set "
+                f"COACH_{name.upper()}_PORT to another port.",
+                file=sys.stderr,
+            )
+            return 2
+    stop_requested = False
+
+    def request_stop(signum, frame):
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with ExitStack() as stack:
+        print("Starting the action server, the Rasa server and the web app (Rasa takes a minute)...", flush=True)
+        try:
+            services = start_all(stack, settings=settings, model=args.model)
+        except RuntimeError as exc:
+            print(f"Start-up failed: {exc}", file=sys.stderr)
+            return 1
+        print(
+            "\nThe assistant is up.\n"
+            f"  Practice chat (open this): {settings.web_url}/\n"
+            f"  Rasa REST webhook:         {settings.rasa_url}/webhooks/rest/webhook\n"
+            f"  Action server:             {settings.actions_url}/health\n"
+            f"  Logs:                      {settings.var_dir / 'logs'}\n"
+            "Press Ctrl-C to stop all three.",
+            flush=True,
+        )
+        while not stop_requested:
+            for service in services:
+                if service.process.poll() is not None:
+                    print(f"{service.name} stopped unexpectedly:\n{service.log_tail()}", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+        print("\nStopping...", flush=True)
+    print("Stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The scorecard at the end of a practice session, from the rubric file.
+
+Every criterion's explanation quotes the turn that earned or lost it, so a trainee and a
+trainer can see why the score is what it is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from bot.settings import RESOURCES
+
+RUBRIC_FILE = RESOURCES / "rubric.yml"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    name: str
+    label: str
+    weight: int
+    check: Optional[str] = None
+    outcome: Optional[str] = None
+    inverted: bool = False
+
+
+@dataclass(frozen=True)
+class Rubric:
+    version: int
+    pass_mark: int
+    criteria: List[Criterion]
+
+
+@lru_cache(maxsize=None)
+def load_rubric() -> Rubric:
+    raw = yaml.safe_load(RUBRIC_FILE.read_text(encoding="utf-8"))
+    criteria = [Criterion(name=name, **spec) for name, spec in raw["criteria"].items()]
+    total = sum(c.weight for c in criteria)
+    if total != 100:
+        raise ValueError(f"{RUBRIC_FILE.name}: criterion weights add up to {total}, not 100")
+    return Rubric(version=raw["version"], pass_mark=raw["pass_mark"], criteria=criteria)
+
+
+def _quote(turn: Dict[str, Any], check: str) -> str:
+    evidence = turn["checks"][check]["evidence"]
+    words = " … ".join(evidence) if evidence else turn["reply"]
+    if len(words) > 160:
+        words = words[:157] + "…"
+    return f"turn {turn['turn']}: “{words}”"
+
+
+def _judge_check(criterion: Criterion, turns: List[Dict[str, Any]]) -> tuple[bool, str]:
+    hits = [t for t in turns if t["checks"][criterion.check]["found"]]
+    if criterion.inverted:
+        if hits:
+            quotes = "; ".join(_quote(t, criterion.check) for t in hits[:3])
+            return False, f"Lost at {quotes}."
+        return True, f"None of the {len(turns)} replies had it." if turns else "No replies to judge."
+    if hits:
+        return True, f"Earned at {_quote(hits[0], criterion.check)}."
+    # Say what came closest, so the trainee knows what did not count.
+    near = [t for t in turns if t["checks"][criterion.check]["evidence"]]
+    if near:
+        turn = near[0]
+        tip = turn["checks"][criterion.check].get("tip") or ""
+        return False, f"Not met: {_quote(turn, criterion.check)} did not count. {tip}".strip()
+    return False, "Not met in any reply."
+
+
+def build_scorecard(state: Dict[str, Any]) -> Dict[str, Any]:
+    """The scorecard payload for a finished (or abandoned) session state."""
+    rubric = load_rubric()
+    turns = state["turns"]
+    outcome = state.get("outcome") or "abandoned"
+    criteria: Dict[str, Dict[str, Any]] = {}
+    score = 0
+    for criterion in rubric.criteria:
+        if criterion.outcome:
+            met = outcome == criterion.outcome
+            explanation = (
+                f"The customer accepted the plan at turn {turns[-1]['turn']}."
+                if met and turns
+                else f"The conversation ended as {outcome}."
+            )
+        else:
+            met, explanation = _judge_check(criterion, turns)
+        points = criterion.weight if met else 0
+        score += points
+        criteria[criterion.name] = {
+            "label": criterion.label,
+            "met": met,
+            "weight": criterion.weight,
+            "points": points,
+            "explanation": explanation,
+        }
+    return {
+        "type": "scorecard",
+        "session_id": state["session_id"],
+        "scenario": state["scenario"],
+        "persona": state["persona"],
+        "mode": state["mode"],
+        "score": score,
+        "pass_mark": rubric.pass_mark,
+        "passed": score >= rubric.pass_mark,
+        "outcome": outcome,
+        "turns": len(turns),
+        "mood_curve": list(state["mood_curve"]),
+        "rubric_version": rubric.version,
+        "criteria": criteria,
+    }

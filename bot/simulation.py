@@ -1,0 +1,282 @@
+"""The simulated customer: opening, reaction to each trainee reply, mood and outcome.
+
+The whole state of one practice session is a plain JSON-able dict (kept in a Rasa slot), so
+any action server process can pick up any conversation.
+"""
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from bot.checks import assess_reply
+from bot.errors import CoachError, EmptyMessage
+from bot.scenarios import PERSONAS, Scenario, get_scenario
+from bot.settings import RESOURCES
+
+MODES = ("coach", "assessment")
+OUTCOMES = ("resolved", "churned", "escalated", "abandoned")
+
+
+@dataclass(frozen=True)
+class CustomerModel:
+    personas: Dict[str, Dict[str, float]]
+    mood_changes: Dict[str, int]
+    resolve_at: int
+    leave_at: int
+    escalate_after_defensive: int
+    vague_promise: re.Pattern
+    restatement_frame: re.Pattern
+
+
+def _phrase_pattern(phrases: List[str]) -> re.Pattern:
+    alternatives = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases)
+    return re.compile(rf"\b(?:{alternatives})\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=None)
+def customer_model() -> CustomerModel:
+    raw = yaml.safe_load((RESOURCES / "customer_model.yml").read_text(encoding="utf-8"))
+    return CustomerModel(
+        personas=raw["personas"],
+        mood_changes=raw["mood_changes"],
+        resolve_at=raw["thresholds"]["resolve_at"],
+        leave_at=raw["thresholds"]["leave_at"],
+        escalate_after_defensive=raw["thresholds"]["escalate_after_defensive"],
+        vague_promise=_phrase_pattern(raw["vague_promise_phrases"]),
+        restatement_frame=_phrase_pattern(raw["restatement_frames"]),
+    )
+
+
+@dataclass
+class TurnResult:
+    """What the customer says back, and what the trainee may be shown."""
+
+    customer_text: str
+    feedback: Dict[str, Any]
+    ended: bool
+
+
+def start_session(scenario_id: Optional[str], persona: Optional[str], mode: Optional[str]) -> Dict[str, Any]:
+    """A new practice session state; raises CoachError with a clear message for bad choices."""
+    scenario = get_scenario(scenario_id)
+    persona = persona or "angry"
+    mode = mode or "coach"
+    if persona not in PERSONAS:
+        raise CoachError(f"Unknown persona {persona!r}: choose one of {', '.join(PERSONAS)}.")
+    if mode not in MODES:
+        raise CoachError(f"Unknown mode {mode!r}: choose one of {', '.join(MODES)}.")
+    session_id = uuid.uuid4().hex
+    state: Dict[str, Any] = {
+        "session_id": session_id,
+        "scenario": scenario.id,
+        "persona": persona,
+        "mode": mode,
+        "customer_name": scenario.customer.name,
+        "mood": customer_model().personas[persona]["start_mood"],
+        "turn": 0,
+        "turns": [],
+        "commitments": [],
+        "said": [],
+        "defensive_count": 0,
+        "outcome": None,
+    }
+    opening = _pick(state, scenario.opening.for_persona(persona))
+    state["mood_curve"] = [state["mood"]]
+    state["last_customer_text"] = opening
+    return state
+
+
+def opening_text(state: Dict[str, Any]) -> str:
+    return state["last_customer_text"]
+
+
+def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = None) -> TurnResult:
+    """Check the trainee's reply, move the mood, and let the customer answer.
+
+    Mutates `state`. Raises EmptyMessage/MessageTooLong before changing anything.
+    """
+    if not reply or not reply.strip():
+        raise EmptyMessage("Your reply is empty: type what you would say to the customer.")
+    scenario = get_scenario(state["scenario"])
+    checks = assess_reply(
+        reply,
+        customer_message=state["last_customer_text"],
+        customer_name=scenario.customer.name,
+        facts=scenario.fact_texts(),
+        jargon_terms=scenario.jargon,
+        max_chars=max_chars,
+    )
+    model = customer_model()
+    persona = model.personas[state["persona"]]
+    state["turn"] += 1
+    turn = state["turn"]
+
+    normalised = _normalise(reply)
+    repeated = any(t["normalised"] == normalised for t in state["turns"])
+    vague = bool(model.vague_promise.search(reply)) and not checks["next_step"]["found"]
+    partial_step = not checks["next_step"]["found"] and bool(checks["next_step"]["evidence"])
+    tried_restating = bool(model.restatement_frame.search(reply))
+    asked = checks["probing_question"]["found"] or "?" in reply
+    detail_answer = _detail_answer(scenario, reply, state["persona"]) if asked else None
+
+    change = 0
+    events: List[str] = []
+
+    def apply(event: str) -> None:
+        nonlocal change
+        events.append(event)
+        change += model.mood_changes[event]
+
+    if checks["defensive"]["found"]:
+        apply("defensive")
+        state["defensive_count"] += 1
+    if repeated:
+        apply("repeat")
+    if checks["apology"]["found"]:
+        apply("apology")
+    if checks["active_listening"]["found"]:
+        apply("active_listening")
+    elif tried_restating:
+        apply("wrong_restatement")
+    if checks["next_step"]["found"]:
+        apply("next_step")
+        state["commitments"].append({"turn": turn, "text": " ".join(checks["next_step"]["evidence"])})
+    elif vague:
+        apply("vague_promise")
+    elif partial_step:
+        apply("next_step_without_time")
+    if checks["thanks"]["found"]:
+        apply("thanks")
+    if checks["greeting"]["found"] and turn == 1:
+        apply("greeting_first_turn")
+    if checks["name_use"]["found"]:
+        apply("name_use")
+    if checks["probing_question"]["found"]:
+        apply("probing_question")
+    if detail_answer:
+        apply("detail_answered")
+    if checks["jargon"]["found"]:
+        apply("jargon")
+    if not events:
+        apply("nothing_useful")
+
+    factor = persona["calm_factor"] if change > 0 else persona["anger_factor"]
+    state["mood"] = int(max(0, min(100, round(state["mood"] + change * factor))))
+    state["mood_curve"].append(state["mood"])
+
+    situation = _situation(
+        state, scenario, checks,
+        repeated=repeated, vague=vague, partial_step=partial_step,
+        tried_restating=tried_restating, asked=asked,
+    )
+    if situation == "detail" and detail_answer:
+        customer_text = detail_answer
+        state["said"].append(customer_text)
+    else:
+        if situation == "detail":
+            situation = "after_detail_question"
+        customer_text = _pick(state, scenario.lines(situation, state["persona"]), scenario=scenario)
+    if situation in ("resolved", "leaving", "escalating"):
+        state["outcome"] = {"resolved": "resolved", "leaving": "churned", "escalating": "escalated"}[situation]
+
+    feedback = {
+        "type": "feedback",
+        "turn": turn,
+        "checks": checks,
+        "mood": state["mood"],
+        "mood_change": state["mood_curve"][-1] - state["mood_curve"][-2],
+    }
+    state["turns"].append(
+        {
+            "turn": turn,
+            "customer": state["last_customer_text"],
+            "reply": reply,
+            "normalised": normalised,
+            "checks": checks,
+            "events": events,
+            "situation": situation,
+            "mood": state["mood"],
+            "answer": customer_text,
+        }
+    )
+    state["last_customer_text"] = customer_text
+    return TurnResult(customer_text=customer_text, feedback=feedback, ended=state["outcome"] is not None)
+
+
+def _situation(
+    state: Dict[str, Any],
+    scenario: Scenario,
+    checks: Dict[str, Dict[str, Any]],
+    *,
+    repeated: bool,
+    vague: bool,
+    partial_step: bool,
+    tried_restating: bool,
+    asked: bool,
+) -> str:
+    """Which kind of line the customer answers with; the first that applies wins."""
+    model = customer_model()
+    mood = state["mood"]
+    if mood <= model.leave_at:
+        return "leaving"
+    if checks["defensive"]["found"]:
+        if state["defensive_count"] >= model.escalate_after_defensive:
+            return "escalating"
+        return "after_blame"
+    if repeated:
+        return "after_repeat"
+    if mood >= model.resolve_at and (checks["next_step"]["found"] or state["commitments"]):
+        return "resolved"
+    if state["turn"] >= scenario.turn_limit:
+        return "leaving"
+    if checks["jargon"]["found"]:
+        return "after_jargon"
+    if checks["probing_question"]["found"] or (asked and not checks["active_listening"]["found"]):
+        return "detail"
+    if partial_step:
+        return "after_next_step_without_time"
+    if vague:
+        return "after_vague_promise"
+    if checks["apology"]["found"]:
+        return "after_apology"
+    if checks["active_listening"]["found"]:
+        return "after_restatement"
+    if tried_restating:
+        return "after_wrong_restatement"
+    return "neutral"
+
+
+def _detail_answer(scenario: Scenario, reply: str, persona: str) -> Optional[str]:
+    words = set(re.findall(r"[a-z0-9']+", reply.lower()))
+    best, best_hits = None, 0
+    for detail in scenario.details:
+        hits = sum(1 for k in detail.keywords if k.lower() in words or (" " in k and k.lower() in reply.lower()))
+        if hits > best_hits:
+            best, best_hits = detail, hits
+    return getattr(best.answer, persona) if best else None
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def _pick(state: Dict[str, Any], lines: List[str], *, scenario: Optional[Scenario] = None) -> str:
+    """A line the customer has not said yet in this conversation, varied by session and turn."""
+    rng = random.Random(f"{state['session_id']}:{state['turn']}")
+    unused = [line for line in lines if line not in state["said"]]
+    if not unused and scenario is not None:
+        # Every variant of this situation is spent: say something else in character
+        # rather than repeat a line word for word.
+        for fallback in ("neutral", "after_detail_question"):
+            unused = [l for l in scenario.lines(fallback, state["persona"]) if l not in state["said"]]
+            if unused:
+                break
+    choice = rng.choice(unused or lines)
+    state["said"].append(choice)
+    return choice
