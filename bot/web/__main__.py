@@ -1,0 +1,26 @@
+"""`python -m bot.web`: serve the web app with waitress on COACH_HOST:COACH_WEB_PORT."""
+from __future__ import annotations
+
+import logging
+
+from waitress import serve
+
+from bot.settings import load_settings
+from bot.web import create_app
+
+# Enough for a training room chatting at once; each request mostly waits on Rasa.
+THREADS = 8
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    app = create_app()
+    logging.getLogger("bot.web").info(
+        "Practice chat on %s/ (relaying to Rasa at %s)", settings.web_url, app.config["RASA_URL"]
+    )
+    serve(app, host=settings.host, port=settings.web_port, threads=THREADS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+"""The trainee's practice chat page. Everything it does after loading goes through `api`."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+bp = Blueprint("chat", __name__)
+
+
+@bp.get("/")
+def index():
+    return render_template("chat/index.html", max_message_chars=current_app.config["MAX_MESSAGE_CHARS"])
