@@ -16,7 +16,7 @@ import yaml
 
 from bot.checks import assess_reply
 from bot.errors import CoachError, EmptyMessage
-from bot.scenarios import PERSONAS, Scenario, get_scenario
+from bot.scenarios import PERSONAS, SITUATIONS, Scenario, get_scenario
 from bot.settings import RESOURCES
 
 MODES = ("coach", "assessment")
@@ -182,7 +182,7 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
         if situation == "detail":
             situation = "after_detail_question"
         customer_text = _pick(state, scenario.lines(situation, state["persona"]), scenario=scenario)
-    if situation in ("resolved", "leaving", "escalating"):
+    if situation in ENDING_SITUATIONS:
         state["outcome"] = {"resolved": "resolved", "leaving": "churned", "escalating": "escalated"}[situation]
 
     feedback = {
@@ -266,17 +266,24 @@ def _normalise(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
+# Where the customer looks for something else to say when every variant of a situation has
+# been used: the generic push for a solution first, anything unsaid last.
+FALLBACK_SITUATIONS = ("neutral", "after_vague_promise", "after_next_step_without_time", "after_detail_question")
+ENDING_SITUATIONS = ("resolved", "leaving", "escalating")
+
+
 def _pick(state: Dict[str, Any], lines: List[str], *, scenario: Optional[Scenario] = None) -> str:
     """A line the customer has not said yet in this conversation, varied by session and turn."""
     rng = random.Random(f"{state['session_id']}:{state['turn']}")
     unused = [line for line in lines if line not in state["said"]]
     if not unused and scenario is not None:
-        # Every variant of this situation is spent: say something else in character
-        # rather than repeat a line word for word.
-        for fallback in ("neutral", "after_detail_question"):
-            unused = [l for l in scenario.lines(fallback, state["persona"]) if l not in state["said"]]
+        for fallback in FALLBACK_SITUATIONS:
+            unused = [line for line in scenario.lines(fallback, state["persona"]) if line not in state["said"]]
             if unused:
                 break
+        else:
+            ongoing = [s for s in SITUATIONS if s not in ENDING_SITUATIONS]
+            unused = [l for s in ongoing for l in scenario.lines(s, state["persona"]) if l not in state["said"]]
     choice = rng.choice(unused or lines)
     state["said"].append(choice)
     return choice

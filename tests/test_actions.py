@@ -1,0 +1,110 @@
+"""The thin actions: what they send and which state they keep, with tracker and dispatcher fixtures."""
+import pytest
+
+from actions.common import STATE_SLOT
+from actions.customer_reply import ActionCustomerReply
+from actions.end_session import ActionEndSession
+from actions.start_scenario import ActionStartScenario
+from conftest import make_tracker
+
+
+def _entities(**values):
+    return [{"entity": key, "value": value} for key, value in values.items()]
+
+
+def _run(action, dispatcher, **tracker_args):
+    events = action.run(dispatcher, make_tracker(**tracker_args), domain={})
+    state = next(e["value"] for e in events if e["event"] == "slot" and e["name"] == STATE_SLOT)
+    return state, dispatcher.messages
+
+
+def _custom(messages, kind):
+    return [m["custom"] for m in messages if m.get("custom", {}).get("type") == kind]
+
+
+@pytest.fixture
+def started(dispatcher):
+    state, _ = _run(
+        ActionStartScenario(), dispatcher, intent="start_scenario",
+        entities=_entities(scenario="laptop_at_home_service", persona="angry", mode="coach"),
+    )
+    return state
+
+
+def test_start_sends_opening_and_session_payload(dispatcher):
+    state, messages = _run(
+        ActionStartScenario(), dispatcher, intent="start_scenario",
+        entities=_entities(scenario="laptop_at_home_service", persona="dispassionate", mode="assessment"),
+    )
+    assert messages[0]["text"]
+    (payload,) = _custom(messages, "session_started")
+    assert payload["customer_name"] == "Dana Whitfield"
+    assert payload["persona"] == "dispassionate" and payload["mode"] == "assessment"
+    assert payload["session_id"] == state["session_id"]
+    assert payload["mood"] == state["mood"]
+
+
+def test_unknown_scenario_keeps_the_running_session(dispatcher, started):
+    state, messages = _run(
+        ActionStartScenario(), dispatcher, intent="start_scenario",
+        entities=_entities(scenario="no_such_scenario"), slots={STATE_SLOT: started},
+    )
+    (error,) = _custom(messages, "error")
+    assert error["code"] == "unknown_scenario" and "laptop_at_home_service" in error["message"]
+    assert state == started
+
+
+def test_reply_in_coach_mode_sends_customer_text_and_feedback(dispatcher, started):
+    state, messages = _run(
+        ActionCustomerReply(), dispatcher,
+        text="Hi Dana, I'm so sorry your laptop keeps crashing every day.", slots={STATE_SLOT: started},
+    )
+    assert messages[0]["text"] and messages[0]["text"] != started["last_customer_text"]
+    (feedback,) = _custom(messages, "feedback")
+    assert feedback["turn"] == 1
+    assert feedback["checks"]["apology"]["found"] is True
+    assert feedback["checks"]["greeting"]["found"] is True
+    assert state["turn"] == 1 and state["mood"] == feedback["mood"]
+
+
+def test_reply_in_assessment_mode_stores_feedback_without_showing_it(dispatcher, started):
+    started["mode"] = "assessment"
+    state, messages = _run(
+        ActionCustomerReply(), dispatcher, text="I'm sorry about that, Dana.", slots={STATE_SLOT: started}
+    )
+    assert not _custom(messages, "feedback")
+    assert state["turns"][0]["checks"]["apology"]["found"] is True
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [("", "empty_message"), ("   ", "empty_message"), ("x" * 2001, "message_too_long")],
+)
+def test_bad_replies_get_a_clear_error_and_change_nothing(dispatcher, started, text, code):
+    before = dict(started)
+    state, messages = _run(ActionCustomerReply(), dispatcher, text=text, slots={STATE_SLOT: started})
+    (error,) = _custom(messages, "error")
+    assert error["code"] == code and error["message"]
+    assert state["turn"] == before["turn"] == 0
+
+
+def test_reply_before_any_scenario_says_how_to_start(dispatcher):
+    events = ActionCustomerReply().run(dispatcher, make_tracker(text="Hello?"), domain={})
+    (error,) = _custom(dispatcher.messages, "error")
+    assert error["code"] == "no_session" and "/start_scenario" in error["message"]
+    assert events == [{"event": "slot", "timestamp": None, "name": STATE_SLOT, "value": None}]
+
+
+def test_end_session_sends_scorecard_and_marks_abandoned(dispatcher, started):
+    state, messages = _run(ActionEndSession(), dispatcher, intent="end_session", slots={STATE_SLOT: started})
+    (card,) = _custom(messages, "scorecard")
+    assert card["outcome"] == "abandoned" and state["outcome"] == "abandoned"
+    assert 0 <= card["score"] <= 100 and card["passed"] is False
+    assert set(card["criteria"]) >= {"greeting", "active_listening", "apology", "next_step", "thanks", "no_defensive"}
+
+
+def test_reply_after_the_end_says_the_session_is_over(dispatcher, started):
+    started["outcome"] = "churned"
+    _, messages = _run(ActionCustomerReply(), dispatcher, text="Hello again", slots={STATE_SLOT: started})
+    (error,) = _custom(messages, "error")
+    assert error["code"] == "session_over"

@@ -1,0 +1,97 @@
+"""End to end: the real Rasa server and action server, on free ports, over HTTP."""
+import pytest
+import requests
+
+from bot.rasa_client import END_COMMAND, RasaRestClient, start_command
+
+pytestmark = pytest.mark.e2e
+texts, payloads = RasaRestClient.texts, RasaRestClient.payloads
+
+
+def test_a_conversation_from_start_to_scorecard(conversation):
+    opening = conversation.send(start_command("laptop_at_home_service", "angry", "coach"))
+    assert texts(opening), opening
+    (started,) = payloads(opening, "session_started")
+    assert started["customer_name"] == "Dana Whitfield" and started["mode"] == "coach"
+
+    replies = [
+        "Hi Dana, I'm so sorry your laptop keeps crashing and nobody called you back.",
+        "So it has crashed with a blue screen every day since it arrived, even after the updates?",
+        "What happens on the screen right before it crashes?",
+    ]
+    moods = [started["mood"]]
+    for turn, reply in enumerate(replies, start=1):
+        answer = conversation.send(reply)
+        assert texts(answer), answer
+        (feedback,) = payloads(answer, "feedback")
+        assert feedback["turn"] == turn
+        assert set(feedback["checks"]) >= {"greeting", "active_listening", "apology", "next_step", "defensive"}
+        moods.append(feedback["mood"])
+    assert moods[-1] > moods[0]
+
+    (card,) = payloads(conversation.send(END_COMMAND), "scorecard")
+    assert card["session_id"] == started["session_id"]
+    assert card["outcome"] == "abandoned" and card["turns"] == 3
+    assert card["criteria"]["apology"]["met"] is True
+    assert 0 <= card["score"] <= 100
+
+
+def test_the_customer_ends_a_resolved_conversation_with_a_scorecard(conversation):
+    conversation.send(start_command("laptop_at_home_service", "dispassionate", "assessment"))
+    last = []
+    for reply in [
+        "Hello Dana, thanks for your patience, and I apologize for the missed callbacks.",
+        "So your laptop crashes with a blue screen every day and three calls went unanswered?",
+        "I'll book a technician for tomorrow at 9 am and I'll call you by 5 pm today to confirm.",
+    ]:
+        last = conversation.send(reply)
+        assert not payloads(last, "feedback"), "assessment mode must not show feedback"
+        if payloads(last, "scorecard"):
+            break
+    (card,) = payloads(last, "scorecard")
+    assert card["outcome"] == "resolved" and card["passed"] is True
+
+
+@pytest.mark.parametrize(
+    "message, code",
+    [
+        ("Hello, how can I help?", "no_session"),
+        (start_command("no_such_scenario"), "unknown_scenario"),
+    ],
+)
+def test_errors_are_answered_not_silent(conversation, message, code):
+    answer = conversation.send(message)
+    (error,) = payloads(answer, "error")
+    assert error["code"] == code and error["message"]
+
+
+def test_oversize_and_empty_replies_get_a_clear_error(conversation):
+    conversation.send(start_command("laptop_at_home_service"))
+    for message, code in (("x " * 1500, "message_too_long"), ("   ", "empty_message")):
+        (error,) = payloads(conversation.send(message), "error")
+        assert error["code"] == code
+    # The session survives bad input: the next real reply is turn 1.
+    (feedback,) = payloads(conversation.send("I'm sorry about the crashes."), "feedback")
+    assert feedback["turn"] == 1
+
+
+def _listening_addresses(port):
+    """Local addresses with a listening TCP socket on `port`, read from the kernel's tables."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as handle:
+            for row in list(handle)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, port_hex = local.rsplit(":", 1)
+                if state == "0A" and int(port_hex, 16) == port:  # 0A = LISTEN
+                    found.add(address)
+    return found
+
+
+def test_servers_listen_on_loopback_only(assistant):
+    settings = assistant["settings"]
+    loopback = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1 and ::1 as the kernel writes them
+    for port in (settings.rasa_port, settings.actions_port, settings.web_port):
+        addresses = _listening_addresses(port)
+        assert addresses and addresses <= loopback, (port, addresses)
+    assert requests.get(f"{assistant['actions_url']}/health", timeout=5).json() == {"status": "ok"}
