@@ -1,0 +1,67 @@
+"""The practice chat in headless Chromium (Debian's package), against the real assistant."""
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+# Flags this machine needs: no sandbox as root, and no background connections to the outside.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _send(page, text):
+    before = page.locator("#log .msg-customer").count()
+    page.fill("#reply", text)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#log .msg-customer').length > n", arg=before, timeout=30_000
+    )
+
+
+def test_coach_mode_conversation_to_scorecard(assistant, page):
+    page.goto(assistant["web_url"] + "/")
+    page.select_option("#scenario", "laptop_at_home_service")
+    page.check("input[name=mode][value=coach]")
+    page.click("text=Start the conversation")
+    page.wait_for_selector("#log .msg-customer", timeout=30_000)
+
+    _send(page, "Hi Dana, I'm so sorry your laptop keeps crashing <b>every day</b>.")
+    # The trainee's words come back escaped, with the apology highlighted inside them.
+    trainee = page.locator("#log .msg-trainee").first
+    assert "<b>every day</b>" in trainee.inner_text()
+    assert trainee.locator("b").count() == 0
+    marked = [m.lower() for m in trainee.locator("mark.good").all_inner_texts()]
+    assert any("sorry" in m for m in marked), marked
+    assert page.locator("#mood-text").inner_text().strip()
+
+    _send(page, "I'll book a technician for tomorrow at 9 am and call you by 5 pm today to confirm.")
+    if page.locator("#scorecard").is_hidden():  # the customer may already have accepted the plan
+        page.click("#end-button")
+    page.wait_for_selector("#scorecard:not([hidden])", timeout=30_000)
+    summary = page.locator("#score-summary").inner_text()
+    assert "Score" in summary and "/ 100" in summary
+    assert page.locator("#score-rows tr").count() >= 6
+    page.screenshot(path=str(assistant["settings"].var_dir / "browser-scorecard.png"), full_page=True)
