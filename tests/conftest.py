@@ -70,3 +70,95 @@ def assistant(tmp_path_factory) -> Iterator[Dict[str, str]]:
 def conversation(assistant):
     """A fresh conversation with the running assistant, under a sender id of its own."""
     return RasaRestClient(assistant["rasa_url"], sender=f"test-{uuid.uuid4().hex[:12]}")
+
+
+# --- Storage (bot/db): the same tests on SQLite and on PostgreSQL ------------------------------
+#
+# PostgreSQL: an admin connection (COACH_TEST_POSTGRES_URL, else user postgres, then root, on
+# 127.0.0.1:5432, database "test", trust auth) creates a fresh coach_test_<random> database
+# for the test run and drops it at the end. Unreachable PostgreSQL fails those tests with the
+# reason, unless COACH_SKIP_POSTGRES=1.
+
+POSTGRES_ADMIN_URLS = (
+    "postgresql://postgres@127.0.0.1:5432/test",
+    "postgresql://root@127.0.0.1:5432/test",
+)
+
+
+def _postgres_admin():
+    import os
+
+    import psycopg2
+
+    override = os.environ.get("COACH_TEST_POSTGRES_URL", "").strip()
+    candidates = (override,) if override else POSTGRES_ADMIN_URLS
+    problems = []
+    for dsn in candidates:
+        try:
+            connection = psycopg2.connect(dsn, connect_timeout=5)
+        except psycopg2.OperationalError as exc:
+            problems.append(f"  {dsn}: {str(exc).strip()}")
+            continue
+        connection.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
+        return connection, dsn
+    message = (
+        "PostgreSQL is not reachable, so the PostgreSQL half of the storage tests cannot run:\n"
+        + "\n".join(problems)
+        + "\nStart PostgreSQL, point COACH_TEST_POSTGRES_URL at an admin connection URL, "
+        "or set COACH_SKIP_POSTGRES=1 to skip these tests."
+    )
+    if os.environ.get("COACH_SKIP_POSTGRES") == "1":
+        pytest.skip(message)
+    pytest.fail(message, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url() -> Iterator[str]:
+    """A PostgreSQL database of this test run's own, migrated to the newest schema."""
+    from psycopg2 import sql
+    from sqlalchemy.engine import make_url
+
+    from bot.db import upgrade
+
+    admin, dsn = _postgres_admin()
+    name = f"coach_test_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        url = make_url(dsn).set(drivername="postgresql+psycopg2", database=name)
+        url_text = url.render_as_string(hide_password=False)
+        upgrade(url_text)
+        yield url_text
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage_url(request, tmp_path) -> str:
+    """A migrated, empty database: a temporary SQLite file, or the run's PostgreSQL database."""
+    from sqlalchemy.engine import URL
+
+    from bot.db import upgrade
+
+    if request.param == "sqlite":
+        url = URL.create("sqlite", database=str(tmp_path / "coach.db")).render_as_string(hide_password=False)
+        upgrade(url)
+        return url
+    return request.getfixturevalue("postgres_database_url")
+
+
+@pytest.fixture
+def storage_engine(storage_url):
+    """An engine on `storage_url`; every row is deleted afterwards (the PostgreSQL database is shared)."""
+    from sqlalchemy import delete
+
+    from bot.db import Base, make_engine
+
+    engine = make_engine(storage_url)
+    yield engine
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(delete(table))
+    engine.dispose()

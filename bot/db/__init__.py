@@ -1,0 +1,109 @@
+"""Storage for scored transcripts: users, practice sessions, turns, scorecards and reviews.
+
+SQLAlchemy 1.4 in 2.0 style (declarative_base, select(), future=True), SQLite by default and
+PostgreSQL through psycopg2; the schema is managed by Alembic (bot/db/migrations).
+
+    from bot.db import make_engine, session_scope, record_turn
+
+    engine = make_engine()          # COACH_DATABASE_URL, else <COACH_VAR_DIR>/coach.db
+    with session_scope(engine) as session:
+        record_turn(session=session, session_id=..., number=1, ...)
+
+`python -m bot.db upgrade` migrates the configured database to the newest schema. Importing
+this package opens no connection.
+"""
+from bot.db.crud import (
+    CheckAgreement,
+    DuplicateEmail,
+    NotAllowed,
+    NotFound,
+    SessionPage,
+    SessionRow,
+    Transcript,
+    add_comment,
+    add_scorecard,
+    agreement_per_check,
+    authenticate,
+    cohens_kappa,
+    create_user,
+    get_current_scorecard,
+    get_session,
+    get_transcript,
+    get_user,
+    get_user_by_email,
+    list_sessions,
+    normalise_email,
+    override_check,
+    override_outcome,
+    record_session_end,
+    record_session_start,
+    record_turn,
+    rescore_sessions,
+    scoring_state,
+    set_password,
+    set_role,
+)
+from bot.db.engine import DATABASE_URL_ENV, database_url, make_engine, session_scope
+from bot.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from bot.db.models import (
+    OUTCOMES,
+    ROLES,
+    Base,
+    CheckOverride,
+    OutcomeOverride,
+    PracticeSession,
+    Scorecard,
+    Turn,
+    TurnComment,
+    User,
+)
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "OUTCOMES",
+    "ROLES",
+    "Base",
+    "CheckAgreement",
+    "CheckOverride",
+    "DuplicateEmail",
+    "NotAllowed",
+    "NotFound",
+    "OutcomeOverride",
+    "PracticeSession",
+    "Scorecard",
+    "SessionPage",
+    "SessionRow",
+    "Transcript",
+    "Turn",
+    "TurnComment",
+    "User",
+    "add_comment",
+    "add_scorecard",
+    "agreement_per_check",
+    "alembic_config",
+    "authenticate",
+    "cohens_kappa",
+    "create_user",
+    "current_revision",
+    "database_url",
+    "get_current_scorecard",
+    "get_session",
+    "get_transcript",
+    "get_user",
+    "get_user_by_email",
+    "head_revision",
+    "list_sessions",
+    "make_engine",
+    "normalise_email",
+    "override_check",
+    "override_outcome",
+    "record_session_end",
+    "record_session_start",
+    "record_turn",
+    "rescore_sessions",
+    "scoring_state",
+    "session_scope",
+    "set_password",
+    "set_role",
+    "upgrade",
+]

@@ -1,0 +1,96 @@
+"""Where the database is, how to connect to it, and one transaction per unit of work.
+
+Nothing here connects at import time: `make_engine` builds a lazy engine and the first
+`session_scope` opens the first connection.
+"""
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Union
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session
+
+DATABASE_URL_ENV = "COACH_DATABASE_URL"
+SQLITE_FILE_NAME = "coach.db"
+# How long a SQLite writer waits for another process's write lock before failing. The action
+# server and the web app write small rows; a few seconds of waiting means something is stuck.
+SQLITE_BUSY_TIMEOUT_SECONDS = 15
+
+
+def database_url() -> str:
+    """COACH_DATABASE_URL, or the SQLite file `<COACH_VAR_DIR>/coach.db`."""
+    from_env = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if from_env:
+        return from_env
+    from bot.settings import load_settings
+
+    path = Path(load_settings().var_dir).resolve() / SQLITE_FILE_NAME
+    return str(URL.create("sqlite", database=str(path)))
+
+
+def _dumps(value: Any) -> str:
+    # Keep evidence and explanations readable in the database: no \\uXXXX escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _sqlite_on_begin);
+    # pysqlite's own handling breaks SAVEPOINT, which record_turn relies on.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Readers do not block the writer and a killed process cannot leave a half-written page.
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: Union[str, URL, None] = None, **kwargs: Any) -> Engine:
+    """A 2.0-style (future=True) engine for `url` (default: `database_url()`).
+
+    SQLite: foreign keys on, WAL journal, working SAVEPOINTs, the file's folder created.
+    PostgreSQL: psycopg2, with connections checked before use.
+    """
+    parsed = make_url(url if url is not None else database_url())
+    options: dict = {"future": True, "json_serializer": _dumps}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+    elif parsed.get_backend_name() == "postgresql":
+        options["pool_pre_ping"] = True
+    options.update(kwargs)
+    engine = create_engine(parsed, **options)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One session for one request or action call: commit on success, roll back on error.
+
+    Objects stay readable after the block (expire_on_commit=False), but relationships that
+    were not loaded inside it cannot be loaded any more.
+    """
+    session = Session(bind=engine, future=True, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,260 @@
+"""The tables behind scored transcripts: users, practice sessions, turns, scorecards, reviews.
+
+Conventions:
+- Times are timezone-aware UTC datetimes in Python on every database (`UTCDateTime`).
+- `checks`, `criteria` and `mood_curve` are `sqlalchemy.JSON`, which is JSON on PostgreSQL and
+  JSON text on SQLite; a turn's `checks` is stored exactly as the checks returned it,
+  `{check: {"found": bool, "evidence": [str], "tip": str | None}}`.
+- Machine verdicts are never edited: a trainer's correction is a row of its own
+  (`CheckOverride`, `OutcomeOverride`), the latest one per turn and check (or per session) wins.
+- Re-scoring adds a `Scorecard` row and moves `is_current` to it; old rows stay beside it.
+
+The initial migration (`migrations/versions/0001_initial.py`) creates exactly these tables; a
+test compares the migrated schema with this metadata on SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    column,
+    text,
+)
+from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+ROLES = ("trainee", "trainer", "hr", "admin")
+# Who may overrule the machine: reviewing transcripts is the trainers' job.
+REVIEWER_ROLES = ("trainer", "admin")
+OUTCOMES = ("resolved", "churned", "escalated", "abandoned")
+
+# Longest e-mail address SMTP allows (RFC 5321 path limit minus the angle brackets).
+EMAIL_MAX = 254
+# The protocol's session_id is uuid4().hex (32 characters); leave room for other id schemes.
+SESSION_ID_MAX = 64
+
+# Stable constraint names, so later migrations can drop or alter them by name on both databases.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    PostgreSQL keeps the zone (timestamptz); SQLite keeps naive text, so naive values read from
+    it are UTC by construction and get the zone attached again.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _one_of(name: str, values: tuple) -> Any:
+    """`name IN (...)` for a CHECK constraint; the DDL compiler renders the values as literals."""
+    return column(name).in_(values)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+
+    id = Column(Integer, primary_key=True)
+    # Stored lower-cased and trimmed (see crud.normalise_email), so uniqueness ignores case.
+    email = Column(String(EMAIL_MAX), nullable=False, unique=True)
+    name = Column(String(200), nullable=False)
+    team = Column(String(100), nullable=True)
+    role = Column(String(16), nullable=False, default="trainee")
+    # werkzeug.security.generate_password_hash output, e.g. "scrypt:32768:8:1$salt$hash".
+    password_hash = Column(String(255), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    active = Column(Boolean, nullable=False, default=True)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class PracticeSession(Base):
+    """One conversation: `id` is the protocol's session_id, `sender_id` the Rasa conversation."""
+
+    __tablename__ = "practice_sessions"
+    __table_args__ = (CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),)
+
+    id = Column(String(SESSION_ID_MAX), primary_key=True)
+    # Null for anonymous or API use.
+    user_id = Column(Integer, ForeignKey("users.id"), nullable=True, index=True)
+    sender_id = Column(String(255), nullable=False, index=True)
+    scenario = Column(String(100), nullable=False, index=True)
+    persona = Column(String(32), nullable=False)
+    mode = Column(String(32), nullable=False)
+    # The customer's opening message, which no turn holds.
+    opening = Column(Text, nullable=True)
+    started_at = Column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    ended_at = Column(UTCDateTime(), nullable=True)
+    # The machine's outcome; a trainer's correction is an OutcomeOverride. Null while running.
+    outcome = Column(String(16), nullable=True)
+    # The customer's mood before the first reply (the protocol's session_started "mood").
+    start_mood = Column(Integer, nullable=True)
+    # start_mood, then the mood after each turn; kept up to date by record_turn.
+    mood_curve = Column(JSON, nullable=False, default=list)
+
+    user = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<PracticeSession {self.id} {self.scenario}/{self.persona} {self.outcome}>"
+
+
+class Turn(Base):
+    """One trainee reply, the customer's answer to it, and the checks' verdicts on the reply."""
+
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("session_id", "number"),)
+
+    id = Column(Integer, primary_key=True)
+    session_id = Column(String(SESSION_ID_MAX), ForeignKey("practice_sessions.id", ondelete="CASCADE"), nullable=False)
+    # 1 for the first reply, as in the protocol's feedback "turn".
+    number = Column(Integer, nullable=False)
+    trainee_text = Column(Text, nullable=False)
+    # What the customer answered to this reply.
+    customer_text = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    mood = Column(Integer, nullable=True)
+    mood_change = Column(Integer, nullable=True)
+    checks = Column(JSON, nullable=False)
+    checks_version = Column(String(32), nullable=False)
+    rubric_version = Column(Integer, nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<Turn {self.session_id}#{self.number}>"
+
+
+class Scorecard(Base):
+    __tablename__ = "scorecards"
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 0 AND 100", name="score_range"),
+        CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),
+        # At most one current scorecard per session, enforced by the database too.
+        Index(
+            "uq_scorecards_current",
+            "session_id",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    session_id = Column(
+        String(SESSION_ID_MAX), ForeignKey("practice_sessions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    rubric_version = Column(Integer, nullable=False)
+    checks_version = Column(String(32), nullable=False)
+    score = Column(Integer, nullable=False)
+    passed = Column(Boolean, nullable=False)
+    pass_mark = Column(Integer, nullable=True)
+    outcome = Column(String(16), nullable=True)
+    # The scorecard payload's criteria: {name: {label, met, weight, points, explanation}}.
+    criteria = Column(JSON, nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    is_current = Column(Boolean, nullable=False, default=True)
+
+    def __repr__(self) -> str:
+        return f"<Scorecard {self.id} {self.session_id} {self.score} current={self.is_current}>"
+
+
+class CheckOverride(Base):
+    """A trainer's verdict on one check of one turn; `machine_found` is copied from the turn."""
+
+    __tablename__ = "check_overrides"
+    # reason_not_empty is a backstop: SQL's portable trim() strips spaces only, so
+    # crud._require_reason also refuses reasons of tabs and newlines.
+    __table_args__ = (
+        CheckConstraint("length(trim(reason)) > 0", name="reason_not_empty"),
+        Index("ix_check_overrides_turn_check", "turn_id", "check"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    turn_id = Column(Integer, ForeignKey("turns.id", ondelete="CASCADE"), nullable=False)
+    check = Column(String(64), nullable=False)
+    machine_found = Column(Boolean, nullable=False)
+    trainer_found = Column(Boolean, nullable=False)
+    reason = Column(Text, nullable=False)
+    reviewer_id = Column(Integer, ForeignKey("users.id"), nullable=False, index=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    reviewer = relationship("User")
+
+    @property
+    def agrees(self) -> bool:
+        return self.machine_found == self.trainer_found
+
+
+class OutcomeOverride(Base):
+    """A trainer's correction of how a session ended; `machine_outcome` is copied from it."""
+
+    __tablename__ = "outcome_overrides"
+    __table_args__ = (
+        CheckConstraint("length(trim(reason)) > 0", name="reason_not_empty"),
+        CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    session_id = Column(
+        String(SESSION_ID_MAX), ForeignKey("practice_sessions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    machine_outcome = Column(String(16), nullable=True)
+    outcome = Column(String(16), nullable=False)
+    reason = Column(Text, nullable=False)
+    reviewer_id = Column(Integer, ForeignKey("users.id"), nullable=False, index=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    reviewer = relationship("User")
+
+
+class TurnComment(Base):
+    __tablename__ = "turn_comments"
+    __table_args__ = (CheckConstraint("length(trim(text)) > 0", name="text_not_empty"),)
+
+    id = Column(Integer, primary_key=True)
+    turn_id = Column(Integer, ForeignKey("turns.id", ondelete="CASCADE"), nullable=False, index=True)
+    author_id = Column(Integer, ForeignKey("users.id"), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    author = relationship("User")
