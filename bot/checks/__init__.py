@@ -1,0 +1,201 @@
+"""Checks on one trainee reply: is each behaviour the trainers score there, and where.
+
+Every check returns {"found": bool, "evidence": [...], "tip": str | None}. Evidence items are
+exact substrings of the reply (the words the check judged on), so a page can highlight them;
+when found is False they name what came close (a non-apology, a vague promise, a yes/no
+question). `tip` is one short sentence, or None when there is nothing to improve. For
+`defensive` and `jargon` found=True is the bad outcome.
+
+Word lists and spaCy patterns are JSON under bot/resources/lexicons/; the modules here hold
+only the rules that need the parse.
+"""
+from __future__ import annotations
+
+import logging
+from itertools import islice
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from bot.checks import (
+    active_listening,
+    apology,
+    defensive,
+    greeting,
+    jargon,
+    name_use,
+    next_step,
+    probing_question,
+    thanks,
+)
+from bot.checks._context import Context, known_concepts, mirror, name_parts, warm_contexts
+from bot.checks._text import CleanText, clean
+from bot.errors import CoachError, MessageTooLong
+from bot.nlp import get_nlp
+from bot.settings import load_settings
+
+__all__ = ["CHECK_NAMES", "assess_reply", "assess_many"]
+
+log = logging.getLogger(__name__)
+
+CHECK_NAMES: Tuple[str, ...] = (
+    "greeting",
+    "active_listening",
+    "apology",
+    "next_step",
+    "thanks",
+    "defensive",
+    "name_use",
+    "jargon",
+    "probing_question",
+)
+
+_CHECKS: Dict[str, Callable[..., Dict[str, Any]]] = {
+    "greeting": greeting.check,
+    "active_listening": active_listening.check,
+    "apology": apology.check,
+    "next_step": next_step.check,
+    "thanks": thanks.check,
+    "defensive": defensive.check,
+    "name_use": name_use.check,
+    "jargon": jargon.check,
+    "probing_question": probing_question.check,
+}
+
+# Replies parsed together by assess_many; large enough for nlp.pipe to batch well, small
+# enough that one bad file line shows up without reading the whole file first.
+BATCH_SIZE = 256
+
+
+def _limit(max_chars: Optional[int]) -> int:
+    return load_settings().max_message_chars if max_chars is None else max_chars
+
+
+def _text_list(value: Any, what: str) -> Tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise CoachError(f"{what} must be a list of strings")
+
+
+def _optional_text(value: Any, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CoachError(f"{what} must be a string")
+    return value
+
+
+def _checked_reply(reply: Any, limit: int) -> str:
+    if not isinstance(reply, str):
+        raise CoachError(f"the reply must be a string, got {type(reply).__name__}")
+    if len(reply) > limit:
+        raise MessageTooLong(
+            f"The reply is {len(reply):,} characters long; the limit is {limit:,}. Shorten it and send it again."
+        )
+    return reply
+
+
+def _assess(
+    nlp,
+    doc,
+    text: CleanText,
+    *,
+    customer_message: str,
+    customer_name: Optional[str],
+    facts: Sequence[str],
+    jargon_terms: Sequence[str],
+) -> Dict[str, Dict[str, Any]]:
+    ctx = Context(
+        nlp=nlp,
+        text=text,
+        customer_name=customer_name or None,
+        known=known_concepts(nlp, (customer_message, *facts), skip=name_parts(customer_name)),
+        mirror=mirror(customer_message),
+        jargon_terms=tuple(jargon_terms),
+    )
+    return {name: _CHECKS[name](doc, ctx) for name in CHECK_NAMES}
+
+
+def assess_reply(
+    reply: str,
+    *,
+    customer_message: str = "",
+    customer_name: Optional[str] = None,
+    facts: Sequence[str] = (),
+    jargon_terms: Sequence[str] = (),
+    max_chars: Optional[int] = None,
+) -> Dict[str, Dict[str, Any]]:
+    """{check_name: {"found", "evidence", "tip"}} for every name in CHECK_NAMES.
+
+    Raises MessageTooLong over `max_chars` (default: the COACH_MAX_MESSAGE_CHARS setting) and
+    CoachError for arguments of the wrong type. An empty or emoji-only reply finds nothing.
+    """
+    text = clean(_checked_reply(reply, _limit(max_chars)))
+    customer_message = _optional_text(customer_message, "customer_message")
+    customer_name = _optional_text(customer_name, "customer_name") or None
+    facts = _text_list(facts, "facts")
+    jargon_terms = _text_list(jargon_terms, "jargon_terms")
+    nlp = get_nlp()
+    return _assess(
+        nlp,
+        nlp(text.text),
+        text,
+        customer_message=customer_message,
+        customer_name=customer_name,
+        facts=facts,
+        jargon_terms=jargon_terms,
+    )
+
+
+def _prepare(item: Any, limit: int) -> Dict[str, Any]:
+    if not isinstance(item, Mapping):
+        raise CoachError(f"expected an object with a \"reply\", got {type(item).__name__}")
+    if "reply" not in item:
+        raise CoachError("has no \"reply\"")
+    return {
+        "text": clean(_checked_reply(item["reply"], limit)),
+        "customer_message": _optional_text(item.get("customer"), "\"customer\""),
+        "customer_name": _optional_text(item.get("customer_name"), "\"customer_name\"") or None,
+        "facts": _text_list(item.get("facts"), "\"facts\""),
+        "jargon_terms": _text_list(item.get("jargon"), "\"jargon\""),
+    }
+
+
+def _error(number: int, exc: Exception, code: Optional[str] = None) -> Dict[str, Dict[str, str]]:
+    return {"error": {"code": code or getattr(exc, "code", "bad_input"), "message": f"item {number}: {exc}"}}
+
+
+def assess_many(items: Iterable[dict], *, max_chars: Optional[int] = None) -> Iterator[Dict[str, Dict[str, Any]]]:
+    """assess_reply for each item ({"reply", optional "customer", "customer_name", "facts",
+    "jargon"}), in order, parsing replies in batches with nlp.pipe.
+
+    A bad item yields {"error": {"code", "message"}} in its place and the rest go on.
+    """
+    limit = _limit(max_chars)
+    nlp = get_nlp()
+    numbered = enumerate(items, 1)
+    while True:
+        batch = list(islice(numbered, BATCH_SIZE))
+        if not batch:
+            return
+        prepared: List[Tuple[int, Optional[Dict[str, Any]], Optional[Dict[str, Any]]]] = []
+        for number, item in batch:
+            try:
+                prepared.append((number, _prepare(item, limit), None))
+            except CoachError as exc:
+                prepared.append((number, None, _error(number, exc)))
+        good = [p for _, p, _ in prepared if p is not None]
+        warm_contexts(nlp, [t for p in good for t in (p["customer_message"], *p["facts"])])
+        docs = nlp.pipe([p["text"].text for p in good])
+        for number, prep, error in prepared:
+            if prep is None:
+                yield error
+                continue
+            doc = next(docs)
+            try:
+                yield _assess(nlp, doc, prep.pop("text"), **prep)
+            except Exception as exc:  # one reply that trips a check must not stop a whole file
+                log.exception("checks failed on item %d", number)
+                yield _error(number, exc, code="check_failed")

@@ -1,0 +1,141 @@
+"""Lexicons: JSON files under bot/resources/lexicons/, each saying where its words came from.
+
+Word lists are read as plain data. Lists of spaCy Matcher patterns ({"label", "id",
+"pattern", ...any extra fields}) become a `PatternSet`, built once per vocabulary with
+`validate=True`, so a mistyped pattern fails when first used instead of never matching.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Dict, Iterable, List, Tuple
+
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from bot.settings import RESOURCES
+
+LEXICON_DIR = RESOURCES / "lexicons"
+
+
+class LexiconError(ValueError):
+    """A lexicon file is missing, malformed or does not say where it came from."""
+
+
+@lru_cache(maxsize=None)
+def load_lexicon(name: str) -> Dict[str, Any]:
+    """The parsed `<name>.json`; callers must treat it as read-only."""
+    path = LEXICON_DIR / f"{name}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LexiconError(f"{path}: cannot read lexicon: {exc}") from exc
+    source = data.get("_source") if isinstance(data, dict) else None
+    if not isinstance(source, str) or not source.strip():
+        raise LexiconError(f"{path}: needs a top-level \"_source\" saying where the list came from")
+    return data
+
+
+@lru_cache(maxsize=None)
+def words(name: str, key: str) -> frozenset:
+    """A word list from a lexicon, lower-cased, as a set."""
+    return frozenset(str(w).lower() for w in load_lexicon(name)[key])
+
+
+@dataclass(frozen=True)
+class Match:
+    span: Span
+    entry: Dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return self.entry["label"]
+
+
+def _required_words(pattern: List[Dict[str, Any]]) -> List[frozenset]:
+    """For each token a match cannot skip and that names its words (LOWER, ORTH, TEXT, LEMMA
+    equal to or IN a list), those words lower-cased. A doc lacking any of them cannot match."""
+    required = []
+    for token in pattern:
+        if token.get("OP", "1") not in {"1", "+"}:
+            continue
+        for attr in ("LOWER", "ORTH", "TEXT", "LEMMA"):
+            value = token.get(attr)
+            if isinstance(value, str):
+                required.append(frozenset({value.lower()}))
+            elif isinstance(value, dict) and set(value) == {"IN"}:
+                required.append(frozenset(str(v).lower() for v in value["IN"]))
+    return required
+
+
+def doc_words(doc: Doc) -> frozenset:
+    """Every token's lower-cased text and lemma, computed once per doc."""
+    cached = doc.user_data.get("checks_words")
+    if cached is None:
+        cached = frozenset(t.lower_ for t in doc) | frozenset(t.lemma_.lower() for t in doc)
+        doc.user_data["checks_words"] = cached
+    return cached
+
+
+class PatternSet:
+    """Matchers for one list of pattern entries; `find` returns non-overlapping matches.
+
+    A Matcher's cost grows with its number of patterns whether or not anything matches,
+    and most replies hold none of the words a pattern needs ('sorry', 'policy', 'tomorrow').
+    So each pattern gets its own Matcher, and `find` runs only those whose required words
+    (see `_required_words`) are all in the doc.
+    """
+
+    def __init__(self, vocab, entries: Iterable[Dict[str, Any]], where: str):
+        self.entries: Dict[str, Dict[str, Any]] = {}
+        self.matchers: List[Tuple[List[frozenset], Matcher]] = []
+        for entry in entries:
+            try:
+                key, pattern = entry["id"], entry["pattern"]
+                entry["label"]
+            except (KeyError, TypeError):
+                raise LexiconError(f"{where}: every pattern needs \"label\", \"id\" and \"pattern\": {entry!r}") from None
+            if key in self.entries:
+                raise LexiconError(f"{where}: pattern id {key!r} is used twice")
+            self.entries[key] = entry
+            matcher = Matcher(vocab, validate=True)
+            try:
+                matcher.add(key, [pattern])
+            except ValueError as exc:  # spaCy's validation error names the bad attribute
+                raise LexiconError(f"{where}: pattern {key!r} is invalid: {exc}") from exc
+            self.matchers.append((_required_words(pattern), matcher))
+
+    def find(self, doclike) -> List[Match]:
+        """Longest matches first among overlaps, returned in text order."""
+        doc = doclike.doc if isinstance(doclike, Span) else doclike
+        offset = doclike.start if isinstance(doclike, Span) else 0
+        present = doc_words(doc)
+        spans = [
+            Span(doc, start + offset, end + offset, label=match_id)
+            for required, matcher in self.matchers
+            if all(options & present for options in required)
+            for match_id, start, end in matcher(doclike)
+        ]
+        return [Match(span, self.entries[span.label_]) for span in filter_spans(spans)]
+
+
+@lru_cache(maxsize=64)
+def pattern_set(vocab, name: str, key: str = "patterns") -> PatternSet:
+    return PatternSet(vocab, load_lexicon(name)[key], where=f"{name}.json:{key}")
+
+
+@lru_cache(maxsize=256)
+def phrase_matcher(nlp, terms: Tuple[str, ...]) -> PhraseMatcher:
+    """Case-insensitive whole-token matcher for `terms`; the match key is the term itself."""
+    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+    for term in terms:
+        if term.strip():
+            matcher.add(term, [nlp.make_doc(term)])
+    return matcher
+
+
+def find_phrases(matcher: PhraseMatcher, doc: Doc) -> List[Tuple[Span, str]]:
+    spans = [Span(doc, start, end, label=match_id) for match_id, start, end in matcher(doc)]
+    return [(span, span.label_) for span in filter_spans(spans)]

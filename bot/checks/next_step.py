@@ -1,0 +1,162 @@
+"""next_step: an action the agent or the company will take (or has just taken) AND when.
+
+The commitment needs the parse: who does it (first person, a company agent, a passive
+'your refund will be processed', 'you'll receive'), and whether it is promised ('will',
+''ll', 'going to', 'let me', 'I'm sending', 'I've just sent'). When is a Matcher over
+time_expressions.json. Both must sit in one sentence.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+from spacy.tokens import Doc, Span, Token
+
+from bot.checks._context import Context, fill, is_negated, result
+from bot.checks._lexicon import load_lexicon, pattern_set, words
+
+FUTURE_AUX = frozenset({"will", "'ll", "shall", "wo"})
+
+
+def _auxiliaries(verb: Token) -> List[Token]:
+    own = [c for c in verb.children if c.dep_ in {"aux", "auxpass"}]
+    if not own and verb.dep_ == "conj":  # 'I'll ship it today and email you': email shares "'ll"
+        return _auxiliaries(verb.head)
+    return own
+
+
+def _subject(verb: Token) -> Optional[Token]:
+    for child in verb.children:
+        if child.dep_ in {"nsubj", "nsubjpass", "expl"}:
+            return child
+    if verb.dep_ in {"conj", "xcomp", "ccomp"} and verb.head.i != verb.i:
+        return _subject(verb.head)
+    return None
+
+
+def _is_going_to(verb: Token) -> bool:
+    return verb.lemma_ == "go" and verb.tag_ == "VBG" and any(c.dep_ == "xcomp" for c in verb.children)
+
+
+def _is_causative(verb: Token) -> bool:
+    """'I'll have someone call you': the action is in the clause after 'have'."""
+    return verb.lemma_.lower() in words("next_step", "causative_verbs") and any(
+        c.dep_ in {"ccomp", "xcomp"} and c.pos_ == "VERB" for c in verb.children
+    )
+
+
+def _promise_kind(verb: Token) -> Optional[str]:
+    """'future', 'now' (let me ..., I'm sending ...) or 'done' (I've just sent ...), else None."""
+    auxes = _auxiliaries(verb)
+    lowers = {a.lower_ for a in auxes}
+    if lowers & FUTURE_AUX:
+        return "future"
+    head = verb.head
+    if verb.dep_ == "xcomp" and head.lemma_ == "go" and head.tag_ == "VBG":  # I'm going to ship
+        return "future"
+    if verb.dep_ in {"ccomp", "xcomp"} and head.lemma_ == "let" and any(
+        c.lower_ in {"me", "us"} for c in (*head.children, *verb.children)
+    ):
+        return "now"
+    if verb.tag_ == "VBN" and any(a.lemma_ == "have" for a in auxes):
+        return "done"
+    if verb.tag_ == "VBG" and any(a.lemma_ == "be" for a in auxes):
+        return "now"
+    return None
+
+
+def _is_action(verb: Token) -> bool:
+    lemma = verb.lemma_.lower()
+    if lemma == "be":  # "I'll be in touch", "he'll be there": a be_actions word within two steps
+        near = [t for t in verb.subtree if t.i != verb.i and verb.i in (t.head.i, t.head.head.i)]
+        return any(t.lower_ in words("next_step", "be_actions") for t in near)
+    if _is_causative(verb):
+        return True
+    return lemma not in words("next_step", "not_actions")
+
+
+def is_commitment(verb: Token) -> bool:
+    """Does `verb` promise (or report) an action by the agent or the company?"""
+    if verb.pos_ not in {"VERB", "AUX"} or verb.dep_ in {"aux", "auxpass"}:
+        return False
+    if _is_going_to(verb):  # the promise is the verb after "going to"
+        return False
+    if any(a.lower_ in words("next_step", "hedging_modals") for a in _auxiliaries(verb)):
+        return False
+    kind = _promise_kind(verb)
+    if kind is None or is_negated(verb) or not _is_action(verb):
+        return False
+    subject = _subject(verb)
+    if verb.head.lemma_ == "let" and kind == "now":
+        return True
+    if subject is None:
+        return False
+    who = subject.lower_
+    lemma = verb.lemma_.lower()
+    if who in words("next_step", "first_person"):
+        return True
+    passive = subject.dep_ == "nsubjpass" or any(a.dep_ == "auxpass" for a in _auxiliaries(verb))
+    if kind == "future" and (passive or lemma in words("next_step", "delivered_things_verbs")):
+        return True
+    if kind == "future" and who == "you" and lemma in words("next_step", "customer_receives_verbs"):
+        return True
+    if kind == "done" and passive:
+        return True
+    return subject.lemma_.lower() in words("next_step", "agents") or who in words("next_step", "agents")
+
+
+def commitments(doc: Doc) -> List[Token]:
+    return [t for t in doc if is_commitment(t)]
+
+
+def action_span(verb: Token, times: Sequence[Span] = ()) -> Span:
+    """'I'll ship a replacement' for ship: subject, auxiliaries, verb, particle, object and an
+    adjoining prepositional phrase ('look into it'), stopping where a time expression starts."""
+    doc = verb.doc
+    parts = [verb] + [c for c in verb.children if c.dep_ in {"aux", "auxpass", "neg", "prt", "nsubj", "nsubjpass"}]
+    if verb.dep_ in {"xcomp", "ccomp"} and (verb.head.lemma_ == "let" or _is_going_to(verb.head)):
+        head = verb.head
+        parts += [head] + [c for c in head.children if c.dep_ in {"aux", "nsubj"} or c.lower_ in {"me", "us"}]
+    start = min(p.left_edge.i if p.dep_ in {"nsubj", "nsubjpass"} else p.i for p in parts)
+    end = max(p.i for p in parts) + 1
+    objects = {"dobj", "dative", "prt"}
+    if verb.lemma_ in {"have", "get"}:  # 'have someone call you', 'get it fixed'
+        objects |= {"ccomp", "xcomp", "oprd", "acomp"}
+    for child in sorted(verb.children, key=lambda c: c.i):
+        if child.i > verb.i and (child.dep_ in objects or (child.dep_ == "prep" and child.i == end)):
+            end = max(end, child.right_edge.i + 1)
+    end = min([end] + [t.start for t in times if verb.i < t.start < end])
+    while end - 1 > verb.i and (doc[end - 1].pos_ in {"ADP", "CCONJ", "PUNCT"} or doc[end - 1].is_space):
+        end -= 1
+    return doc[start:end]
+
+
+def check(doc: Doc, ctx: Context) -> dict:
+    lex = load_lexicon("next_step")
+    times = pattern_set(doc.vocab, "time_expressions").find(doc)
+    firm = [m for m in times if m.label == "TIME"]
+    vague = [m for m in times if m.label == "VAGUE_TIME"]
+    verbs = commitments(doc)
+
+    pairs: List[Tuple[Span, Span]] = []
+    for verb in verbs:
+        for time in firm:
+            if time.span.sent == verb.sent:
+                pairs.append((action_span(verb, [t.span for t in times]), time.span))
+    if pairs:
+        evidence = sorted({s for pair in pairs for s in pair}, key=lambda s: (s.start, s.end))
+        return result(True, [ctx.quote(s) for s in evidence])
+
+    if verbs:
+        actions = [action_span(v, [t.span for t in times]) for v in verbs]
+        vague_here = [m.span for m in vague if any(m.span.sent == v.sent for v in verbs)]
+        if vague_here:
+            tip = fill(lex["tips"]["vague_time"], span=ctx.quote(vague_here[0]))
+        else:
+            tip = fill(lex["tips"]["missing_time"], span=ctx.quote(actions[0]))
+        return result(False, [ctx.quote(s) for s in actions + vague_here], tip)
+    # A time in a question ('anything else I can help with today?') promises nothing either way.
+    stated = [m.span for m in firm if not m.span.sent.text.rstrip().endswith("?")]
+    if stated:
+        tip = fill(lex["tips"]["missing_action"], span=ctx.quote(stated[0]))
+        return result(False, [ctx.quote(s) for s in stated], tip)
+    return result(False, [], lex["tips"]["missing"])

@@ -1,0 +1,68 @@
+"""probing_question: an open question about the problem ('What happens right before it crashes?',
+'Can you tell me more about ...', 'How often ...'). Yes/no questions do not count.
+
+Open prompts, small talk and rhetorical or form-filling questions are patterns in
+probing_question.json; whether a question word heads the main clause (so 'When it crashes,
+does it show an error?' stays a yes/no question) is `asks_open`.
+"""
+from __future__ import annotations
+
+from typing import List
+
+from spacy.tokens import Doc, Span
+
+from bot.checks._context import Context, fill, result, sentence_text
+from bot.checks._lexicon import load_lexicon, pattern_set, words
+
+# Dependencies that put a question word inside a subordinate clause ('when it crashes, ...',
+# 'do you know what it says?', 'what I'll do is ...').
+SUBORDINATE_DEPS = frozenset({"advcl", "relcl", "ccomp", "acl", "csubj", "mark", "pcomp"})
+
+
+def is_question(sent: Span) -> bool:
+    return sent.text.rstrip().endswith("?")
+
+
+def asks_open(sent: Span) -> bool:
+    """A question word heads the main clause: 'What happens ...?', 'How often does it ...?'."""
+    qwords = words("probing_question", "question_words")
+    first = next((t for t in sent if t.is_alpha), None)
+    for token in sent:
+        if token.lower_ not in qwords or not token.tag_.startswith("W"):
+            continue
+        if any(a.dep_ in SUBORDINATE_DEPS for a in [token, *token.ancestors] if a.i != sent.root.i):
+            continue
+        if is_question(sent):
+            return True
+        # Chat often drops the "?": accept 'What happens before it crashes' but not 'How awful!'.
+        if first is not None and token.i == first.i and not sent.text.rstrip().endswith("!") and token.head.pos_ in {"VERB", "AUX"}:
+            return True
+    return False
+
+
+def check(doc: Doc, ctx: Context) -> dict:
+    lex = load_lexicon("probing_question")
+    prompts = [m.span for m in pattern_set(doc.vocab, "probing_question", "open_prompts").find(doc)]
+    off_topic = [m.span for m in pattern_set(doc.vocab, "probing_question", "not_probing").find(doc)]
+    open_q: List[Span] = []
+    closed: List[Span] = []
+    other: List[Span] = []
+    for sent in doc.sents:
+        text = sentence_text(sent)
+        if len(text) == 0:
+            continue
+        if any(s.sent == sent for s in off_topic):
+            if is_question(sent) or any(s.sent == sent and s.start == text.start for s in off_topic):
+                other.append(text)
+            continue
+        if any(p.sent == sent for p in prompts) or asks_open(sent):
+            open_q.append(text)
+        elif is_question(sent):
+            closed.append(text)
+    if open_q:
+        return result(True, [ctx.quote(s) for s in open_q])
+    if closed:
+        return result(False, [ctx.quote(s) for s in closed], fill(lex["tips"]["closed"], span=ctx.quote(closed[0])))
+    if other:
+        return result(False, [ctx.quote(s) for s in other], fill(lex["tips"]["not_about_problem"], span=ctx.quote(other[0])))
+    return result(False, [], lex["tips"]["missing"])

