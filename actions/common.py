@@ -5,6 +5,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import recording
 from bot.conversation import Answer
 
 STATE_SLOT = "practice"
@@ -14,10 +15,14 @@ def current_state(tracker: Tracker):
     return tracker.get_slot(STATE_SLOT)
 
 
-def send(answer: Answer, dispatcher: CollectingDispatcher) -> List[Dict[str, Any]]:
+def send(answer: Answer, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
+    """Store the session, send the answer, and keep the new state in the tracker."""
+    storage_problem = recording.store(answer.state, sender_id=tracker.sender_id)
     for message in answer.messages:
         if "text" in message:
             dispatcher.utter_message(text=message["text"])
         else:
             dispatcher.utter_message(json_message=message["custom"])
+    if storage_problem:
+        dispatcher.utter_message(json_message={"type": "error", "code": "storage_unavailable", "message": storage_problem})
     return [SlotSet(STATE_SLOT, answer.state)]

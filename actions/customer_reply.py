@@ -13,4 +13,4 @@ class ActionCustomerReply(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         text = tracker.latest_message.get("text")
-        return send(conversation.reply(current_state(tracker), text), dispatcher)
+        return send(conversation.reply(current_state(tracker), text), dispatcher, tracker)

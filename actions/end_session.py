@@ -12,4 +12,4 @@ class ActionEndSession(Action):
         return "action_end_session"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        return send(conversation.end(current_state(tracker)), dispatcher)
+        return send(conversation.end(current_state(tracker)), dispatcher, tracker)

@@ -13,4 +13,4 @@ class ActionStartScenario(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         choices = {key: next(tracker.get_latest_entity_values(key), None) for key in ("scenario", "persona", "mode")}
-        return send(conversation.start(current_state(tracker), choices), dispatcher)
+        return send(conversation.start(current_state(tracker), choices), dispatcher, tracker)

@@ -145,7 +145,7 @@ def actions_service(*, settings: Settings, package: str = "actions") -> Service:
         health_url=f"{settings.actions_url}/health",
         log_path=settings.var_dir / "logs" / f"actions.{settings.actions_port}.log",
         # rasa_sdk binds every interface unless SANIC_HOST says otherwise.
-        env=quiet_env(SANIC_HOST=settings.host),
+        env=quiet_env(SANIC_HOST=settings.host, COACH_VAR_DIR=str(settings.var_dir)),
     )
 
 
@@ -164,8 +164,23 @@ def web_service(*, settings: Settings) -> Service:
     )
 
 
+def prepare_database(settings: Settings) -> str:
+    """Migrate our database (COACH_DATABASE_URL, else SQLite in the run's var folder) to the newest schema."""
+    from sqlalchemy.engine import URL
+
+    from bot import db
+
+    url = os.environ.get(db.DATABASE_URL_ENV) or str(
+        URL.create("sqlite", database=str((settings.var_dir / db.engine.SQLITE_FILE_NAME).resolve()))
+    )
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    db.upgrade(url)
+    return url
+
+
 def start_all(stack: ExitStack, *, settings: Settings, model: Path, with_web: bool = True) -> List[Service]:
     """Start actions, Rasa and (optionally) the web app; each is stopped when `stack` closes."""
+    prepare_database(settings)
     endpoints = write_endpoints(
         settings=settings, actions_url=settings.actions_url, tracker_db=settings.var_dir / "rasa_tracker.db"
     )

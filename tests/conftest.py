@@ -12,8 +12,29 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.rasa_client import RasaRestClient
-from bot.launcher import DEFAULT_MODEL, free_port, start_all
+from bot.launcher import DEFAULT_MODEL, free_port, prepare_database, start_all
 from bot.settings import load_settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_var_dir(tmp_path_factory):
+    """Keep the tests' own database and files out of the project's var/ folder."""
+    import os
+
+    from bot import db, recording
+
+    var_dir = tmp_path_factory.mktemp("var")
+    previous = os.environ.get("COACH_VAR_DIR")
+    os.environ["COACH_VAR_DIR"] = str(var_dir)
+    recording.engine.cache_clear()
+    if not os.environ.get(db.DATABASE_URL_ENV):
+        db.upgrade(db.database_url())
+    yield var_dir
+    recording.engine.cache_clear()
+    if previous is None:
+        os.environ.pop("COACH_VAR_DIR", None)
+    else:
+        os.environ["COACH_VAR_DIR"] = previous
 
 
 def make_tracker(
@@ -57,12 +78,14 @@ def assistant(tmp_path_factory) -> Iterator[Dict[str, str]]:
     )
     with ExitStack() as stack:
         services = start_all(stack, settings=settings, model=DEFAULT_MODEL)
+        database_url = prepare_database(settings)
         yield {
             "rasa_url": settings.rasa_url,
             "actions_url": settings.actions_url,
             "web_url": settings.web_url,
             "services": {s.name: s for s in services},
             "settings": settings,
+            "database_url": database_url,
         }
 
 

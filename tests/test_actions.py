@@ -1,6 +1,8 @@
 """The thin actions: what they send and which state they keep, with tracker and dispatcher fixtures."""
 import pytest
 
+from rasa_sdk.executor import CollectingDispatcher
+
 from actions.common import STATE_SLOT
 from actions.customer_reply import ActionCustomerReply
 from actions.end_session import ActionEndSession
@@ -108,3 +110,47 @@ def test_reply_after_the_end_says_the_session_is_over(dispatcher, started):
     _, messages = _run(ActionCustomerReply(), dispatcher, text="Hello again", slots={STATE_SLOT: started})
     (error,) = _custom(messages, "error")
     assert error["code"] == "session_over"
+
+
+def _stored_turns(session_id):
+    from bot import db, recording
+
+    with db.session_scope(recording.engine()) as session:
+        transcript = db.get_transcript(session=session, session_id=session_id)
+        return [(t.number, t.trainee_text) for t in transcript.turns] if transcript else []
+
+
+def test_every_turn_is_stored_as_it_happens(dispatcher, started):
+    state = started
+    for text in ("Hi Dana, I'm sorry about this.", "When did the laptop arrive?"):
+        state, _ = _run(ActionCustomerReply(), CollectingDispatcher(), text=text, slots={STATE_SLOT: state})
+        assert _stored_turns(state["session_id"])[-1] == (state["turn"], text)
+
+
+def test_a_database_outage_loses_nothing(monkeypatch, dispatcher, started):
+    from sqlalchemy import create_engine
+
+    from bot import recording
+
+    down = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True)
+    monkeypatch.setattr(recording, "engine", lambda: down)
+    state, messages = _run(ActionCustomerReply(), dispatcher, text="I'm so sorry, Dana.", slots={STATE_SLOT: started})
+    assert messages[0]["text"], "the customer still answers"
+    (error,) = _custom(messages, "error")
+    assert error["code"] == "storage_unavailable"
+    assert state["turn"] == 1 and not state.get("stored_turns")
+
+    monkeypatch.undo()
+    state, _ = _run(ActionCustomerReply(), CollectingDispatcher(), text="When did it arrive?", slots={STATE_SLOT: state})
+    assert [n for n, _ in _stored_turns(state["session_id"])] == [1, 2]
+
+
+def test_the_end_and_its_scorecard_are_stored(dispatcher, started):
+    from bot import db, recording
+
+    state, _ = _run(ActionCustomerReply(), dispatcher, text="I'm sorry, Dana.", slots={STATE_SLOT: started})
+    state, messages = _run(ActionEndSession(), CollectingDispatcher(), intent="end_session", slots={STATE_SLOT: state})
+    (card,) = _custom(messages, "scorecard")
+    with db.session_scope(recording.engine()) as session:
+        stored = db.get_current_scorecard(session=session, session_id=state["session_id"])
+        assert stored.score == card["score"] and stored.outcome == "abandoned"

@@ -95,3 +95,30 @@ def test_servers_listen_on_loopback_only(assistant):
         addresses = _listening_addresses(port)
         assert addresses and addresses <= loopback, (port, addresses)
     assert requests.get(f"{assistant['actions_url']}/health", timeout=5).json() == {"status": "ok"}
+
+
+def test_killing_the_action_server_loses_no_completed_turn(assistant, conversation):
+    """The action server dies mid-conversation: every turn answered before is in the database,
+    Rasa answers `200 []` meanwhile, and after a restart the conversation goes on."""
+    import signal
+
+    from bot import db
+
+    actions = assistant["services"]["Action server"]
+    (started,) = payloads(conversation.send(start_command("phone_warranty_water_damage", "angry")), "session_started")
+    sent = ["Hello Marcus, I'm sorry your repair was refused.", "What exactly did the repair centre tell you?"]
+    for text in sent:
+        assert payloads(conversation.send(text), "feedback")
+
+    actions.process.send_signal(signal.SIGKILL)
+    actions.process.wait(timeout=10)
+    assert conversation.send("Are you still there?") == []
+
+    engine = db.make_engine(assistant["database_url"])
+    with db.session_scope(engine) as session:
+        transcript = db.get_transcript(session=session, session_id=started["session_id"])
+        assert [t.trainee_text for t in transcript.turns] == sent
+
+    actions.start().wait_until_up()
+    (feedback,) = payloads(conversation.send("I'll call the repair centre today and email you by 4 pm."), "feedback")
+    assert feedback["turn"] == 3
