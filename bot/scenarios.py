@@ -24,6 +24,7 @@ SITUATIONS = (
     "after_wrong_restatement",
     "after_next_step_without_time",
     "after_vague_promise",
+    "after_plan_doubted",
     "after_blame",
     "after_repeat",
     "after_detail_question",
@@ -97,6 +98,7 @@ class Replies(_Strict):
     after_wrong_restatement: PersonaLines
     after_next_step_without_time: PersonaLines
     after_vague_promise: PersonaLines
+    after_plan_doubted: PersonaLines
     after_blame: PersonaLines
     after_repeat: PersonaLines
     after_detail_question: PersonaLines

@@ -116,6 +116,9 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
     persona = model.personas[state["persona"]]
     state["turn"] += 1
     turn = state["turn"]
+    if turn > 1 and not checks["greeting"]["found"]:
+        # A greeting belongs to the first reply; asking for one later would be bad advice.
+        checks["greeting"]["tip"] = None
 
     normalised = _normalise(reply)
     repeated = any(t["normalised"] == normalised for t in state["turns"])
@@ -237,6 +240,9 @@ def _situation(
         return "leaving"
     if checks["jargon"]["found"]:
         return "after_jargon"
+    if checks["next_step"]["found"]:
+        # A real plan, but the customer is not calm enough yet to trust it.
+        return "after_plan_doubted"
     if checks["probing_question"]["found"] or (asked and not checks["active_listening"]["found"]):
         return "detail"
     if partial_step:

@@ -83,9 +83,14 @@ def synonyms() -> Synonyms:
     return Synonyms(single, phrases)
 
 
+def _has_digit(token: Token) -> bool:
+    """'12.99', '7:30', '3pm': a figure the customer gave is a concrete detail."""
+    return any(c.isdigit() for c in token.text)
+
+
 def is_content(token: Token) -> bool:
     return (
-        (token.is_alpha or token.like_num)
+        (token.is_alpha or token.like_num or _has_digit(token))
         and not token.is_stop
         and token.pos_ in CONTENT_POS
         and len(token.text) > 1
@@ -119,7 +124,7 @@ def unparsed_forms(lemmatizer) -> Forms:
 
 def _unparsed_content(token: Token, forms: FrozenSet[str]) -> bool:
     return (
-        (token.is_alpha or token.like_num)
+        (token.is_alpha or token.like_num or _has_digit(token))
         and not token.is_stop
         and len(token.text) > 1
         and not forms & words("active_listening", "generic_lemmas")

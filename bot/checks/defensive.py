@@ -1,19 +1,72 @@
 """defensive: blame, denial, dismissal or stonewalling. found=True is bad; the tip offers the
-ownership wording stored with the pattern that fired."""
+ownership wording stored with the pattern that fired.
+
+Two rules need more than a pattern (trainers: "explaining a cause while owning it or acting on
+it" is not defensive):
+- a match whose label is in "excusable_labels" (an excuse, a record quoted, a policy, another
+  team) does not count when the reply also owns the failure ("that's on us", "our mistake",
+  the "ownership" patterns, not negated) or when its own sentence goes on to a commitment
+  ("The photo shows a different door, so I've just reshipped the gift");
+- a pattern marked "not_in_question" does not count in a question ("What did the report say?"),
+  one marked "unless_negated" not after a negation ("not your fault" is the opposite of blame),
+  one with "not_before" words not when one of them follows ("you dropped off the call").
+"""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Sequence
 
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
+from bot.checks import next_step
 from bot.checks._context import Context, fill, in_quotes, result
 from bot.checks._lexicon import Match, load_lexicon, pattern_set
+
+NEGATIONS = frozenset({"not", "n't", "nt", "never", "no"})
+# How far back a negation can sit and still turn a phrase round: "not really our fault".
+NEGATION_WINDOW = 2
+
+
+def _is_question(span: Span) -> bool:
+    return span.sent.text.rstrip().endswith("?")
+
+
+def _negated(span: Span) -> bool:
+    """A negation just before `span` in its sentence: 'not your fault', 'not on us'."""
+    before = span.doc[max(span.sent.start, span.start - NEGATION_WINDOW) : span.start]
+    return any(t.lower_ in NEGATIONS for t in before)
+
+
+def _followed_by(span: Span, words_: Sequence[str]) -> bool:
+    """'you dropped off a call' is not 'you dropped it'."""
+    return span.end < len(span.doc) and span.doc[span.end].lower_ in words_
+
+
+def owns_failure(doc: Doc) -> bool:
+    """Does the reply take ownership somewhere ('that's on us', 'our mistake'), not negated?"""
+    return any(not _negated(m.span) for m in pattern_set(doc.vocab, "defensive", "ownership").find(doc))
+
+
+def _acted_on(span: Span) -> bool:
+    """A commitment later in the same sentence: the cause is explained and then acted on."""
+    return any(next_step.is_commitment(t) for t in span.doc[span.end : span.sent.end])
 
 
 def flagged(doc: Doc, ctx: Context) -> List[Match]:
     """Defensive phrases the trainee said (quoted words, e.g. what a colleague said, are left out)."""
     if "defensive" not in ctx.memo:
-        ctx.memo["defensive"] = [m for m in pattern_set(doc.vocab, "defensive").find(doc) if not in_quotes(m.span)]
+        excusable = set(load_lexicon("defensive")["excusable_labels"])
+        matches = [
+            m
+            for m in pattern_set(doc.vocab, "defensive").find(doc)
+            if not in_quotes(m.span)
+            and not (m.entry.get("not_in_question") and _is_question(m.span))
+            and not (m.entry.get("unless_negated") and _negated(m.span))
+            and not _followed_by(m.span, m.entry.get("not_before", ()))
+        ]
+        if any(m.label in excusable for m in matches):
+            owned = owns_failure(doc)
+            matches = [m for m in matches if m.label not in excusable or not (owned or _acted_on(m.span))]
+        ctx.memo["defensive"] = matches
     return ctx.memo["defensive"]
 
 

@@ -28,6 +28,8 @@ def _subject(verb: Token) -> Optional[Token]:
     for child in verb.children:
         if child.dep_ in {"nsubj", "nsubjpass", "expl"}:
             return child
+    if _typed_future(verb):
+        return verb.doc[verb.i - 1]
     if verb.dep_ in {"conj", "xcomp", "ccomp"} and verb.head.i != verb.i:
         return _subject(verb.head)
     return None
@@ -44,11 +46,32 @@ def _is_causative(verb: Token) -> bool:
     )
 
 
+def _typed_future(verb: Token) -> bool:
+    """'ill call you back', 'imma send it': "I'll" typed without the apostrophe."""
+    if verb.i == 0 or verb.tag_ not in {"VB", "VBP"}:
+        return False
+    before = verb.doc[verb.i - 1]
+    starts_clause = before.i == verb.sent.start or verb.doc[before.i - 1].is_punct
+    return starts_clause and before.lower_ in words("next_step", "typed_future")
+
+
+def _just_done(verb: Token) -> bool:
+    """'Replacement ordered just now', 'I activated it just now': a past action marked as just done."""
+    if verb.tag_ != "VBD":
+        return False
+    for child in verb.children:
+        if child.dep_ == "advmod" and child.lower_ == "just":
+            return True
+        if child.dep_ == "advmod" and child.lower_ == "now" and child.i > verb.i:
+            return any(c.lower_ == "just" for c in child.children) or verb.doc[child.i - 1].lower_ == "just"
+    return False
+
+
 def _promise_kind(verb: Token) -> Optional[str]:
     """'future', 'now' (let me ..., I'm sending ...) or 'done' (I've just sent ...), else None."""
     auxes = _auxiliaries(verb)
     lowers = {a.lower_ for a in auxes}
-    if lowers & FUTURE_AUX:
+    if lowers & FUTURE_AUX or _typed_future(verb):
         return "future"
     head = verb.head
     if verb.dep_ == "xcomp" and head.lemma_ == "go" and head.tag_ == "VBG":  # I'm going to ship
@@ -61,7 +84,19 @@ def _promise_kind(verb: Token) -> Optional[str]:
         return "done"
     if verb.tag_ == "VBG" and any(a.lemma_ == "be" for a in auxes):
         return "now"
+    if _just_done(verb):
+        return "done"
+    if verb.tag_ in {"VBZ", "VBP"} and verb.lemma_.lower() in words("next_step", "delivered_things_verbs"):
+        return "scheduled"  # 'the phone ships back Monday': present tense for a timetable
     return None
+
+
+def _is_conditional(verb: Token) -> bool:
+    """'If it drops again, we'll send an engineer': nothing is promised now."""
+    return any(
+        c.dep_ == "advcl" and any(m.dep_ == "mark" and m.lower_ in words("next_step", "condition_marks") for m in c.children)
+        for c in verb.children
+    )
 
 
 def _is_action(verb: Token) -> bool:
@@ -83,7 +118,7 @@ def is_commitment(verb: Token) -> bool:
     if any(a.lower_ in words("next_step", "hedging_modals") for a in _auxiliaries(verb)):
         return False
     kind = _promise_kind(verb)
-    if kind is None or is_negated(verb) or not _is_action(verb):
+    if kind is None or is_negated(verb) or not _is_action(verb) or _is_conditional(verb):
         return False
     subject = _subject(verb)
     if verb.head.lemma_ == "let" and kind == "now":
@@ -91,6 +126,12 @@ def is_commitment(verb: Token) -> bool:
     if subject is None:
         return False
     who = subject.lower_
+    if _typed_future(verb) and subject.dep_ != "nsubj":  # 'ill call you': no parsed subject
+        return True
+    if kind == "scheduled" or (kind == "now" and verb.lemma_.lower() in words("next_step", "delivered_things_verbs")):
+        return subject.lower_ not in {"you", "it", "that", "this", "they"} or subject.pos_ == "NOUN"
+    if kind == "done" and verb.tag_ == "VBD":  # 'Replacement ordered just now', 'I activated it just now'
+        return who in words("next_step", "first_person") or subject.pos_ in {"NOUN", "PROPN"}
     lemma = verb.lemma_.lower()
     if who in words("next_step", "first_person"):
         return True
@@ -130,6 +171,28 @@ def action_span(verb: Token, times: Sequence[Span] = ()) -> Span:
     return doc[start:end]
 
 
+def _just_marker(verb: Token) -> Optional[Span]:
+    """'I've just sent it', 'a refund has just been issued': trainers count 'just' as the when."""
+    if _promise_kind(verb) != "done":
+        return None
+    just = next((c for c in verb.children if c.lower_ == "just" and c.dep_ == "advmod"), None)
+    return verb.doc[just.i : just.i + 1] if just is not None else None
+
+
+def _in_other_question(verb: Token, time: Span) -> bool:
+    """'We'll go one step at a time — what do you see on the screen right now?': the time
+    belongs to a question after a dash, colon or semicolon, not to the promise."""
+    doc = verb.doc
+    if not time.sent.text.rstrip().endswith("?") or time.start < verb.i:
+        return False
+    return any(t.text in {"—", "–", "-", ";", ":"} for t in doc[verb.i : time.start])
+
+
+def _time_only(sent: Span, time: Span) -> bool:
+    """A sentence that is just a time ('By 5 pm today.', 'Within the hour, promise.')."""
+    return not any(t.pos_ in {"VERB", "AUX"} for t in sent if not (time.start <= t.i < time.end))
+
+
 def check(doc: Doc, ctx: Context) -> dict:
     lex = load_lexicon("next_step")
     times = pattern_set(doc.vocab, "time_expressions").find(doc)
@@ -139,9 +202,16 @@ def check(doc: Doc, ctx: Context) -> dict:
 
     pairs: List[Tuple[Span, Span]] = []
     for verb in verbs:
+        action = action_span(verb, [t.span for t in times])
         for time in firm:
-            if time.span.sent == verb.sent:
-                pairs.append((action_span(verb, [t.span for t in times]), time.span))
+            if time.span.sent == verb.sent and not _in_other_question(verb, time.span):
+                pairs.append((action, time.span))
+            elif time.span.sent.start == verb.sent.end and _time_only(time.span.sent, time.span):
+                pairs.append((action, time.span))  # 'I'll call you back. Within the hour.'
+        just = _just_marker(verb)
+        if just is not None and not any(a is action for a, _ in pairs):
+            # quote 'just' on its own only when the action's quote does not already hold it
+            pairs.append((action, action if action.start <= just.start < action.end else just))
     if pairs:
         evidence = sorted({s for pair in pairs for s in pair}, key=lambda s: (s.start, s.end))
         return result(True, [ctx.quote(s) for s in evidence])
