@@ -1,4 +1,4 @@
-"""Command line: `python -m bot assess` and `python -m bot scenarios`.
+"""Command line: `python -m bot assess`, `python -m bot scenarios` and `python -m bot users`.
 
 assess reads JSON Lines {"customer": str, "reply": str} (optional "customer_name", "scenario")
 on standard input and writes one line per input: {"checks": {...}}, or {"error": {...}} for a
@@ -98,6 +98,24 @@ def scenarios(*, as_json: bool, check: bool, directory: Optional[Path], stdout: 
     return 0
 
 
+def users_add(args: argparse.Namespace, stdout: TextIO) -> int:
+    from bot import db
+    from bot.accounts import add_user
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    try:
+        password = add_user(
+            db.make_engine(), email=args.email, name=args.name, role=args.role, team=args.team, password=password
+        )
+    except CoachError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    stdout.write(f"Added {args.email} ({args.role}).\n")
+    if not args.password_stdin:
+        stdout.write(f"Password: {password}\n")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,7 +124,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     listing.add_argument("--json", action="store_true", help="machine-readable list")
     listing.add_argument("--check", action="store_true", help="validate every scenario file")
     listing.add_argument("--dir", type=Path, help="another folder of scenario files (default: the shipped ones)")
+    users = sub.add_parser("users", help="manage the people who sign in")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    adding = users_sub.add_parser("add", help="add a person; prints a new password unless --password-stdin")
+    adding.add_argument("--email", required=True)
+    adding.add_argument("--name", required=True)
+    adding.add_argument("--role", default="trainee", choices=("trainee", "trainer", "hr", "admin"))
+    adding.add_argument("--team")
+    adding.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     args = parser.parse_args(argv)
+    if args.command == "users":
+        return users_add(args, sys.stdout)
     if args.command == "assess":
         return assess(sys.stdin, sys.stdout)
     return scenarios(as_json=args.json, check=args.check, directory=args.dir, stdout=sys.stdout)

@@ -230,9 +230,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         except RuntimeError as exc:
             print(f"Start-up failed: {exc}", file=sys.stderr)
             return 1
+        from bot import db
+        from bot.accounts import ensure_first_admin
+
+        admin_file = ensure_first_admin(db.make_engine(prepare_database(settings)), settings.var_dir)
+        first_sign_in = f"  First sign-in:             see {admin_file}\n" if admin_file else ""
         print(
             "\nThe assistant is up.\n"
             f"  Practice chat (open this): {settings.web_url}/\n"
+            f"{first_sign_in}"
             f"  Rasa REST webhook:         {settings.rasa_url}/webhooks/rest/webhook\n"
             f"  Action server:             {settings.actions_url}/health\n"
             f"  Logs:                      {settings.var_dir / 'logs'}\n"

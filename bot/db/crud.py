@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.db.models import (
+    Conversation,
     OUTCOMES,
     REVIEWER_ROLES,
     ROLES,
@@ -152,6 +153,32 @@ def _get_or_raise(session: Session, model: Any, key: Any, what: str) -> Any:
     return row
 
 
+# --- conversations: which user a Rasa sender id belongs to --------------------------------
+
+
+def claim_conversation(*, session: Session, sender_id: str, user_id: int) -> Conversation:
+    """Record that `sender_id` is `user_id`'s conversation, and commit.
+
+    A sender id belongs to one user for good: claiming another user's raises NotAllowed.
+    """
+    existing = session.get(Conversation, sender_id)
+    if existing is not None:
+        if existing.user_id != user_id:
+            raise NotAllowed("That conversation belongs to someone else.")
+        return existing
+    _get_or_raise(session, User, user_id, "user")
+    conversation = Conversation(sender_id=sender_id, user_id=user_id)
+    session.add(conversation)
+    session.commit()
+    return conversation
+
+
+def conversation_owner(*, session: Session, sender_id: str) -> Optional[int]:
+    """The id of the user whose conversation `sender_id` is, or None (API or anonymous use)."""
+    owner = session.get(Conversation, sender_id)
+    return owner.user_id if owner is not None else None
+
+
 # --- recording a conversation --------------------------------------------------------------
 
 
@@ -189,6 +216,8 @@ def record_session_start(
     existing = session.get(PracticeSession, session_id)
     if existing is not None:
         return existing
+    if user_id is None:
+        user_id = conversation_owner(session=session, sender_id=sender_id)
     practice = PracticeSession(
         id=session_id,
         user_id=user_id,

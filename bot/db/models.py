@@ -110,6 +110,21 @@ class User(Base):
         return f"<User {self.id} {self.email} {self.role}>"
 
 
+class Conversation(Base):
+    """Who a Rasa conversation (sender id) belongs to, written by the web app before it relays.
+
+    The action server sees only the sender id; this is how a stored session finds its trainee.
+    """
+
+    __tablename__ = "conversations"
+
+    sender_id = Column(String(255), primary_key=True)
+    user_id = Column(Integer, ForeignKey("users.id"), nullable=False, index=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    user = relationship("User")
+
+
 class PracticeSession(Base):
     """One conversation: `id` is the protocol's session_id, `sender_id` the Rasa conversation."""
 

@@ -10,7 +10,8 @@ import secrets
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from bot.settings import load_settings
@@ -73,16 +74,23 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
         app.config["SECRET_KEY"] = secret_key(settings.var_dir)
     app.config["RASA_URL"] = str(app.config["RASA_URL"]).rstrip("/")
 
+    from bot import db
+
+    # DATABASE_URL in `config` (tests) or COACH_DATABASE_URL, else SQLite in the var folder.
+    app.extensions["db_engine"] = db.make_engine(app.config.get("DATABASE_URL") or db.database_url())
     app.extensions["rasa_relay"] = RasaRelay(
         rasa_url=app.config["RASA_URL"],
         timeout=float(app.config["RELAY_TIMEOUT"]),
         locks=ConversationLocks(),
     )
 
-    from bot.web import api, chat
+    from bot.web import api, auth, chat, hr, trainer
 
+    app.register_blueprint(auth.bp)
     app.register_blueprint(chat.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(trainer.bp)
+    app.register_blueprint(hr.bp)
 
     @app.after_request
     def _security_headers(response):
@@ -97,5 +105,14 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
             code = (exc.name or "error").lower().replace(" ", "_")
             return jsonify(error={"code": code, "message": exc.description}), exc.code
         return exc
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_down(exc: SQLAlchemyError):
+        # Nothing was changed: the request's transaction was rolled back. Say so and invite a retry.
+        app.logger.error("Database error on %s: %s", request.path, exc)
+        message = "The training records database is not answering. Nothing was lost; try again in a moment."
+        if request.path.startswith("/api/"):
+            return jsonify(error={"code": "database_down", "message": message}), 503
+        return render_template("error.html", title="Database not answering", message=message), 503
 
     return app
