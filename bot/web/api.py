@@ -9,9 +9,11 @@ import logging
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, current_app, g, jsonify, request, session
 
+from bot import db
 from bot.rasa_client import END_COMMAND, start_command
+from bot.web import auth
 from bot.web.relay import RasaRelay, RelayError
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,7 @@ def healthz():
 
 
 @bp.get("/api/scenarios")
+@auth.require_role()
 def scenarios():
     try:
         from bot.scenarios import list_scenarios
@@ -84,7 +87,13 @@ def scenarios():
     )
 
 
+def new_conversation_id(user: db.User) -> str:
+    """A Rasa sender id of the trainee's own: their user id and a random part nobody can guess."""
+    return f"u{user.id}-{uuid.uuid4().hex}"
+
+
 @bp.post("/api/session")
+@auth.require_role()
 def start_session():
     body, failure = _json_body()
     if failure:
@@ -96,7 +105,10 @@ def start_session():
         return _error(400, "bad_persona", f"Unknown persona {persona!r}: choose one of {', '.join(PERSONAS)}.")
     if mode not in MODES:
         return _error(400, "bad_mode", f"Unknown mode {mode!r}: choose one of {', '.join(MODES)}.")
-    conversation = uuid.uuid4().hex
+    conversation = new_conversation_id(g.user)
+    with db.session_scope(auth.engine()) as dbs:
+        # Before Rasa hears of it, so the action server can file the session under this trainee.
+        db.claim_conversation(session=dbs, sender_id=conversation, user_id=g.user.id)
     messages, failure = _relayed(conversation, start_command(scenario.strip(), persona, mode))
     if failure:
         return failure
@@ -108,6 +120,7 @@ def start_session():
 
 
 @bp.post("/api/message")
+@auth.require_role()
 def message():
     body, failure = _json_body()
     if failure:
@@ -140,6 +153,7 @@ def message():
 
 
 @bp.post("/api/end")
+@auth.require_role()
 def end_session():
     _, failure = _json_body()
     if failure:

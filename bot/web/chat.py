@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from bot.web.auth import require_role
+
 bp = Blueprint("chat", __name__)
 
 
 @bp.get("/")
+@require_role()
 def index():
     return render_template("chat/index.html", max_message_chars=current_app.config["MAX_MESSAGE_CHARS"])
