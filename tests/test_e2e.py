@@ -67,7 +67,7 @@ def test_errors_are_answered_not_silent(conversation, message, code):
 
 def test_oversize_and_empty_replies_get_a_clear_error(conversation):
     conversation.send(start_command("laptop_at_home_service"))
-    for message, code in (("x " * 1500, "message_too_long"), ("   ", "empty_message")):
+    for message, code in (("x " * 1500, "message_too_long"), ("   ", "empty_message"), ("", "empty_message")):
         (error,) = payloads(conversation.send(message), "error")
         assert error["code"] == code
     # The session survives bad input: the next real reply is turn 1.
