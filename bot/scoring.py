@@ -44,15 +44,20 @@ def load_rubric() -> Rubric:
 
 
 def _quote(turn: Dict[str, Any], check: str) -> str:
-    evidence = turn["checks"][check]["evidence"]
+    evidence = _verdict(turn, check)["evidence"]
     words = " … ".join(evidence) if evidence else turn["reply"]
     if len(words) > 160:
         words = words[:157] + "…"
     return f"turn {turn['turn']}: “{words}”"
 
 
+def _verdict(turn: Dict[str, Any], check: str) -> Dict[str, Any]:
+    # Turns stored before a check existed (broken_promise came with rubric 2) have none: not found.
+    return turn["checks"].get(check) or {"found": False, "evidence": [], "tip": None}
+
+
 def _judge_check(criterion: Criterion, turns: List[Dict[str, Any]]) -> tuple[bool, str]:
-    hits = [t for t in turns if t["checks"][criterion.check]["found"]]
+    hits = [t for t in turns if _verdict(t, criterion.check)["found"]]
     if criterion.inverted:
         if hits:
             quotes = "; ".join(_quote(t, criterion.check) for t in hits[:3])
@@ -61,10 +66,10 @@ def _judge_check(criterion: Criterion, turns: List[Dict[str, Any]]) -> tuple[boo
     if hits:
         return True, f"Earned at {_quote(hits[0], criterion.check)}."
     # Say what came closest, so the trainee knows what did not count.
-    near = [t for t in turns if t["checks"][criterion.check]["evidence"]]
+    near = [t for t in turns if _verdict(t, criterion.check)["evidence"]]
     if near:
         turn = near[0]
-        tip = turn["checks"][criterion.check].get("tip") or ""
+        tip = _verdict(turn, criterion.check).get("tip") or ""
         return False, f"Not met: {_quote(turn, criterion.check)} did not count. {tip}".strip()
     return False, "Not met in any reply."
 

@@ -16,6 +16,7 @@ import yaml
 
 from bot.checks import assess_reply
 from bot.errors import CoachError, EmptyMessage
+from bot.follow_through import broken_promises, promises_in, verdict
 from bot.scenarios import PERSONAS, SITUATIONS, Scenario, get_scenario
 from bot.settings import RESOURCES
 
@@ -32,6 +33,9 @@ class CustomerModel:
     escalate_after_defensive: int
     vague_promise: re.Pattern
     restatement_frame: re.Pattern
+    retraction: re.Pattern
+    # Per persona, lines that quote a broken promise back at the trainee ("{promise}").
+    broken_promise_lines: Dict[str, List[str]]
 
 
 def _phrase_pattern(phrases: List[str]) -> re.Pattern:
@@ -50,6 +54,8 @@ def customer_model() -> CustomerModel:
         escalate_after_defensive=raw["thresholds"]["escalate_after_defensive"],
         vague_promise=_phrase_pattern(raw["vague_promise_phrases"]),
         restatement_frame=_phrase_pattern(raw["restatement_frames"]),
+        retraction=_phrase_pattern(raw["retraction_phrases"]),
+        broken_promise_lines=raw["broken_promise_lines"],
     )
 
 
@@ -82,6 +88,7 @@ def start_session(scenario_id: Optional[str], persona: Optional[str], mode: Opti
         "turn": 0,
         "turns": [],
         "commitments": [],
+        "broken_commitments": [],
         "said": [],
         "defensive_count": 0,
         "outcome": None,
@@ -127,6 +134,11 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
     tried_restating = bool(model.restatement_frame.search(reply))
     asked = checks["probing_question"]["found"] or "?" in reply
     detail_answer = _detail_answer(scenario, reply, state["persona"]) if asked else None
+    new_promises = promises_in(turn, reply, checks["next_step"])
+    broken = broken_promises(turn, reply, new_promises, state.get("commitments", []), model.retraction)
+    ignored = _ignored_question(state["last_customer_text"], reply, checks)
+    # A conversation-level check beside the reply checks: stored, scored and overruled like them.
+    checks["broken_promise"] = verdict(broken)
 
     change = 0
     events: List[str] = []
@@ -147,9 +159,19 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
         apply("active_listening")
     elif tried_restating:
         apply("wrong_restatement")
+    if broken:
+        apply("broken_commitment")
+        state.setdefault("broken_commitments", []).extend(broken)
+        # A broken promise is not owed any more; a moved one is replaced by the new promise below.
+        gone = {(b["promise_turn"], b["action"]) for b in broken}
+        state["commitments"] = [c for c in state["commitments"] if (c["turn"], c["action"]) not in gone]
+    elif ignored:
+        apply("ignored_question")
     if checks["next_step"]["found"]:
-        apply("next_step")
-        state["commitments"].append({"turn": turn, "text": " ".join(checks["next_step"]["evidence"])})
+        # A new promise in the reply that broke an old one wins no trust back.
+        if not broken:
+            apply("next_step")
+        state["commitments"].extend(p.as_dict() for p in new_promises)
     elif vague:
         apply("vague_promise")
     elif partial_step:
@@ -176,11 +198,14 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
     situation = _situation(
         state, scenario, checks,
         repeated=repeated, vague=vague, partial_step=partial_step,
-        tried_restating=tried_restating, asked=asked,
+        tried_restating=tried_restating, asked=asked, broken=bool(broken),
     )
     if situation == "detail" and detail_answer:
         customer_text = detail_answer
         state["said"].append(customer_text)
+    elif situation == "after_broken_commitment":
+        lines = [line.format(promise=broken[0]["promise"]) for line in model.broken_promise_lines[state["persona"]]]
+        customer_text = _pick(state, lines, scenario=scenario)
     else:
         if situation == "detail":
             situation = "after_detail_question"
@@ -203,6 +228,7 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
             "normalised": normalised,
             "checks": checks,
             "events": events,
+            "broken_commitments": broken,
             "situation": situation,
             "mood": state["mood"],
             "answer": customer_text,
@@ -222,6 +248,7 @@ def _situation(
     partial_step: bool,
     tried_restating: bool,
     asked: bool,
+    broken: bool = False,
 ) -> str:
     """Which kind of line the customer answers with; the first that applies wins."""
     model = customer_model()
@@ -232,6 +259,8 @@ def _situation(
         if state["defensive_count"] >= model.escalate_after_defensive:
             return "escalating"
         return "after_blame"
+    if broken:
+        return "after_broken_commitment"
     if repeated:
         return "after_repeat"
     if mood >= model.resolve_at and (checks["next_step"]["found"] or state["commitments"]):
@@ -256,6 +285,22 @@ def _situation(
     if tried_restating:
         return "after_wrong_restatement"
     return "neutral"
+
+
+def _content_words(text: str) -> set:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in STOP_WORDS and len(w) > 2}
+
+
+def _ignored_question(customer_text: str, reply: str, checks: Dict[str, Dict[str, Any]]) -> bool:
+    """The customer asked something and the reply neither takes it up nor engages with the problem."""
+    questions = [q for q in re.split(r"(?<=[.!?])\s+", customer_text) if q.rstrip().endswith("?")]
+    engaged = ("next_step", "active_listening", "apology", "probing_question")
+    if not questions or any(checks[name]["found"] for name in engaged):
+        return False
+    asked_about = set().union(*(_content_words(q) for q in questions))
+    return not (asked_about & _content_words(reply))
 
 
 def _detail_answer(scenario: Scenario, reply: str, persona: str) -> Optional[str]:
