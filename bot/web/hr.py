@@ -1,6 +1,417 @@
-"""HR pages: rosters, curricula, completion status and exports. Only HR and admins."""
+"""HR pages: rosters, curricula, completion status and exports.
+
+- `/hr/` the team overview (counts per status, the overdue list, every trainee) — HR, admins;
+- `/hr/roster` import a CSV roster; the new people's initial passwords are shown once;
+- `/hr/curricula` define curricula of required scenarios and assign them to trainees or teams;
+- `/hr/trainees/<id>` one trainee's statuses and attempts — HR, trainers and admins; trainers
+  sign off passes there (HR sees the sign-off but cannot give one);
+- `/hr/sign-offs` passes waiting for a trainer's sign-off — trainers and admins;
+- `/hr/export.csv` and `/hr/statements.json` statuses as CSV, attempts as xAPI statements;
+- `/hr/me` anyone's own progress, and nobody else's.
+
+HR sees completion and scores, never transcripts: links to a transcript are only shown to
+users who may open the trainer pages (trainers and admins).
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import io
+import json
+from datetime import date, datetime, timezone
+from typing import Any, Dict, List, Optional
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from bot import db, xapi
+from bot.db import training
+from bot.errors import CoachError
+from bot.scenarios import PERSONAS, list_scenarios
+from bot.web.auth import engine, has_role, require_role
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
+
+FLASH = "hr"
+# Blank rows offered by the curriculum form: enough for a typical curriculum without script.
+CURRICULUM_ROWS = 6
+PERSONA_LABELS = {"angry": "Angry", "dispassionate": "Matter-of-fact"}
+MODE_LABELS = {"assessment": "Assessment", "coach": "Coach (practice with tips)"}
+# A spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+STATUS_COLUMNS = (
+    "name", "email", "team", "curriculum", "scenario", "persona", "mode", "pass_mark", "due_date",
+    "status", "attempts", "best_score", "certified", "signed_off_by", "signed_off_at",
+)
+TRANSCRIPT_ENDPOINT = "trainer.transcript"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def safe_cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_text(header: List[str], rows: List[List[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
+    return out.getvalue()
+
+
+def _download(body: str, *, filename: str, mimetype: str, no_store: bool = False) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if no_store:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _titles() -> Dict[str, str]:
+    return {s.id: s.title for s in list_scenarios()}
+
+
+def _today() -> date:
+    # Tests set HR_TODAY to see what happens after a due date.
+    configured = current_app.config.get("HR_TODAY")
+    return date.fromisoformat(configured) if configured else training.today_utc()
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
+
+
+def _transcript_url(session_id: str) -> Optional[str]:
+    if not has_role(g.user, "trainer") or TRANSCRIPT_ENDPOINT not in current_app.view_functions:
+        return None
+    return url_for(TRANSCRIPT_ENDPOINT, session_id=session_id)
+
+
+def _context(**extra: Any) -> Dict[str, Any]:
+    return {
+        "titles": _titles(),
+        "status_labels": training.STATUS_LABELS,
+        "persona_labels": PERSONA_LABELS,
+        "mode_labels": MODE_LABELS,
+        "transcript_url": _transcript_url,
+        "may_sign_off": has_role(g.user, "trainer"),
+        **extra,
+    }
+
+
+def _team_arg() -> Optional[str]:
+    return (request.args.get("team") or "").strip() or None
+
+
+@bp.app_template_filter("hr_time")
+def _hr_time(value: Optional[datetime]) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# --- overview --------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@require_role("hr")
+def overview():
+    team = _team_arg()
+    with db.session_scope(engine()) as dbs:
+        teams = training.list_teams(session=dbs)
+        summary = training.overview(session=dbs, team=team, today=_today())
+        return render_template(
+            "hr/overview.html", **_context(summary=summary, teams=teams, team=team, statuses=training.STATUSES)
+        )
+
+
+# --- roster ----------------------------------------------------------------------------------
+
+
+@bp.get("/roster")
+@require_role("hr")
+def roster():
+    return render_template("hr/roster.html", **_context(error=None, result=None))
+
+
+@bp.post("/roster")
+@require_role("hr")
+def import_roster():
+    upload = request.files.get("roster")
+    if upload is None or not upload.filename:
+        return render_template("hr/roster.html", **_context(error="Choose a CSV file to import.", result=None)), 400
+    data = upload.read()
+    try:
+        with db.session_scope(engine()) as dbs:
+            result = training.import_roster(session=dbs, data=data)
+    except training.TrainingError as exc:
+        return render_template("hr/roster.html", **_context(error=str(exc), result=None)), 400
+    response = Response(render_template("hr/roster.html", **_context(error=None, result=result)))
+    # The page holds passwords in clear: no browser or proxy may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/roster/passwords.csv")
+@require_role("hr")
+def passwords_csv():
+    """The passwords from the import page as a CSV: the page posts back what it shows.
+
+    Nothing is stored in clear on the server, so this is the only way to a file of them.
+    """
+    names = request.form.getlist("name")
+    emails = request.form.getlist("email")
+    teams = request.form.getlist("team")
+    passwords = request.form.getlist("password")
+    if not emails or not len(names) == len(emails) == len(teams) == len(passwords):
+        abort(400, description="There are no passwords to download: import a roster first.")
+    rows = [list(row) for row in zip(names, emails, teams, passwords)]
+    return _download(
+        csv_text(["name", "email", "team", "initial_password"], rows),
+        filename=f"initial-passwords-{_stamp()}.csv",
+        mimetype="text/csv",
+        no_store=True,
+    )
+
+
+# --- curricula -------------------------------------------------------------------------------
+
+
+def _blank_items() -> List[Dict[str, str]]:
+    from bot.scoring import load_rubric
+
+    mark = str(load_rubric().pass_mark)
+    return [
+        {"scenario": "", "persona": PERSONAS[0], "mode": training.DEFAULT_MODE, "pass_mark": mark, "due_date": ""}
+        for _ in range(CURRICULUM_ROWS)
+    ]
+
+
+def _render_curricula(*, form: Optional[Dict[str, Any]] = None, problems: Optional[List[str]] = None,
+                      assign_error: Optional[str] = None, status: int = 200):
+    with db.session_scope(engine()) as dbs:
+        curricula = training.list_curricula(session=dbs)
+        assignments = {c.id: training.assignments_of(session=dbs, curriculum_id=c.id) for c in curricula}
+        page = render_template(
+            "hr/curricula.html",
+            **_context(
+                curricula=curricula,
+                assignments=assignments,
+                teams=training.list_teams(session=dbs),
+                trainees=training.list_trainees(session=dbs),
+                scenarios=list_scenarios(),
+                personas=PERSONAS,
+                modes=training.MODES,
+                form=form or {"name": "", "items": _blank_items()},
+                problems=problems or [],
+                assign_error=assign_error,
+            ),
+        )
+    return page, status
+
+
+@bp.get("/curricula")
+@require_role("hr")
+def curricula():
+    return _render_curricula()
+
+
+@bp.post("/curricula")
+@require_role("hr")
+def create_curriculum():
+    name = request.form.get("name", "")
+    rows = []
+    for number in range(CURRICULUM_ROWS):
+        row = {key: request.form.get(f"item-{number}-{key}", "") for key in ("scenario", "persona", "mode", "pass_mark", "due_date")}
+        rows.append(row)
+    # A row without a scenario is one of the spare blank rows, whatever its defaults say.
+    specs = [training.ItemSpec(**row) for row in rows if row["scenario"].strip()]
+    try:
+        with db.session_scope(engine()) as dbs:
+            created = training.create_curriculum(
+                session=dbs,
+                name=name,
+                items=specs,
+                scenario_ids=[s.id for s in list_scenarios()],
+                personas=PERSONAS,
+                created_by_id=g.user.id,
+            )
+            created_name = created.name
+    except training.CurriculumInvalid as exc:
+        return _render_curricula(form={"name": name, "items": rows}, problems=exc.problems, status=400)
+    flash(f"Curriculum {created_name!r} saved. Assign it to trainees or teams below.", FLASH)
+    return redirect(url_for("hr.curricula"))
+
+
+@bp.post("/curricula/<int:curriculum_id>/assignments")
+@require_role("hr")
+def assign(curriculum_id: int):
+    user_ids = request.form.getlist("user_id")
+    team = (request.form.get("team") or "").strip()
+    if not user_ids and not team:
+        return _render_curricula(assign_error="Choose trainees or a team to assign the curriculum to.", status=400)
+    try:
+        parsed = [int(value) for value in user_ids]
+    except ValueError:
+        return _render_curricula(assign_error="That trainee is not on the list.", status=400)
+    try:
+        with db.session_scope(engine()) as dbs:
+            curriculum = training.get_curriculum(session=dbs, curriculum_id=curriculum_id)
+            if curriculum is None:
+                abort(404, description="No such curriculum.")
+            for user_id in parsed:
+                training.assign_curriculum(
+                    session=dbs, curriculum_id=curriculum_id, user_id=user_id, assigned_by_id=g.user.id
+                )
+            if team:
+                training.assign_curriculum(session=dbs, curriculum_id=curriculum_id, team=team, assigned_by_id=g.user.id)
+            curriculum_name = curriculum.name
+    except CoachError as exc:
+        return _render_curricula(assign_error=str(exc), status=400)
+    who = []
+    if parsed:
+        who.append(f"{len(parsed)} trainee{'s' if len(parsed) != 1 else ''}")
+    if team:
+        who.append(f"team {team}")
+    flash(f"{curriculum_name} assigned to {' and '.join(who)}.", FLASH)
+    return redirect(url_for("hr.curricula"))
+
+
+@bp.post("/assignments/<int:assignment_id>/delete")
+@require_role("hr")
+def unassign(assignment_id: int):
+    try:
+        with db.session_scope(engine()) as dbs:
+            training.unassign(session=dbs, assignment_id=assignment_id)
+    except db.NotFound:
+        abort(404, description="That assignment no longer exists.")
+    flash("Assignment removed.", FLASH)
+    return redirect(url_for("hr.curricula"))
+
+
+# --- one trainee, sign-offs --------------------------------------------------------------------
+
+
+@bp.get("/trainees/<int:user_id>")
+@require_role("hr", "trainer")
+def trainee(user_id: int):
+    with db.session_scope(engine()) as dbs:
+        person = db.get_user(session=dbs, user_id=user_id)
+        if person is None:
+            abort(404, description="No such trainee.")
+        rows = training.trainee_progress(session=dbs, user_id=user_id, today=_today())
+        entry = training.roster_entry(session=dbs, user_id=user_id)
+        return render_template(
+            "hr/trainee.html", **_context(person=person, rows=rows, entry=entry, own=False)
+        )
+
+
+@bp.get("/sign-offs")
+@require_role("trainer")
+def sign_offs():
+    with db.session_scope(engine()) as dbs:
+        summary = training.overview(session=dbs, today=_today())
+        waiting = [r for r in summary.awaiting_sign_off if r.user.id != g.user.id]
+        return render_template("hr/sign_offs.html", **_context(waiting=waiting))
+
+
+@bp.post("/sign-offs")
+@require_role("trainer")
+def sign_off():
+    session_id = request.form.get("session_id", "").strip()
+    note = request.form.get("note", "")
+    back = request.form.get("back", "")
+    owner: Optional[int] = None
+    try:
+        with db.session_scope(engine()) as dbs:
+            practice = db.get_session(session=dbs, session_id=session_id)
+            owner = practice.user_id if practice is not None else None
+            signed = training.sign_off(session=dbs, session_id=session_id, signer_id=g.user.id, note=note)
+            title = _titles().get(practice.scenario, practice.scenario)
+            message = f"Signed off: {title} ({practice.persona}), score {_score_of(signed, dbs)}. The pass is certified."
+    except (db.NotFound, db.NotAllowed, training.TrainingError) as exc:
+        message = f"Not signed off: {exc}"
+    flash(message, FLASH)
+    # Back where the trainer pressed the button: the list, or the trainee's page.
+    if back == "list" or owner is None:
+        return redirect(url_for("hr.sign_offs"))
+    return redirect(url_for("hr.trainee", user_id=owner))
+
+
+def _score_of(signed: training.SignOff, dbs: Any) -> str:
+    card = db.get_current_scorecard(session=dbs, session_id=signed.session_id)
+    return str(card.score) if card is not None else "—"
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+def _status_record(row: training.RequirementStatus) -> List[Any]:
+    req = row.requirement
+    return [
+        row.user.name,
+        row.user.email,
+        row.user.team or "",
+        req.curriculum,
+        req.scenario,
+        req.persona,
+        req.mode,
+        req.pass_mark,
+        req.due_date.isoformat() if req.due_date else "",
+        row.status,
+        row.attempt_count,
+        "" if row.best_score is None else row.best_score,
+        "yes" if row.certified else "no",
+        row.sign_off.signed_by.name if row.sign_off else "",
+        row.sign_off.created_at.astimezone(timezone.utc).isoformat(timespec="seconds") if row.sign_off else "",
+    ]
+
+
+@bp.get("/export.csv")
+@require_role("hr")
+def export_csv():
+    team = _team_arg()
+    with db.session_scope(engine()) as dbs:
+        summary = training.overview(session=dbs, team=team, today=_today())
+        body = csv_text(list(STATUS_COLUMNS), [_status_record(r) for r in summary.rows])
+    return _download(body, filename=f"training-status-{_stamp()}.csv", mimetype="text/csv")
+
+
+@bp.get("/statements.json")
+@require_role("hr")
+def export_xapi():
+    team = _team_arg()
+    with db.session_scope(engine()) as dbs:
+        summary = training.overview(session=dbs, team=team, today=_today())
+        statements = xapi.statements(summary.rows, titles=_titles())
+    body = json.dumps(statements, indent=2, ensure_ascii=False)
+    return _download(body, filename=f"xapi-statements-{_stamp()}.json", mimetype="application/json")
+
+
+# --- my own progress -----------------------------------------------------------------------------
+
+
+@bp.get("/me")
+@require_role()
+def my_progress():
+    with db.session_scope(engine()) as dbs:
+        rows = training.trainee_progress(session=dbs, user_id=g.user.id, today=_today())
+        context = _context(person=g.user, rows=rows, entry=None, own=True)
+        # Your own page never offers sign-off or transcripts: a trainer's attempts are signed by another.
+        context["may_sign_off"] = False
+        context["transcript_url"] = lambda session_id: None
+        return render_template("hr/trainee.html", **context)
