@@ -33,6 +33,7 @@ from bot.db.crud import (
     get_transcript,
     get_user,
     get_user_by_email,
+    list_session_owners,
     list_sessions,
     normalise_email,
     override_check,
@@ -46,6 +47,7 @@ from bot.db.crud import (
     set_role,
 )
 from bot.db.engine import DATABASE_URL_ENV, database_url, make_engine, session_scope
+from bot.db import training  # noqa: F401  (its tables belong to Base.metadata)
 from bot.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from bot.db.models import (
     OUTCOMES,
@@ -98,6 +100,7 @@ __all__ = [
     "get_user",
     "get_user_by_email",
     "head_revision",
+    "list_session_owners",
     "list_sessions",
     "make_engine",
     "normalise_email",
