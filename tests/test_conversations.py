@@ -36,3 +36,26 @@ def test_claiming_for_an_unknown_user_fails(storage_engine):
     with db.session_scope(storage_engine) as session:
         with pytest.raises(db.NotFound):
             db.claim_conversation(session=session, sender_id="u999-x", user_id=999)
+
+
+def test_a_turn_whose_answer_never_reached_rasa_is_replaced_by_the_real_one(storage_engine):
+    checks = {"apology": {"found": True, "evidence": ["sorry"], "tip": None}}
+    with db.session_scope(storage_engine) as session:
+        db.record_session_start(
+            session=session, session_id="s3", sender_id="x", scenario="laptop_at_home_service",
+            persona="angry", mode="coach", start_mood=20,
+        )
+        db.record_turn(session=session, session_id="s3", number=1, trainee_text="Sorry.", customer_text="Hm.",
+                       checks=checks, checks_version="1", mood=30)
+        # The action server died before Rasa got this answer: Rasa numbers the next reply 2 again.
+        db.record_turn(session=session, session_id="s3", number=2, trainee_text="Lost reply", customer_text="Lost answer",
+                       checks=checks, checks_version="1", mood=10)
+        db.record_turn(session=session, session_id="s3", number=2, trainee_text="Real reply", customer_text="Real answer",
+                       checks=checks, checks_version="1", mood=40)
+        # A retried call with the same words changes nothing.
+        db.record_turn(session=session, session_id="s3", number=2, trainee_text="Real reply", customer_text="Real answer",
+                       checks=checks, checks_version="1", mood=40)
+    with db.session_scope(storage_engine) as session:
+        transcript = db.get_transcript(session=session, session_id="s3")
+        assert [(t.number, t.trainee_text) for t in transcript.turns] == [(1, "Sorry."), (2, "Real reply")]
+        assert transcript.session.mood_curve == [20, 30, 40]

@@ -259,8 +259,11 @@ def record_turn(
 ) -> Turn:
     """Store one completed turn and commit before returning.
 
-    Idempotent on (session_id, number): a retried call returns the turn stored first,
-    unchanged. Also appends the turn's mood to the session's mood_curve.
+    Idempotent on (session_id, number): a retried call with the same words returns the turn
+    stored first, unchanged. Other words under a stored number replace the stored turn: it was
+    written by an action call whose answer never reached Rasa (the action server died in
+    between), so Rasa's tracker, which is the conversation the trainee saw, numbered the next
+    reply the same. Also keeps the session's mood_curve up to date.
     """
     checks = _require_checks(checks)
     practice = session.get(PracticeSession, session_id)
@@ -268,6 +271,15 @@ def record_turn(
         raise NotFound(f"No practice session {session_id!r}: record_session_start must come first.")
     existing = _get_turn(session, session_id, number)
     if existing is not None:
+        if (existing.trainee_text, existing.customer_text) == (trainee_text, customer_text):
+            return existing
+        existing.trainee_text, existing.customer_text = trainee_text, customer_text
+        existing.checks, existing.checks_version = checks, checks_version
+        existing.mood, existing.mood_change, existing.rubric_version = mood, mood_change, rubric_version
+        existing.created_at = created_at or utcnow()
+        session.flush()
+        _refresh_mood_curve(session, practice)
+        session.commit()
         return existing
     turn = Turn(
         session_id=session_id,
@@ -289,13 +301,17 @@ def record_turn(
         if existing is None:
             raise
         return existing
+    _refresh_mood_curve(session, practice)
+    session.commit()
+    return turn
+
+
+def _refresh_mood_curve(session: Session, practice: PracticeSession) -> None:
     moods = session.execute(
-        select(Turn.mood).where(Turn.session_id == session_id, Turn.mood.is_not(None)).order_by(Turn.number)
+        select(Turn.mood).where(Turn.session_id == practice.id, Turn.mood.is_not(None)).order_by(Turn.number)
     ).scalars()
     start = [] if practice.start_mood is None else [practice.start_mood]
     practice.mood_curve = start + list(moods)
-    session.commit()
-    return turn
 
 
 def _get_turn(session: Session, session_id: str, number: int) -> Optional[Turn]:
@@ -528,6 +544,12 @@ def list_sessions(
         for practice, email_, name, score, passed, effective, turns in result
     ]
     return SessionPage(rows=rows, total=total)
+
+
+def list_session_owners(*, session: Session) -> List[User]:
+    """Everyone who has at least one stored practice session, by name: the trainee filter's choices."""
+    has_session = exists().where(PracticeSession.user_id == User.id)
+    return list(session.execute(select(User).where(has_session).order_by(User.name, User.email)).scalars())
 
 
 @dataclass
