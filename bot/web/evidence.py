@@ -1,6 +1,7 @@
 """What the trainer pages say about each check, and where its evidence sits in a reply.
 
-The check names are bot.checks.CHECK_NAMES (tests/test_trainer_pages.py checks they agree);
+The check names are bot.checks.CHECK_NAMES and the simulation's broken_promise
+(tests/test_trainer_pages.py checks they agree);
 importing bot.checks here would load spaCy into the web process.
 """
 from __future__ import annotations
@@ -20,9 +21,11 @@ CHECK_LABELS: Dict[str, str] = {
     "name_use": "Using the customer's name",
     "jargon": "Jargon",
     "probing_question": "Question to learn more",
+    # Judged on the conversation so far, not the reply alone (bot/follow_through.py).
+    "broken_promise": "Went back on a promise",
 }
 # For these checks "found" is the bad verdict.
-BAD_CHECKS = frozenset({"defensive", "jargon"})
+BAD_CHECKS = frozenset({"defensive", "jargon", "broken_promise"})
 
 
 def check_label(name: str) -> str:
