@@ -1,7 +1,14 @@
-"""The practice chat in headless Chromium (Debian's package), against the real assistant."""
+"""The practice chat in headless Chromium (Debian's package), against the real assistant.
+
+More of the chat (assessment mode, quick replies, reloads, dropped connections, a second
+trainee, a phone-sized screen) is in tests/test_chat_browser.py.
+"""
 import shutil
+import uuid
 
 import pytest
+
+from bot import db
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
@@ -24,10 +31,23 @@ def browser():
         browser.close()
 
 
+PASSWORD = "browser test password"
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, assistant):
+    """A page signed in as a new trainee of its own."""
+    email = f"browser-{uuid.uuid4().hex[:10]}@example.test"
+    with db.session_scope(db.make_engine(assistant["database_url"])) as session:
+        db.create_user(session=session, email=email, name="Bea Browser", password=PASSWORD)
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     page = context.new_page()
+    page.goto(assistant["web_url"] + "/")
+    assert "/signin" in page.url  # the chat is for signed-in trainees only
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("form.signin-form button[type=submit]")
+    page.wait_for_selector("#scenario option[value=laptop_at_home_service]", state="attached", timeout=30_000)
     yield page
     context.close()
 
@@ -42,7 +62,6 @@ def _send(page, text):
 
 
 def test_coach_mode_conversation_to_scorecard(assistant, page):
-    page.goto(assistant["web_url"] + "/")
     page.select_option("#scenario", "laptop_at_home_service")
     page.check("input[name=mode][value=coach]")
     page.click("text=Start the conversation")

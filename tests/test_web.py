@@ -1,5 +1,8 @@
 """The web app against a fake Rasa: a real HTTP server on a loopback port that mimics the REST
-webhook, so the relay's timeouts, connection errors and empty answers are the real ones."""
+webhook, so the relay's timeouts, connection errors and empty answers are the real ones.
+
+Every client signs in for real (a trainee in this module's own SQLite database); the fake Rasa
+runs no actions, so tests that need recorded turns write them the way the action server does."""
 from __future__ import annotations
 
 import json
@@ -11,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, Iterator, List
@@ -19,14 +23,16 @@ import pytest
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
+from bot import db
 from bot.launcher import free_port
 from bot.web import create_app
-from bot.web.relay import NO_ANSWER, RASA_DOWN, ConversationLocks
+from bot.web.relay import NO_ANSWER, RASA_DOWN, AnswerCache, ConversationLocks
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "bot" / "web"
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATE_DIR = WEB_DIR / "templates"
 LIMIT = 50
+PASSWORD = "practice makes perfect"
 
 
 class FakeRasa:
@@ -126,22 +132,59 @@ def fake_rasa(fake_rasa_server) -> FakeRasa:
     return fake
 
 
-def make_app(*, rasa_url: str, **extra: Any) -> Flask:
-    config = {"RASA_URL": rasa_url, "SECRET_KEY": "test-secret", "MAX_MESSAGE_CHARS": LIMIT, "RELAY_TIMEOUT": 5}
+@pytest.fixture(scope="module")
+def web_db(tmp_path_factory) -> str:
+    """A migrated SQLite database for this module's apps: users, conversations, sessions."""
+    from sqlalchemy.engine import URL
+
+    url = URL.create("sqlite", database=str(tmp_path_factory.mktemp("web-db") / "coach.db"))
+    url_text = url.render_as_string(hide_password=False)
+    db.upgrade(url_text)
+    return url_text
+
+
+def make_app(*, rasa_url: str, database_url: str, **extra: Any) -> Flask:
+    config = {
+        "RASA_URL": rasa_url, "SECRET_KEY": "test-secret", "MAX_MESSAGE_CHARS": LIMIT, "RELAY_TIMEOUT": 5,
+        "DATABASE_URL": database_url,
+    }
     config.update(extra)
     app = create_app(config)
     app.testing = True
     return app
 
 
+def new_user(app: Flask, *, role: str = "trainee", name: str = "Tess Trainee", team: str = None) -> Dict[str, Any]:
+    email = f"{role}-{uuid.uuid4().hex[:12]}@example.test"
+    with db.session_scope(app.extensions["db_engine"]) as dbs:
+        user = db.create_user(session=dbs, email=email, name=name, password=PASSWORD, role=role, team=team)
+        return {"id": user.id, "email": email}
+
+
+def sign_in(client, app: Flask, user: Dict[str, Any] = None, **kwargs: Any) -> Dict[str, Any]:
+    """Sign `client` in through the real sign-in form (a new trainee unless `user` is given)."""
+    user = user or new_user(app, **kwargs)
+    html = client.get("/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    response = client.post("/signin", data={"email": user["email"], "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return user
+
+
+def signed_in_client(app: Flask, user: Dict[str, Any] = None):
+    client = app.test_client()
+    client.user = sign_in(client, app, user)
+    return client
+
+
 @pytest.fixture
-def app(fake_rasa, fake_rasa_server) -> Flask:
-    return make_app(rasa_url=fake_rasa_server[1])
+def app(fake_rasa, fake_rasa_server, web_db) -> Flask:
+    return make_app(rasa_url=fake_rasa_server[1], database_url=web_db)
 
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return signed_in_client(app)
 
 
 def closed_port_url() -> str:
@@ -172,7 +215,7 @@ def test_start_session_normalises_rasa_messages(client, fake_rasa):
 
 def test_sender_id_is_chosen_by_the_server_and_stable_per_cookie(client, fake_rasa):
     conversation = start(client).get_json()["conversation"]
-    assert re.fullmatch(r"[0-9a-f]{32}", conversation)
+    assert re.fullmatch(rf"u{client.user['id']}-[0-9a-f]{{32}}", conversation)
     assert client.post("/api/message", json={"text": "I am so sorry."}).status_code == 200
     assert client.post("/api/end", json={}).status_code == 200
     assert fake_rasa.senders() == [conversation] * 3
@@ -180,7 +223,7 @@ def test_sender_id_is_chosen_by_the_server_and_stable_per_cookie(client, fake_ra
 
 
 def test_two_clients_get_different_sender_ids(app, fake_rasa):
-    first, second = app.test_client(), app.test_client()
+    first, second = signed_in_client(app), signed_in_client(app)
     one = start(first).get_json()["conversation"]
     two = start(second).get_json()["conversation"]
     assert one != two
@@ -198,21 +241,28 @@ def test_client_cannot_choose_the_sender_id(client, fake_rasa):
               "sender": "victim", "conversation": "victim", "session_id": "victim"},
     )
     conversation = response.get_json()["conversation"]
-    client.post("/api/message", json={"text": "hi", "sender": "victim", "conversation": "victim"})
+    client.post("/api/message", json={"text": "hi", "sender": "victim"})
+    # Naming another conversation is a mismatch to refuse, never a choice of sender.
+    refused = client.post("/api/message", json={"text": "hi", "conversation": "victim"})
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "conversation_changed"
     assert "victim" not in fake_rasa.senders()
     assert fake_rasa.senders() == [conversation, conversation]
 
 
-def test_cookie_signed_with_another_key_is_not_a_session(app, fake_rasa, fake_rasa_server):
-    other = make_app(rasa_url=fake_rasa_server[1], SECRET_KEY="someone-elses-key").test_client()
+def test_cookie_signed_with_another_key_is_not_a_session(app, fake_rasa, fake_rasa_server, web_db):
+    other_app = make_app(rasa_url=fake_rasa_server[1], database_url=web_db, SECRET_KEY="someone-elses-key")
+    other = signed_in_client(other_app)
     start(other)
     forged = other.get_cookie("session")
     assert forged is not None
     client = app.test_client()
     client.set_cookie("session", forged.value)
     response = client.post("/api/message", json={"text": "hi"})
-    assert response.status_code == 409
-    assert response.get_json()["error"]["code"] == "no_session"
+    # Not signed in at all: the forged cookie stands for nobody.
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "signed_out"
+    assert len(fake_rasa.received) == 1
 
 
 def test_new_session_gets_a_new_id_and_later_messages_follow_it(client, fake_rasa):
@@ -303,7 +353,12 @@ def test_without_a_session_answers_409(client, fake_rasa, path):
 def test_non_json_posts_are_refused(client, fake_rasa, path):
     """A cross-site form can post text/plain or form data, never application/json."""
     start(client)
+    # Without the CSRF token the form is refused before it gets here; with it, for not being JSON.
     response = client.post(path, data="text=hello", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    with client.session_transaction() as cookie:
+        token = cookie["csrf"]
+    response = client.post(path, data={"text": "hello", "csrf_token": token})
     assert response.status_code == 415
     assert response.get_json()["error"]["code"] == "not_json"
     assert len(fake_rasa.received) == 1
@@ -344,10 +399,14 @@ def test_rasa_http_error_is_502(client, fake_rasa):
 
 
 @pytest.mark.parametrize("call", ["session", "message", "end"])
-def test_rasa_down_is_503_rasa_down(call):
-    client = make_app(rasa_url=closed_port_url()).test_client()
+def test_rasa_down_is_503_rasa_down(call, web_db):
+    app = make_app(rasa_url=closed_port_url(), database_url=web_db)
+    client = signed_in_client(app)
+    conversation = f"u{client.user['id']}-{uuid.uuid4().hex}"
+    with db.session_scope(app.extensions["db_engine"]) as dbs:
+        db.claim_conversation(session=dbs, sender_id=conversation, user_id=client.user["id"])
     with client.session_transaction() as cookie:
-        cookie["conversation"] = "a" * 32
+        cookie["conversation"] = conversation
     if call == "session":
         response = start(client)
     elif call == "message":
@@ -358,8 +417,8 @@ def test_rasa_down_is_503_rasa_down(call):
     assert response.get_json() == {"error": {"code": "rasa_down", "message": RASA_DOWN}}
 
 
-def test_slow_rasa_is_503_rasa_down(fake_rasa, fake_rasa_server):
-    client = make_app(rasa_url=fake_rasa_server[1], RELAY_TIMEOUT=0.3).test_client()
+def test_slow_rasa_is_503_rasa_down(fake_rasa, fake_rasa_server, web_db):
+    client = signed_in_client(make_app(rasa_url=fake_rasa_server[1], database_url=web_db, RELAY_TIMEOUT=0.3))
     start(client)
     fake_rasa.delay = 1.5
     started = time.monotonic()
@@ -373,11 +432,11 @@ def test_slow_rasa_is_503_rasa_down(fake_rasa, fake_rasa_server):
 
 
 def test_messages_of_one_conversation_reach_rasa_one_at_a_time(app, fake_rasa):
-    first = app.test_client()
+    first = signed_in_client(app)
     start(first)
     second = app.test_client()
     second.set_cookie("session", first.get_cookie("session").value)  # the same conversation, two tabs
-    other = app.test_client()
+    other = signed_in_client(app)
     start(other)
     fake_rasa.delay = 0.3
     results: List[int] = []
@@ -410,6 +469,275 @@ def test_conversation_locks_are_dropped_when_released():
     assert len(locks) == 0
 
 
+# ---- whose conversation it is ----
+
+
+def forge_conversation(client, conversation: str) -> None:
+    """Put `conversation` into the client's signed cookie, as if a bug or a leak had put it there."""
+    with client.session_transaction() as cookie:
+        cookie["conversation"] = conversation
+
+
+def test_signed_out_visitors_get_json_401_and_the_page_sends_them_to_sign_in(app, fake_rasa):
+    anonymous = app.test_client()
+    for method, path in (("get", "/api/scenarios"), ("post", "/api/session"), ("post", "/api/message"),
+                         ("post", "/api/end"), ("get", "/api/conversation")):
+        response = anonymous.open(path, method=method.upper(), json={} if method == "post" else None)
+        assert response.status_code == 401, path
+        assert response.get_json()["error"]["code"] == "signed_out"
+    page = anonymous.get("/")
+    assert page.status_code == 302 and page.headers["Location"].startswith("/signin")
+    assert fake_rasa.received == []
+
+
+@pytest.mark.parametrize("path", ["/api/message", "/api/end", "/api/conversation"])
+def test_another_trainees_conversation_is_refused(app, fake_rasa, path):
+    first = signed_in_client(app)
+    theirs = start(first).get_json()["conversation"]
+    first.post("/api/message", json={"text": "Private words of the first trainee"})
+    second = signed_in_client(app)
+    forge_conversation(second, theirs)
+    if path == "/api/conversation":
+        response = second.get(path)
+    else:
+        response = second.post(path, json={"text": "Let me in", "message_id": "intruder-01"})
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "not_your_conversation"
+    assert "Private words" not in response.get_data(as_text=True)
+    assert fake_rasa.senders() == [theirs, theirs]
+    # The refused id is dropped from the cookie: the second trainee has no conversation now.
+    assert second.post("/api/message", json={"text": "again"}).status_code == 409
+
+
+def test_a_conversation_id_replayed_in_the_body_reaches_nobody(app, fake_rasa):
+    first = signed_in_client(app)
+    theirs = start(first).get_json()["conversation"]
+    second = signed_in_client(app)
+    mine = start(second).get_json()["conversation"]
+    for path in ("/api/message", "/api/end"):
+        response = second.post(path, json={"text": "hello", "conversation": theirs})
+        assert response.status_code == 409
+        assert response.get_json()["error"]["code"] == "conversation_changed"
+    assert second.get(f"/api/conversation?conversation={theirs}").get_json()["conversation"] in (None, mine)
+    assert fake_rasa.senders() == [theirs, mine]
+    # Naming its own conversation is fine.
+    assert second.post("/api/message", json={"text": "hello", "conversation": mine}).status_code == 200
+
+
+def test_an_admin_cannot_post_into_a_trainees_conversation_either(app, fake_rasa):
+    trainee = signed_in_client(app)
+    theirs = start(trainee).get_json()["conversation"]
+    admin = signed_in_client(app, new_user(app, role="admin"))
+    forge_conversation(admin, theirs)
+    assert admin.post("/api/message", json={"text": "hello"}).status_code == 403
+    assert fake_rasa.senders() == [theirs]
+
+
+# ---- retries: the answer is remembered per (conversation, message id) ----
+
+
+def test_a_retried_message_id_is_answered_from_memory_not_sent_twice(client, fake_rasa):
+    start(client)
+    body = {"text": "I am so sorry.", "message_id": "retry-0001"}
+    first = client.post("/api/message", json=body)
+    again = client.post("/api/message", json=body)
+    assert first.status_code == again.status_code == 200
+    assert again.get_json()["messages"] == first.get_json()["messages"]
+    assert (first.get_json()["replayed"], again.get_json()["replayed"]) == (False, True)
+    assert [r["message"] for r in fake_rasa.received].count("I am so sorry.") == 1
+    # Another id is another message, even with the same words.
+    client.post("/api/message", json={"text": "I am so sorry.", "message_id": "retry-0002"})
+    assert [r["message"] for r in fake_rasa.received].count("I am so sorry.") == 2
+
+
+def test_a_retry_while_the_first_try_is_still_with_rasa_waits_for_that_answer(app, fake_rasa):
+    client = signed_in_client(app)
+    start(client)
+    twin = app.test_client()  # the retry comes on a new connection after the first one dropped
+    twin.set_cookie("session", client.get_cookie("session").value)
+    fake_rasa.delay = 0.5
+    results: Dict[str, Any] = {}
+
+    def send(name, who):
+        results[name] = who.post("/api/message", json={"text": "Sorry for the wait.", "message_id": "slow-retry-1"})
+
+    threads = [threading.Thread(target=send, args=("first", client)), threading.Thread(target=send, args=("retry", twin))]
+    threads[0].start()
+    time.sleep(0.15)
+    threads[1].start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert results["first"].status_code == results["retry"].status_code == 200
+    assert results["retry"].get_json()["messages"] == results["first"].get_json()["messages"]
+    assert results["retry"].get_json()["replayed"] is True
+    assert [r["message"] for r in fake_rasa.received].count("Sorry for the wait.") == 1
+
+
+def test_a_failed_try_is_not_remembered_so_the_retry_is_sent(client, fake_rasa):
+    start(client)
+    fake_rasa.behaviour = "empty"  # the action server is down
+    body = {"text": "Are you there?", "message_id": "after-outage"}
+    assert client.post("/api/message", json=body).get_json()["error"]["code"] == "no_answer"
+    fake_rasa.behaviour = "normal"
+    response = client.post("/api/message", json=body)
+    assert response.status_code == 200 and response.get_json()["replayed"] is False
+    assert [r["message"] for r in fake_rasa.received].count("Are you there?") == 2
+
+
+def test_an_end_retried_under_its_id_ends_once(client, fake_rasa):
+    start(client)
+    first = client.post("/api/end", json={"message_id": "end-of-it-1"})
+    again = client.post("/api/end", json={"message_id": "end-of-it-1"})
+    assert again.get_json()["messages"] == first.get_json()["messages"]
+    assert [r["message"] for r in fake_rasa.received].count("/end_session") == 1
+
+
+@pytest.mark.parametrize("bad", ["short", "x" * 65, "has space 1234", 12345678, "ünïcödé-id-1"])
+def test_bad_message_ids_are_refused(client, fake_rasa, bad):
+    start(client)
+    response = client.post("/api/message", json={"text": "hello", "message_id": bad})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_message_id"
+    assert len(fake_rasa.received) == 1
+
+
+def test_answer_cache_forgets_after_its_time_and_beyond_its_size():
+    now = [0.0]
+    cache = AnswerCache(max_entries=3, ttl=10.0, clock=lambda: now[0])
+    cache.put("c", "m1", [{"kind": "text", "text": "one"}])
+    now[0] = 5.0
+    for mid in ("m2", "m3", "m4"):
+        cache.put("c", mid, [{"kind": "text", "text": mid}])
+    assert cache.get("c", "m1") is None  # the oldest went when the fourth came
+    assert cache.get("c", "m2") == [{"kind": "text", "text": "m2"}]
+    assert cache.get("other", "m2") is None  # per conversation
+    assert cache.ids_for("c") == ["m2", "m3", "m4"]
+    now[0] = 15.1
+    assert cache.get("c", "m4") is None and len(cache) == 0
+
+
+# ---- a reloaded page: GET /api/conversation ----
+
+
+def record(app: Flask, conversation: str, *, mode: str, turns: List[tuple], ended: bool = False) -> str:
+    """What the action server writes for `conversation`: the start, each turn, maybe the end."""
+    session_id = uuid.uuid4().hex
+    with db.session_scope(app.extensions["db_engine"]) as dbs:
+        db.record_session_start(
+            session=dbs, session_id=session_id, sender_id=conversation, scenario="laptop_at_home_service",
+            persona="angry", mode=mode, start_mood=20, opening="My laptop has been gone for three weeks!",
+        )
+        for number, (trainee, customer, mood) in enumerate(turns, start=1):
+            db.record_turn(
+                session=dbs, session_id=session_id, number=number, trainee_text=trainee, customer_text=customer,
+                checks={"apology": {"found": True, "evidence": ["sorry"], "tip": None}}, checks_version="test",
+                mood=mood, mood_change=mood - 20,
+            )
+        if ended:
+            db.record_session_end(session=dbs, session_id=session_id, outcome="abandoned")
+    return session_id
+
+
+def test_conversation_restores_a_running_coach_session(client, app, fake_rasa):
+    conversation = start(client).get_json()["conversation"]
+    client.post("/api/message", json={"text": "I am so sorry, Dana.", "message_id": "restore-001"})
+    session_id = record(app, conversation, mode="coach", turns=[("I am so sorry, Dana.", "Fine. What now?", 31)])
+    data = client.get("/api/conversation").get_json()
+    assert data["conversation"] == conversation
+    assert data["opening"] == "My laptop has been gone for three weeks!"
+    session = data["session"]
+    assert session["type"] == "session_started" and session["session_id"] == session_id
+    assert (session["scenario"], session["persona"], session["mode"]) == ("laptop_at_home_service", "angry", "coach")
+    assert session["customer_name"] == "Dana Whitfield" and session["title"]
+    assert session["mood"] == 31  # the mood after the latest turn
+    assert data["turns"] == [{
+        "turn": 1, "trainee": "I am so sorry, Dana.", "customer": "Fine. What now?",
+        "checks": {"apology": {"found": True, "evidence": ["sorry"], "tip": None}}, "mood": 31, "mood_change": 11,
+    }]
+    assert data["answered"] == ["restore-001"]
+
+
+def test_conversation_in_assessment_mode_shows_no_feedback(client, app, fake_rasa):
+    conversation = start(client, mode="assessment").get_json()["conversation"]
+    record(app, conversation, mode="assessment", turns=[("Sorry about that.", "Hm.", 25)])
+    data = client.get("/api/conversation").get_json()
+    assert data["turns"] == [{"turn": 1, "trainee": "Sorry about that.", "customer": "Hm."}]
+    assert data["session"]["mood"] is None
+
+
+def test_conversation_is_null_before_a_start_and_after_the_end(client, app, fake_rasa):
+    assert client.get("/api/conversation").get_json() == {"conversation": None}
+    conversation = start(client).get_json()["conversation"]
+    # Started, but the action server has not recorded it (yet): nothing to restore.
+    assert client.get("/api/conversation").get_json() == {"conversation": None}
+    record(app, conversation, mode="coach", turns=[], ended=True)
+    assert client.get("/api/conversation").get_json() == {"conversation": None}
+
+
+def test_a_restore_waits_for_a_message_still_with_rasa(app, fake_rasa):
+    client = signed_in_client(app)
+    conversation = start(client).get_json()["conversation"]
+    record(app, conversation, mode="coach", turns=[])
+    fake_rasa.delay = 0.5
+    sender = threading.Thread(
+        target=client.post, args=("/api/message",), kwargs={"json": {"text": "hello", "message_id": "in-flight-1"}}
+    )
+    sender.start()
+    time.sleep(0.15)
+    reloaded = app.test_client()
+    reloaded.set_cookie("session", client.get_cookie("session").value)
+    data = reloaded.get("/api/conversation").get_json()
+    sender.join(timeout=10)
+    # The page learns the reply it had in flight was answered, so it does not send it again.
+    assert data["answered"] == ["in-flight-1"]
+
+
+# ---- a backend down: a clear error and nothing lost ----
+
+
+def test_database_down_is_503_database_down_and_nothing_is_relayed(client, app, fake_rasa):
+    start(client)
+    app.extensions["db_engine"] = db.make_engine(
+        f"postgresql+psycopg2://nobody@127.0.0.1:{free_port()}/coach", connect_args={"connect_timeout": 2}
+    )
+    for method, path in (("POST", "/api/message"), ("POST", "/api/end"), ("GET", "/api/conversation"),
+                         ("GET", "/api/scenarios")):
+        response = client.open(path, method=method, json={"text": "hello"} if method == "POST" else None)
+        assert response.status_code == 503, path
+        error = response.get_json()["error"]
+        assert error["code"] == "database_down" and "Nothing was lost" in error["message"]
+    assert len(fake_rasa.received) == 1
+
+
+# ---- assignments from HR's curricula ----
+
+
+def test_scenarios_list_the_trainees_assignments(app, fake_rasa):
+    training = pytest.importorskip("bot.db.training")
+    from bot.scenarios import PERSONAS, list_scenarios
+
+    client = signed_in_client(app)
+    name = f"Onboarding {uuid.uuid4().hex[:6]}"
+    with db.session_scope(app.extensions["db_engine"]) as dbs:
+        curriculum = training.create_curriculum(
+            session=dbs, name=name, scenario_ids=[s.id for s in list_scenarios()], personas=PERSONAS,
+            items=[training.ItemSpec(scenario="laptop_at_home_service", persona="dispassionate", mode="assessment",
+                                     pass_mark="70", due_date="2030-01-15")],
+        )
+        training.assign_curriculum(session=dbs, curriculum_id=curriculum.id, user_id=client.user["id"])
+    data = client.get("/api/scenarios").get_json()
+    assert data["assignments"] == "available"
+    (assigned,) = data["assigned"]
+    assert {k: assigned[k] for k in ("scenario", "persona", "mode", "due_date", "curriculum")} == {
+        "scenario": "laptop_at_home_service", "persona": "dispassionate", "mode": "assessment",
+        "due_date": "2030-01-15", "curriculum": name,
+    }
+    assert assigned["pass_mark"] == 70
+    # Every scenario is still offered; the page files the unassigned ones under optional practice.
+    assert "laptop_at_home_service" in {s["id"] for s in data["scenarios"]}
+    assert signed_in_client(app).get("/api/scenarios").get_json()["assigned"] == []
+
+
 # ---- health, scenarios ----
 
 
@@ -419,8 +747,8 @@ def test_healthz_reports_rasa_up(client):
     assert response.get_json() == {"web": "ok", "rasa": "ok"}
 
 
-def test_healthz_reports_rasa_down_with_200():
-    response = make_app(rasa_url=closed_port_url()).test_client().get("/healthz")
+def test_healthz_reports_rasa_down_with_200(web_db):
+    response = make_app(rasa_url=closed_port_url(), database_url=web_db).test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"web": "ok", "rasa": "down"}
 
@@ -550,17 +878,17 @@ def test_static_js_parses():
 # ---- secret key, entry point ----
 
 
-def test_secret_key_is_created_once_with_private_permissions(tmp_path, monkeypatch, fake_rasa_server):
+def test_secret_key_is_created_once_with_private_permissions(tmp_path, monkeypatch, fake_rasa_server, web_db):
     monkeypatch.delenv("COACH_SECRET_KEY", raising=False)
     monkeypatch.setenv("COACH_VAR_DIR", str(tmp_path))
-    first = create_app({"RASA_URL": fake_rasa_server[1]})
+    first = create_app({"RASA_URL": fake_rasa_server[1], "DATABASE_URL": web_db})
     key_file = tmp_path / "secret_key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(first.config["SECRET_KEY"]) >= 32
-    second = create_app({"RASA_URL": fake_rasa_server[1]})
+    second = create_app({"RASA_URL": fake_rasa_server[1], "DATABASE_URL": web_db})
     assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
     # A session made before a restart is still valid after it.
-    before = first.test_client()
+    before = signed_in_client(first)
     start(before)
     after = second.test_client()
     after.set_cookie("session", before.get_cookie("session").value)
@@ -627,9 +955,10 @@ def test_python_m_bot_web_answers_healthz(tmp_path):
 
 # ---- the page's script, run in node against a small fake DOM ----
 #
-# No browser is installed here, so the flows of chat.js run under node with a fake `document`
-# and `fetch`. The fake DOM's innerHTML throws, and a test fails if any element named "script"
-# or anything other than text ever gets the untrusted strings.
+# The flows of chat.js under node with a fake `document`, `fetch`, timers and sessionStorage:
+# quicker than the browser tests and able to stop time (back-off timers) and the network at any
+# point. The fake DOM's innerHTML throws, and a test fails if any element named "script" or
+# anything other than text ever gets the untrusted strings.
 
 NODE_HARNESS = r"""
 const assert = require("assert");
@@ -679,8 +1008,12 @@ class FakeNode {
   scrollIntoView() {}
   all() { return this.childNodes.flatMap(c => [c, ...c.all()]); }
   querySelector(selector) {
-    const checked = /^input\[name='(\w+)'\]:checked$/.exec(selector);
-    if (checked) { return { value: { persona: "angry", mode: "coach" }[checked[1]] }; }
+    const radio = /^input\[name='(\w+)'\](?::checked|\[value='(\w+)'\])$/.exec(selector);
+    if (radio) {
+      const group = radios[radio[1]];
+      if (radio[2]) { return group.find(r => r.value === radio[2]) || null; }
+      return group.find(r => r.checked) || null;
+    }
     if (selector.startsWith(".")) { return this.all().find(n => n.nodeType === 1 && n.classList.contains(selector.slice(1))) || null; }
     throw new Error("selector not faked: " + selector);
   }
@@ -688,7 +1021,8 @@ class FakeNode {
   byClass(c) { return this.all().filter(n => n.nodeType === 1 && n.classList.contains(c)); }
 }
 
-const elements = {};
+let elements = {};
+let radios = {};
 const fakeDocument = {
   activeElement: null,
   getElementById(id) {
@@ -698,14 +1032,12 @@ const fakeDocument = {
   createElement(tag) { return new FakeNode(tag); },
   createTextNode(text) { return new FakeNode("#text", text); },
 };
-fakeDocument.getElementById("app").setAttribute("data-max-chars", "50");
-["setup", "notice", "scorecard", "chat"].forEach(id => { fakeDocument.getElementById(id); });
-elements.notice.hidden = true; elements.scorecard.hidden = true; elements.chat.hidden = true;
 
-// fetch: each path has a queue of answers; an answer may be a deferred promise.
-const calls = [];
-const answers = {};
+// fetch: each path has a queue of answers; an answer may be a deferred promise or a network failure.
+let calls = [];
+let answers = {};
 function answer(path, status, data) { (answers[path] = answers[path] || []).push({ status, data }); }
+function networkDown(path) { (answers[path] = answers[path] || []).push({ down: true }); }
 function deferred(path) {
   let release; const gate = new Promise(r => { release = r; });
   (answers[path] = answers[path] || []).push({ gate }); return release;
@@ -714,50 +1046,119 @@ function fakeFetch(path, options) {
   calls.push({ path, method: options.method, body: options.body ? JSON.parse(options.body) : undefined });
   const next = (answers[path] || []).shift();
   if (!next) { return Promise.reject(new Error("no answer queued for " + path)); }
+  if (next.down) { return Promise.reject(new TypeError("Failed to fetch")); }
   const respond = a => ({ ok: a.status >= 200 && a.status < 300, status: a.status, json: () => Promise.resolve(a.data) });
   return next.gate ? next.gate.then(respond) : Promise.resolve(respond(next));
 }
+// Timers run only when the test says so.
+let timers = [];
+function fakeSetTimeout(fn, ms) { timers.push({ fn, ms }); return timers.length; }
+function fakeClearTimeout(id) { if (timers[id - 1]) { timers[id - 1].fn = null; } }
+const store = new Map();
+const fakeStorage = {
+  get length() { return store.size; },
+  key(i) { return Array.from(store.keys())[i] || null; },
+  getItem(k) { return store.has(k) ? store.get(k) : null; },
+  setItem(k, v) { store.set(k, String(v)); },
+  removeItem(k) { store.delete(k); },
+};
 const tick = async (n = 10) => { for (let i = 0; i < n; i++) { await new Promise(r => setImmediate(r)); } };
+
+function boot() {
+  elements = {}; calls = []; timers = [];
+  radios = {
+    persona: [{ value: "angry", checked: true }, { value: "dispassionate", checked: false }],
+    mode: [{ value: "coach", checked: true }, { value: "assessment", checked: false }],
+  };
+  ["persona", "mode"].forEach(name => radios[name].forEach(r => {
+    // checking one radio unchecks the others, as in a browser
+    let on = r.checked;
+    Object.defineProperty(r, "checked", { get() { return on; }, set(v) { if (v) { radios[name].forEach(o => { if (o !== r) { o.checked = false; } }); } on = !!v; } });
+  }));
+  fakeDocument.getElementById("app").setAttribute("data-max-chars", "50");
+  ["notice", "scorecard", "chat"].forEach(id => { fakeDocument.getElementById(id).hidden = true; });
+  vm.runInNewContext(fs.readFileSync(process.argv[2], "utf8"), {
+    document: fakeDocument, fetch: fakeFetch, sessionStorage: fakeStorage, Promise, JSON, String, Object, Array,
+    Number, Math, Date, parseInt, setTimeout: fakeSetTimeout, clearTimeout: fakeClearTimeout,
+  });
+}
 
 const EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)>";
 const started = { kind: "custom", payload: { type: "session_started", session_id: "s", scenario: "kettle",
   title: "Broken kettle", persona: "angry", mode: "coach", customer_name: "Dana " + EVIL, mood: 20, turn_limit: 8 } };
+const lastBody = path => calls.filter(c => c.path === path).slice(-1)[0].body;
 
 (async () => {
-  answer("/api/scenarios", 200, { scenarios: [{ id: "kettle", title: "Broken kettle " + EVIL, customer_name: "Dana" }] });
-  vm.runInNewContext(fs.readFileSync(process.argv[2], "utf8"),
-    { document: fakeDocument, fetch: fakeFetch, Promise, JSON, String, Object, Array, parseInt, setTimeout });
+  // ---- the scenario list: assigned first, picking one preselects its persona and mode ----
+  answer("/api/scenarios", 200, {
+    scenarios: [{ id: "kettle", title: "Broken kettle " + EVIL, customer_name: "Dana" }, { id: "phone", title: "Phone", customer_name: "Sam" }],
+    assigned: [{ scenario: "phone", persona: "dispassionate", mode: "assessment", due_date: "2030-01-15",
+                 curriculum: "Onboarding " + EVIL, pass_mark: 70, status: "not_started", status_label: "Not started" }],
+    assignments: "available",
+  });
+  answer("/api/conversation", 200, { conversation: null });
+  boot();
   await tick();
   const select = elements.scenario;
-  assert.strictEqual(select.childNodes.length, 2);
-  assert.ok(select.childNodes[1].textContent.includes(EVIL));
-  assert.strictEqual(select.childNodes[1].value, "kettle");
+  const groups = select.byTag("optgroup");
+  assert.deepStrictEqual(groups.map(g => g.label), ["Assigned to you", "Optional practice"]);
+  assert.deepStrictEqual(groups.map(g => g.childNodes.map(o => o.value)), [["phone"], ["kettle"]]);
+  assert.ok(groups[1].childNodes[0].textContent.includes(EVIL));
+  assert.ok(elements["assign-note"].textContent.includes("1 scenario is assigned"));
+  select.value = "phone";
+  select.fire("change");
+  assert.strictEqual(radios.persona.find(r => r.checked).value, "dispassionate");
+  assert.strictEqual(radios.mode.find(r => r.checked).value, "assessment");
+  assert.ok(elements["scenario-help"].textContent.includes("Onboarding " + EVIL));
+  assert.ok(elements["scenario-help"].textContent.includes("Pass mark 70"));
+  radios.persona[0].checked = true; radios.mode[0].checked = true;
 
-  // Start: the customer's opening, untrusted, lands as text.
+  // ---- start: the customer's opening, untrusted, lands as text under the customer's name ----
   answer("/api/session", 200, { conversation: "c1", messages: [{ kind: "text", text: "Opening " + EVIL }, started] });
   select.value = "kettle";
   elements["setup-form"].fire("submit");
   await tick();
-  assert.deepStrictEqual(calls[1], { path: "/api/session", method: "POST", body: { scenario: "kettle", persona: "angry", mode: "coach" } });
+  assert.deepStrictEqual(lastBody("/api/session"), { scenario: "kettle", persona: "angry", mode: "coach" });
   assert.strictEqual(elements.setup.hidden, true);
   assert.strictEqual(elements.chat.hidden, false);
-  assert.ok(elements.log.textContent.includes("Opening " + EVIL));
+  assert.strictEqual(elements.mood.hidden, false);
+  assert.strictEqual(elements.log.byClass("msg-customer")[0].textContent, "Dana " + EVIL + ":Opening " + EVIL);
   assert.strictEqual(elements["mood-meter"].value, 20);
 
-  // Rasa down: the notice offers a retry, the reply stays in the box, no bubble is left.
+  // ---- Rasa down: the reply stays on screen as not delivered, with a retry; the box is free ----
   const reply = elements.reply;
   reply.value = "I am so sorry, Dana.";
   answer("/api/message", 503, { error: { code: "rasa_down", message: "The practice server is not answering." } });
   reply.fire("keydown", { key: "Enter", shiftKey: false });
   await tick();
+  const firstTry = lastBody("/api/message");
+  assert.strictEqual(firstTry.text, "I am so sorry, Dana.");
+  assert.strictEqual(firstTry.conversation, "c1");
+  assert.match(firstTry.message_id, /^[0-9a-f]{32}$/);
   assert.strictEqual(elements.notice.hidden, false);
-  assert.strictEqual(elements["notice-text"].textContent, "The practice server is not answering.");
+  assert.ok(elements["notice-text"].textContent.startsWith("The practice server is not answering."));
+  assert.ok(elements["notice-text"].textContent.includes("Trying again in 1 s"));
   assert.strictEqual(elements["retry-button"].hidden, false);
-  assert.strictEqual(reply.value, "I am so sorry, Dana.");
-  assert.strictEqual(elements.log.byClass("msg-trainee").length, 0);
-  assert.strictEqual(reply.readOnly, false);
+  assert.strictEqual(reply.value, "");
+  let trainee = elements.log.byClass("msg-trainee");
+  assert.strictEqual(trainee.length, 1);
+  assert.ok(trainee[0].classList.contains("undelivered"));
+  assert.ok(trainee[0].byClass("retry-one").length === 1);
+  assert.strictEqual(elements.typing.hidden, true);
+  // Kept for a reload too.
+  assert.deepStrictEqual(JSON.parse(fakeStorage.getItem("coach-outbox:c1")).map(e => e.id), [firstTry.message_id]);
 
-  // Retry sends the same text; the answer's feedback marks the evidence in the trainee's words.
+  // ---- the network drops on the automatic retry: same id again, back-off grows ----
+  networkDown("/api/message");
+  assert.strictEqual(timers.filter(t => t.fn).length, 1);
+  assert.strictEqual(timers[0].ms, 1000);
+  timers[0].fn();
+  await tick();
+  assert.strictEqual(lastBody("/api/message").message_id, firstTry.message_id);
+  assert.ok(elements["notice-text"].textContent.includes("cannot be reached"));
+  assert.strictEqual(timers[timers.length - 1].ms, 2000);
+
+  // ---- the Retry button sends it again under the same id; the feedback marks the trainee's words ----
   answer("/api/message", 200, { messages: [
     { kind: "text", text: "Fine. " + EVIL },
     { kind: "custom", payload: { type: "feedback", turn: 1, mood: 31, mood_change: 11, checks: {
@@ -765,51 +1166,102 @@ const started = { kind: "custom", payload: { type: "session_started", session_id
       next_step: { found: false, evidence: [], tip: "Say when " + EVIL },
       defensive: { found: false, evidence: [], tip: null } } } },
   ] });
-  elements["retry-button"].fire("click");
+  trainee[0].byClass("retry-one")[0].fire("click");
   await tick();
-  assert.deepStrictEqual(calls[calls.length - 1].body, { text: "I am so sorry, Dana." });
+  assert.strictEqual(lastBody("/api/message").message_id, firstTry.message_id);
+  assert.strictEqual(calls.filter(c => c.path === "/api/message").length, 3);
+  assert.strictEqual(timers.filter(t => t.fn).length, 0, "the pending automatic retry was cancelled");
   assert.strictEqual(elements.notice.hidden, true);
-  const trainee = elements.log.byClass("msg-trainee");
+  trainee = elements.log.byClass("msg-trainee");
   assert.strictEqual(trainee.length, 1);
+  assert.ok(!trainee[0].classList.contains("undelivered"));
   const marks = trainee[0].byTag("mark");
   assert.strictEqual(marks.length, 1);
   assert.strictEqual(marks[0].textContent, "sorry");
   assert.strictEqual(marks[0].className, "good");
   assert.strictEqual(trainee[0].querySelector(".msg-text").textContent, "I am so sorry, Dana.");
   assert.ok(trainee[0].textContent.includes("Say when " + EVIL));
-  assert.strictEqual(reply.value, "");
   assert.strictEqual(elements["mood-meter"].value, 31);
+  assert.strictEqual(fakeStorage.getItem("coach-outbox:c1"), null);
 
-  // One request at a time: End waits for the reply before it is sent.
-  reply.value = "We will call you tomorrow.";
-  const release = deferred("/api/message");
+  // ---- two replies sent quickly: one request at a time, answers in order, End after both ----
+  const releaseFirst = deferred("/api/message");
+  reply.value = "So it crashes every day?";
   elements.composer.fire("submit");
+  reply.value = "I will call you by 5 pm.";
+  reply.fire("keydown", { key: "Enter", shiftKey: false });
   elements["end-button"].fire("click");
   await tick();
-  assert.strictEqual(calls[calls.length - 1].path, "/api/message");
+  assert.strictEqual(calls.filter(c => c.path === "/api/message").length, 4, "the second waits for the first");
   assert.strictEqual(elements.typing.hidden, false);
-  assert.strictEqual(reply.readOnly, true);
+  assert.strictEqual(elements.log.byClass("msg-trainee").length, 3);
+  const releaseSecond = deferred("/api/message");
+  releaseFirst({ status: 200, data: { messages: [{ kind: "text", text: "Every single day." }] } });
+  await tick();
+  assert.strictEqual(lastBody("/api/message").text, "I will call you by 5 pm.");
+  assert.strictEqual(calls.filter(c => c.path === "/api/end").length, 0);
   answer("/api/end", 200, { messages: [{ kind: "custom", payload: { type: "scorecard", score: 55, passed: false,
     pass_mark: 70, outcome: "abandoned", criteria: {
-      apology: { label: "Genuine apology", met: true, weight: 15, points: 15, explanation: "Earned " + EVIL },
+      apology: { label: "Genuine apology", met: true, weight: 15, points: 15, explanation: "Earned at \u201csorry\u201d " + EVIL },
       next_step: { label: "Next step", met: false, weight: 20, points: 0, explanation: "Not met" } } } }] });
-  release({ status: 200, data: { messages: [{ kind: "text", text: "Tomorrow then." },
+  releaseSecond({ status: 200, data: { messages: [{ kind: "text", text: "By 5 then." },
     { kind: "custom", payload: { type: "error", code: "x", message: "Rasa says " + EVIL } }] } });
   await tick(20);
-  const order = calls.map(c => c.path);
-  assert.deepStrictEqual(order.slice(-2), ["/api/message", "/api/end"]);
-  const bubbles = elements.log.byClass("msg");
-  assert.strictEqual(bubbles[bubbles.length - 1].textContent, "Dana " + EVIL + ":Tomorrow then.");
+  assert.deepStrictEqual(calls.slice(-2).map(c => c.path), ["/api/message", "/api/end"]);
+  assert.strictEqual(calls[calls.length - 1].path, "/api/end");
+  assert.match(lastBody("/api/end").message_id, /^[0-9a-f]{32}$/);
+  const customerLines = elements.log.byClass("msg-customer").map(n => n.querySelector(".msg-text").textContent);
+  assert.deepStrictEqual(customerLines.slice(-3), ["Fine. " + EVIL, "Every single day.", "By 5 then."]);
+  const order = elements.log.childNodes.map(n => n.className.split(" ")[1]);
+  assert.deepStrictEqual(order, ["msg-customer", "msg-trainee", "msg-customer", "msg-trainee", "msg-trainee", "msg-customer", "msg-customer"]);
   assert.ok(!elements.log.textContent.includes("Rasa says"), "a Rasa error is a notice, not a message");
   assert.strictEqual(elements["notice-text"].textContent, "Rasa says " + EVIL);
   assert.strictEqual(elements.scorecard.hidden, false);
   assert.strictEqual(elements.composer.hidden, true);
   assert.strictEqual(elements["score-rows"].childNodes.length, 2);
+  assert.ok(elements["score-rows"].textContent.includes("Earned at \u201csorry\u201d " + EVIL));
   assert.ok(elements["score-summary"].textContent.startsWith("Score 55 / 100"));
   assert.strictEqual(fakeDocument.activeElement, elements["score-title"]);
+  let all = Object.values(elements).flatMap(e => [e, ...e.all()]);
+  assert.ok(!all.some(n => n.tagName === "script" || n.tagName === "img"));
 
-  // No element was ever made from the untrusted strings.
-  const all = Object.values(elements).flatMap(e => [e, ...e.all()]);
+  // ---- a reload: the server's transcript, then the replies this tab had not got answered ----
+  fakeStorage.setItem("coach-outbox:c2", JSON.stringify([
+    { id: "answered-before-reload", kind: "message", text: "Already answered" },
+    { id: "never-delivered-000", kind: "message", text: "Still to send " + EVIL },
+  ]));
+  answer("/api/scenarios", 200, { scenarios: [{ id: "kettle", title: "Broken kettle", customer_name: "Dana" }], assignments: "unavailable" });
+  answer("/api/conversation", 200, {
+    conversation: "c2", answered: ["answered-before-reload"], opening: "Where is my kettle? " + EVIL,
+    session: Object.assign({}, started.payload, { mode: "assessment", mood: null }),
+    turns: [{ turn: 1, trainee: "Already answered", customer: "Hm. " + EVIL }],
+  });
+  const releaseRestored = deferred("/api/message");
+  boot();
+  await tick(20);
+  assert.ok(elements["assign-note"].textContent.includes("not set up"));
+  assert.strictEqual(elements.setup.hidden, true);
+  assert.strictEqual(elements.chat.hidden, false);
+  assert.strictEqual(elements.mood.hidden, true, "assessment mode shows no mood");
+  const restored = elements.log.childNodes.map(n => n.querySelector(".msg-text").textContent);
+  assert.deepStrictEqual(restored, ["Where is my kettle? " + EVIL, "Already answered", "Hm. " + EVIL, "Still to send " + EVIL]);
+  assert.strictEqual(elements.log.byClass("feedback").length, 0);
+  assert.deepStrictEqual(lastBody("/api/message"), { message_id: "never-delivered-000", conversation: "c2", text: "Still to send " + EVIL });
+  releaseRestored({ status: 200, data: { messages: [{ kind: "text", text: "Fine." }] } });
+  await tick();
+  assert.strictEqual(fakeStorage.getItem("coach-outbox:c2"), null);
+
+  // ---- a refusal for good (another tab started a new conversation): words back in the box ----
+  const freshReply = elements.reply;
+  freshReply.value = "Are you still there?";
+  answer("/api/message", 409, { error: { code: "conversation_changed", message: "A newer conversation was started." } });
+  elements.composer.fire("submit");
+  await tick();
+  assert.strictEqual(elements["notice-text"].textContent, "A newer conversation was started.");
+  assert.strictEqual(freshReply.value, "Are you still there?");
+  assert.strictEqual(elements.log.byClass("msg-trainee").length, 2, "the refused reply left no bubble");
+  assert.strictEqual(elements.composer.hidden, true);
+  all = Object.values(elements).flatMap(e => [e, ...e.all()]);
   assert.ok(!all.some(n => n.tagName === "script" || n.tagName === "img"));
   console.log("ok");
 })().catch(error => { console.error(error); process.exit(1); });

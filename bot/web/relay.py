@@ -4,14 +4,24 @@ The browser never talks to Rasa: Rasa's webhook has no authentication and trusts
 sender id it is given. The relay picks the sender id (the conversation id in the signed
 session cookie), sends one message per conversation at a time, and turns every way Rasa can
 fail into an error the page can show, never an empty answer.
+
+One message at a time matters for speed as well as order: Rasa serialises the messages of one
+conversation itself, but a message arriving while another is processed waits on a lock that
+Rasa polls once a second. Queuing here costs nothing.
+
+A page that lost its connection retries a message under the id it gave it; `AnswerCache`
+remembers the answer, so a message Rasa already answered is answered again from memory and
+never reaches Rasa twice.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import requests
 
@@ -84,11 +94,71 @@ class ConversationLocks:
             return len(self._locks)
 
 
+# A retry comes within minutes (the page backs off to half a minute between tries); an hour
+# covers a laptop closed for lunch. The size bounds memory: a few KB per answer.
+ANSWER_TTL_SECONDS = 3600.0
+ANSWER_CACHE_ENTRIES = 5000
+
+
+class AnswerCache:
+    """Rasa's answer per (conversation, message id), the oldest dropped first, each for `ttl` seconds."""
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = ANSWER_CACHE_ENTRIES,
+        ttl: float = ANSWER_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_entries = max_entries
+        self.ttl = ttl
+        self._clock = clock
+        self._guard = threading.Lock()
+        self._answers: "OrderedDict[Tuple[str, str], Tuple[float, List[Dict[str, Any]]]]" = OrderedDict()
+
+    def _expire(self, now: float) -> None:
+        while self._answers:
+            key, (stored_at, _) = next(iter(self._answers.items()))
+            if now - stored_at < self.ttl and len(self._answers) <= self.max_entries:
+                break
+            del self._answers[key]
+
+    def get(self, conversation: str, message_id: str) -> Optional[List[Dict[str, Any]]]:
+        with self._guard:
+            self._expire(self._clock())
+            entry = self._answers.get((conversation, message_id))
+            return entry[1] if entry else None
+
+    def put(self, conversation: str, message_id: str, messages: List[Dict[str, Any]]) -> None:
+        with self._guard:
+            self._answers[(conversation, message_id)] = (self._clock(), messages)
+            self._answers.move_to_end((conversation, message_id))
+            self._expire(self._clock())
+
+    def ids_for(self, conversation: str) -> List[str]:
+        """The message ids of `conversation` with a remembered answer, oldest first."""
+        with self._guard:
+            self._expire(self._clock())
+            return [mid for (conv, mid) in self._answers if conv == conversation]
+
+    def __len__(self) -> int:
+        with self._guard:
+            return len(self._answers)
+
+
+@dataclass
+class Delivery:
+    messages: List[Dict[str, Any]]
+    # True when the answer came from AnswerCache: this message id had been answered before.
+    replayed: bool = False
+
+
 @dataclass
 class RasaRelay:
     rasa_url: str
     timeout: float
     locks: ConversationLocks
+    answers: AnswerCache = field(default_factory=AnswerCache)
 
     @property
     def webhook(self) -> str:
@@ -96,20 +166,38 @@ class RasaRelay:
 
     def send(self, *, conversation: str, message: str) -> List[Dict[str, Any]]:
         """Send `message` as `conversation` and return the normalised answer; raises RelayError."""
+        return self.deliver(conversation=conversation, message=message).messages
+
+    def deliver(self, *, conversation: str, message: str, message_id: Optional[str] = None) -> Delivery:
+        """Like `send`; with a `message_id`, a message answered before gets the same answer again.
+
+        The cache is read under the conversation's lock, so a retry that arrives while the first
+        try is still with Rasa waits for that answer instead of sending the message again.
+        """
         with self.locks.hold(conversation):
-            try:
-                response = requests.post(
-                    self.webhook,
-                    json={"sender": conversation, "message": message},
-                    timeout=(CONNECT_TIMEOUT, self.timeout),
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                # A read timeout lands here too: to the trainee both mean "not answering".
-                log.warning("Rasa at %s not answering: %s", self.rasa_url, exc)
-                raise RelayError(503, "rasa_down", RASA_DOWN) from None
-            except requests.RequestException as exc:
-                log.warning("Request to Rasa at %s failed: %s", self.rasa_url, exc)
-                raise RelayError(502, "rasa_error", "The practice server could not be reached. Try again.") from None
+            if message_id is not None:
+                remembered = self.answers.get(conversation, message_id)
+                if remembered is not None:
+                    return Delivery(messages=remembered, replayed=True)
+            messages = self._post(conversation, message)
+            if message_id is not None:
+                self.answers.put(conversation, message_id, messages)
+            return Delivery(messages=messages)
+
+    def _post(self, conversation: str, message: str) -> List[Dict[str, Any]]:
+        try:
+            response = requests.post(
+                self.webhook,
+                json={"sender": conversation, "message": message},
+                timeout=(CONNECT_TIMEOUT, self.timeout),
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            # A read timeout lands here too: to the trainee both mean "not answering".
+            log.warning("Rasa at %s not answering: %s", self.rasa_url, exc)
+            raise RelayError(503, "rasa_down", RASA_DOWN) from None
+        except requests.RequestException as exc:
+            log.warning("Request to Rasa at %s failed: %s", self.rasa_url, exc)
+            raise RelayError(502, "rasa_error", "The practice server could not be reached. Try again.") from None
         if response.status_code != 200:
             log.warning("Rasa answered HTTP %s: %.300s", response.status_code, response.text)
             raise RelayError(

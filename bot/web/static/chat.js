@@ -2,8 +2,12 @@
  *
  * Everything the customer, Rasa or the trainee wrote is untrusted and reaches the page only
  * through textContent (see el()), never parsed as HTML.
- * Requests go out one at a time (enqueue), so the order on screen is the order sent, and a
- * reply stays in the box until the customer has answered it.
+ *
+ * Replies go into an outbox and leave it one at a time, each under an id made here: the order
+ * on screen is the order sent, and the trainee can type the next reply while the customer
+ * answers. A reply that could not be delivered stays in the outbox (and in sessionStorage, so a
+ * reload keeps it too), marked as not delivered, and is sent again under the same id: the
+ * server remembers the answer per id, so a reply Rasa already answered is never answered twice.
  */
 (function () {
   "use strict";
@@ -16,8 +20,9 @@
 
   var ui = {
     setup: $("setup"), setupForm: $("setup-form"), scenario: $("scenario"), start: $("start-button"),
+    scenarioHelp: $("scenario-help"), assignNote: $("assign-note"),
     chat: $("chat"), title: $("chat-title"), subtitle: $("chat-subtitle"),
-    meter: $("mood-meter"), moodText: $("mood-text"),
+    mood: $("mood"), meter: $("mood-meter"), moodText: $("mood-text"),
     log: $("log"), typing: $("typing"), typingName: $("typing-name"),
     composer: $("composer"), reply: $("reply"), count: $("reply-count"),
     send: $("send-button"), end: $("end-button"),
@@ -36,7 +41,8 @@
     name_use: { label: "Using the customer's name" },
     probing_question: { label: "Question to learn more" },
     defensive: { label: "Defensive or blaming words", bad: true },
-    jargon: { label: "Jargon", bad: true }
+    jargon: { label: "Jargon", bad: true },
+    broken_promise: { label: "Went back on a promise", bad: true }
   };
   var OUTCOMES = {
     resolved: "The customer accepted your plan.",
@@ -44,14 +50,23 @@
     escalated: "The customer asked for a manager.",
     abandoned: "You ended the conversation before it was settled."
   };
+  var PERSONA_WORDS = { angry: "angry customer", dispassionate: "matter-of-fact customer" };
+  var MODE_WORDS = { coach: "coach mode", assessment: "assessment mode" };
+  // Refusals after which this page's conversation is gone: nothing queued can be delivered.
+  var CONVERSATION_GONE = { no_session: true, session_over: true, conversation_changed: true, not_your_conversation: true };
+  // Waits before each automatic retry of an undelivered reply; after the last, the Retry button only.
+  var RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000, 30000];
+  var STORE_PREFIX = "coach-outbox:";
 
   var state = {
+    conversation: null, // the conversation id the server gave this page
     choices: null,      // {scenario, persona, mode} of the running or last session
+    mode: null,
     customerName: "The customer",
-    sending: false,     // a reply is on its way and not yet answered
     ended: false,
     replies: 0,
-    turnLimit: null
+    turnLimit: null,
+    assignments: {}     // scenario id -> the first assignment of it
   };
 
   /* ---- DOM helpers: text only ---- */
@@ -67,14 +82,11 @@
     while (node.firstChild) { node.removeChild(node.firstChild); }
   }
 
-  /* ---- requests, one at a time ---- */
-
-  var chain = Promise.resolve();
-  function enqueue(task) {
-    var run = chain.then(task, task);
-    chain = run.catch(function () {});
-    return run;
+  function detach(node) {
+    if (node && node.parentNode) { node.parentNode.removeChild(node); }
   }
+
+  /* ---- requests ---- */
 
   function request(method, path, body) {
     var options = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
@@ -93,20 +105,36 @@
       });
     }, function () {
       return { ok: false, status: 0, error: {
-        code: "web_down", message: "The practice chat cannot be reached. Check your connection and try again."
+        code: "web_down", message: "The practice chat cannot be reached. Check your connection."
       } };
     });
+  }
+
+  function retriable(result) { return result.status === 0 || result.status >= 500; }
+
+  function newId() {
+    var bytes = [];
+    var cryptoApi = typeof crypto !== "undefined" && crypto && crypto.getRandomValues ? crypto : null;
+    if (cryptoApi) {
+      var buffer = new Uint8Array(16);
+      cryptoApi.getRandomValues(buffer);
+      for (var i = 0; i < buffer.length; i++) { bytes.push(buffer[i]); }
+    } else {
+      for (var j = 0; j < 16; j++) { bytes.push(Math.floor(Math.random() * 256)); }
+    }
+    return bytes.map(function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
   }
 
   /* ---- notices (errors, never shown as a customer message) ---- */
 
   var retryAction = null;
-  function showNotice(message, retry) {
+  function showNotice(message, retry, options) {
     ui.noticeText.textContent = message;
     retryAction = retry || null;
     ui.retry.hidden = !retry;
     ui.notice.hidden = false;
-    if (retry) { ui.retry.focus(); }
+    // Moving focus while the trainee types the next reply would swallow their keystrokes.
+    if (retry && !(options && options.keepFocus)) { ui.retry.focus(); }
   }
   function hideNotice() {
     ui.notice.hidden = true;
@@ -156,6 +184,7 @@
   }
 
   function addCustomer(text) { return addItem("customer", state.customerName + ":", text); }
+  function addTrainee(text) { return addItem("trainee", "You:", text); }
 
   // Mark each piece of evidence inside the trainee's own words.
   function highlight(body, text, marks) {
@@ -241,6 +270,7 @@
 
   function showScorecard(card) {
     state.ended = true;
+    dropOutbox("The conversation had ended before this reply was sent.");
     ui.composer.hidden = true;
     setTyping(false);
     var score = typeof card.score === "number" ? card.score : 0;
@@ -266,10 +296,26 @@
 
   /* ---- one answer from the relay ---- */
 
+  function applyStarted(p) {
+    state.customerName = p.customer_name || "The customer";
+    state.turnLimit = p.turn_limit || null;
+    state.mode = p.mode;
+    ui.title.textContent = p.title ? p.title : "Conversation with " + state.customerName;
+    ui.subtitle.textContent = "Customer: " + state.customerName + ". Persona: " + (PERSONA_WORDS[p.persona] || p.persona) +
+      ". Mode: " + (p.mode === "coach" ? "coach (feedback after each reply)" : "assessment (score at the end)") + ".";
+    // Assessment mode shows nothing until the scorecard, the customer's mood included.
+    ui.mood.hidden = p.mode !== "coach";
+    if (p.mode === "coach") { setMood(p.mood); }
+  }
+
   // Returns true when the customer answered (a text came back).
   function handleMessages(messages, traineeItem, traineeText) {
     var answered = false;
     var pendingCard = null;
+    // Rasa sends the opening text before session_started; the name must be known first.
+    messages.forEach(function (m) {
+      if (m.kind === "custom" && m.payload && m.payload.type === "session_started") { applyStarted(m.payload); }
+    });
     messages.forEach(function (m) {
       if (m.kind === "text") {
         addCustomer(m.text);
@@ -277,21 +323,14 @@
         return;
       }
       var p = m.payload || {};
-      if (p.type === "session_started") {
-        state.customerName = p.customer_name || "The customer";
-        state.turnLimit = p.turn_limit || null;
-        ui.title.textContent = p.title ? p.title : "Conversation with " + state.customerName;
-        ui.subtitle.textContent = "Customer: " + state.customerName + ". Persona: " + p.persona +
-          ". Mode: " + (p.mode === "coach" ? "coach (feedback after each reply)" : "assessment (score at the end)") + ".";
-        setMood(p.mood);
-      } else if (p.type === "feedback") {
+      if (p.type === "feedback") {
         addFeedback(traineeItem, traineeText || "", p);
         setMood(p.mood, p.mood_change);
       } else if (p.type === "scorecard") {
         pendingCard = p;
       } else if (p.type === "error") {
         showNotice(p.message || ("The practice server refused that (" + p.code + ")."));
-        if (p.code === "session_over" || p.code === "no_session") { endedWithoutCard(); }
+        if (CONVERSATION_GONE[p.code]) { endedWithoutCard(); }
       }
     });
     if (pendingCard) { showScorecard(pendingCard); }
@@ -300,110 +339,272 @@
 
   function endedWithoutCard() {
     state.ended = true;
+    dropOutbox("The conversation had ended before this reply was sent.");
+    setTyping(false);
     ui.composer.hidden = true;
     ui.scorecard.hidden = true;
     ui.setup.hidden = false;
   }
 
+  /* ---- the outbox: replies and the end, one at a time, each under its own id ---- */
+
+  var outbox = [];       // [{id, kind: "message"|"end", text, conversation, item, attempts, waiting, timer}]
+  var inFlight = null;
+
+  function storage() {
+    try { return typeof sessionStorage !== "undefined" ? sessionStorage : null; } catch (e) { return null; }
+  }
+
+  function saveOutbox() {
+    var store = storage();
+    if (!store || !state.conversation) { return; }
+    var keep = outbox.filter(function (e) { return e.conversation === state.conversation; })
+      .map(function (e) { return { id: e.id, kind: e.kind, text: e.text }; });
+    try {
+      if (keep.length) { store.setItem(STORE_PREFIX + state.conversation, JSON.stringify(keep)); }
+      else { store.removeItem(STORE_PREFIX + state.conversation); }
+    } catch (e) { /* storage full or refused: the outbox still lives in this page */ }
+  }
+
+  function storedOutbox(conversation) {
+    var store = storage();
+    if (!store) { return []; }
+    try {
+      var saved = JSON.parse(store.getItem(STORE_PREFIX + conversation) || "[]");
+      return Array.isArray(saved) ? saved : [];
+    } catch (e) { return []; }
+  }
+
+  function forgetStoredOutboxes() {
+    var store = storage();
+    if (!store) { return; }
+    try {
+      for (var i = store.length - 1; i >= 0; i--) {
+        var key = store.key(i);
+        if (key && key.indexOf(STORE_PREFIX) === 0) { store.removeItem(key); }
+      }
+    } catch (e) { /* nothing to forget */ }
+  }
+
+  function setStatus(entry, text, retryButton) {
+    if (!entry.item) { return; }
+    var status = entry.item.querySelector(".msg-status");
+    if (!status) {
+      status = el("span", "msg-status");
+      entry.item.appendChild(status);
+    }
+    clear(status);
+    status.appendChild(document.createTextNode(text));
+    if (retryButton) {
+      var button = el("button", "retry-one secondary", "Retry now");
+      button.type = "button";
+      button.addEventListener("click", function () { retryNow(entry); });
+      status.appendChild(document.createTextNode(" "));
+      status.appendChild(button);
+    }
+  }
+
+  function clearStatus(entry) {
+    if (!entry.item) { return; }
+    entry.item.classList.remove("pending");
+    entry.item.classList.remove("undelivered");
+    detach(entry.item.querySelector(".msg-status"));
+  }
+
+  function queue(kind, text, id) {
+    var entry = { id: id || newId(), kind: kind, text: text || "", conversation: state.conversation, attempts: 0 };
+    if (kind === "message") {
+      entry.item = addTrainee(entry.text);
+      entry.item.classList.add("pending");
+      setStatus(entry, "Waiting to send…");
+    } else {
+      ui.end.disabled = true;
+    }
+    outbox.push(entry);
+    saveOutbox();
+    pump();
+    return entry;
+  }
+
+  function pump() {
+    if (inFlight || !outbox.length) { return; }
+    var entry = outbox[0];
+    if (entry.waiting) { return; }
+    inFlight = entry;
+    entry.attempts += 1;
+    setStatus(entry, "Sending…");
+    setTyping(entry.kind === "message");
+    var body = { message_id: entry.id, conversation: entry.conversation };
+    if (entry.kind === "message") { body.text = entry.text; }
+    request("POST", entry.kind === "end" ? "/api/end" : "/api/message", body).then(function (result) {
+      inFlight = null;
+      setTyping(false);
+      if (entry.dropped) { pump(); return; }
+      if (result.ok) { delivered(entry, result.data); } else { failed(entry, result); }
+      pump();
+    });
+  }
+
+  function delivered(entry, data) {
+    outbox.shift();
+    saveOutbox();
+    if (entry.noticed) { hideNotice(); }
+    clearStatus(entry);
+    if (entry.kind === "end") { ui.end.disabled = false; }
+    var answered = handleMessages(data.messages || [], entry.item, entry.text);
+    if (entry.kind === "message") {
+      if (answered || (entry.item && entry.item.querySelector(".feedback"))) {
+        state.replies += 1;
+      } else if (entry.item) {
+        detach(entry.item);  // refused by the practice server: the notice says why
+        giveBack(entry.text);
+      }
+    }
+  }
+
+  function failed(entry, result) {
+    if (!retriable(result)) {
+      // Refused for good: out of the queue, and the words go back into the box.
+      outbox.shift();
+      saveOutbox();
+      detach(entry.item);
+      if (entry.kind === "end") { ui.end.disabled = false; }
+      var message = result.error.message;
+      if (result.status === 401) { message = "You are signed out. Sign in again (reload the page), then send your reply again."; }
+      if (entry.kind === "message") { giveBack(entry.text); }
+      showNotice(message);
+      if (CONVERSATION_GONE[result.error.code]) { endedWithoutCard(); }
+      return;
+    }
+    entry.waiting = true;
+    entry.noticed = true;
+    var automatic = (result.status === 0 || result.status === 503) && entry.attempts <= RETRY_DELAYS.length;
+    var what = entry.kind === "end" ? "Ending the conversation" : "Your reply";
+    var message = result.error.message + " " + what + " is kept and was not delivered yet.";
+    if (automatic) {
+      var delay = RETRY_DELAYS[entry.attempts - 1];
+      message += " Trying again in " + Math.round(delay / 1000) + " s.";
+      entry.timer = setTimeout(function () { retryNow(entry); }, delay);
+    }
+    if (entry.item) {
+      entry.item.classList.remove("pending");
+      entry.item.classList.add("undelivered");
+      setStatus(entry, automatic ? "Not delivered yet: trying again…" : "Not delivered.", true);
+    }
+    showNotice(message, function () { retryNow(entry); }, { keepFocus: true });
+  }
+
+  function retryNow(entry) {
+    if (entry.timer) { clearTimeout(entry.timer); }
+    entry.timer = null;
+    if (outbox[0] !== entry || inFlight) { return; }
+    entry.waiting = false;
+    hideNotice();
+    if (entry.item) {
+      entry.item.classList.remove("undelivered");
+      entry.item.classList.add("pending");
+    }
+    pump();
+  }
+
+  // The browser says the network is back: do not wait out the back-off.
+  if (typeof window !== "undefined" && window.addEventListener) {
+    window.addEventListener("online", function () { if (outbox.length) { retryNow(outbox[0]); } });
+  }
+
+  // Take every queued reply out (a new conversation, or the old one ended); their words are not lost.
+  function dropOutbox(reason) {
+    var dropped = outbox;
+    outbox = [];
+    dropped.forEach(function (entry) {
+      entry.dropped = true;
+      if (entry.timer) { clearTimeout(entry.timer); }
+      if (entry.kind === "message") {
+        detach(entry.item);
+        giveBack(entry.text);
+      }
+    });
+    ui.end.disabled = false;
+    if (dropped.some(function (e) { return e.kind === "message"; }) && reason) {
+      showNotice(reason + " Your words are back in the reply box.");
+    }
+    saveOutbox();
+  }
+
+  function giveBack(text) {
+    if (!text) { return; }
+    var current = ui.reply.value.trim();
+    if (current.indexOf(text) !== -1) { return; }
+    ui.reply.value = current ? text + "\n" + current : text;
+    updateCount();
+  }
+
   /* ---- actions ---- */
 
-  function setBusy(busy) {
-    state.sending = busy;
-    ui.reply.readOnly = busy;
-    ui.send.disabled = busy;
-    ui.composer.setAttribute("aria-busy", busy ? "true" : "false");
+  function enterConversation(conversation, choices) {
+    dropOutbox(null);
+    state.conversation = conversation;
+    state.choices = choices;
+    state.ended = false;
+    state.replies = 0;
+    clear(ui.log);
+    ui.setup.hidden = true;
+    ui.scorecard.hidden = true;
+    ui.composer.hidden = false;
+    ui.chat.hidden = false;
+    ui.end.disabled = false;
   }
 
   function startSession(choices) {
     hideNotice();
     ui.start.disabled = true;
-    return enqueue(function () {
-      return request("POST", "/api/session", choices).then(function (result) {
-        ui.start.disabled = false;
-        if (!result.ok) {
-          showNotice(result.error.message, result.status >= 500 || result.status === 0 ? function () { startSession(choices); } : null);
-          return;
-        }
-        var started = result.data.messages.some(function (m) { return m.kind === "custom" && m.payload && m.payload.type === "session_started"; });
-        if (!started) {
-          handleMessages(result.data.messages);  // shows Rasa's error notice
-          return;
-        }
-        state.choices = choices;
-        state.ended = false;
-        state.replies = 0;
-        clear(ui.log);
-        ui.reply.value = "";
-        updateCount();
-        ui.setup.hidden = true;
-        ui.scorecard.hidden = true;
-        ui.composer.hidden = false;
-        ui.chat.hidden = false;
-        setBusy(false);
-        handleMessages(result.data.messages);
-        ui.reply.focus();
-      });
+    ui.again.disabled = true;
+    return request("POST", "/api/session", choices).then(function (result) {
+      ui.start.disabled = false;
+      ui.again.disabled = false;
+      if (!result.ok) {
+        showNotice(result.error.message, retriable(result) ? function () { startSession(choices); } : null);
+        return;
+      }
+      var started = result.data.messages.some(function (m) { return m.kind === "custom" && m.payload && m.payload.type === "session_started"; });
+      if (!started || !result.data.conversation) {
+        handleMessages(result.data.messages);  // shows Rasa's error notice
+        return;
+      }
+      forgetStoredOutboxes();
+      enterConversation(result.data.conversation, choices);
+      ui.reply.value = "";
+      updateCount();
+      handleMessages(result.data.messages);
+      ui.reply.focus();
     });
   }
 
   function sendReply(text) {
-    if (state.sending || state.ended) { return; }
+    if (state.ended || !state.conversation) { return; }
     var trimmed = text.trim();
     if (!trimmed) { showNotice("Your reply is empty: type what you would say to the customer."); return; }
     if (trimmed.length > maxChars) {
       showNotice("Your reply is " + trimmed.length + " characters long; the limit is " + maxChars + ". Shorten it and send it again.");
       return;
     }
-    hideNotice();
-    setBusy(true);
-    var item = addItem("trainee", "You:", trimmed);
-    item.classList.add("pending");
-    var status = el("span", "msg-status", "Sending…");
-    item.appendChild(status);
-    enqueue(function () {
-      setTyping(true);
-      return request("POST", "/api/message", { text: trimmed }).then(function (result) {
-        setTyping(false);
-        item.classList.remove("pending");
-        if (status.parentNode) { status.parentNode.removeChild(status); }
-        if (!result.ok) {
-          // Not answered: take the bubble back; the words stay in the box for the retry.
-          item.parentNode.removeChild(item);
-          setBusy(false);
-          var retriable = result.status >= 500 || result.status === 0;
-          showNotice(result.error.message, retriable ? function () { ui.reply.value = text; updateCount(); sendReply(text); } : null);
-          if (result.error.code === "no_session") { endedWithoutCard(); }
-          return;
-        }
-        var answered = handleMessages(result.data.messages, item, trimmed);
-        setBusy(false);
-        if (answered) {
-          state.replies += 1;
-          if (ui.reply.value === text) { ui.reply.value = ""; }
-          updateCount();
-          if (!state.ended) { ui.reply.focus(); }
-        } else if (item.parentNode && !item.querySelector(".feedback")) {
-          item.parentNode.removeChild(item);  // refused by the server: the notice says why
-        }
-      });
-    });
+    if (trimmed.charAt(0) === "/") {
+      showNotice("A reply cannot start with \"/\". Use the buttons to start or end the conversation.");
+      return;
+    }
+    // A notice about a reply still waiting to be delivered stays up until that one is through.
+    if (!outbox.some(function (e) { return e.noticed; })) { hideNotice(); }
+    ui.reply.value = "";
+    updateCount();
+    queue("message", trimmed);
+    ui.reply.focus();
   }
 
   function endSession() {
-    if (state.ended) { return; }
+    if (state.ended || !state.conversation) { return; }
+    if (outbox.some(function (e) { return e.kind === "end"; })) { return; }
     hideNotice();
-    ui.end.disabled = true;
-    enqueue(function () {
-      return request("POST", "/api/end", {}).then(function (result) {
-        ui.end.disabled = false;
-        if (!result.ok) {
-          showNotice(result.error.message, result.status >= 500 || result.status === 0 ? endSession : null);
-          if (result.error.code === "no_session") { endedWithoutCard(); }
-          return;
-        }
-        handleMessages(result.data.messages);
-      });
-    });
+    queue("end");
   }
 
   function updateCount() {
@@ -412,7 +613,75 @@
     ui.count.classList.toggle("over", length > maxChars);
   }
 
-  /* ---- scenario list ---- */
+  /* ---- a reloaded page: the running conversation as the server recorded it ---- */
+
+  function restore() {
+    return request("GET", "/api/conversation").then(function (result) {
+      if (!result.ok) {
+        if (result.status === 401) { return; }
+        showNotice(result.error.message + " Your conversation is kept on the server.", retriable(result) ? restore : null);
+        return;
+      }
+      var data = result.data;
+      if (!data.conversation || !data.session) {
+        forgetStoredOutboxes();
+        return;
+      }
+      var session = data.session;
+      enterConversation(data.conversation, { scenario: session.scenario, persona: session.persona, mode: session.mode });
+      applyStarted(session);
+      if (data.opening) { addCustomer(data.opening); }
+      (data.turns || []).forEach(function (turn) {
+        var item = addTrainee(turn.trainee || "");
+        if (turn.checks) { addFeedback(item, turn.trainee || "", turn); }
+        if (turn.customer) { addCustomer(turn.customer); }
+        if (session.mode === "coach") { setMood(turn.mood, turn.mood_change); }
+        state.replies += 1;
+      });
+      // Replies this tab had not got answered before the reload: an answered one is in the turns.
+      var answered = {};
+      (data.answered || []).forEach(function (id) { answered[id] = true; });
+      storedOutbox(data.conversation).forEach(function (saved) {
+        if (!saved || answered[saved.id] || (saved.kind !== "message" && saved.kind !== "end")) { return; }
+        queue(saved.kind, typeof saved.text === "string" ? saved.text : "", saved.id);
+      });
+      saveOutbox();
+      ui.title.focus();
+    });
+  }
+
+  /* ---- scenario list: assigned first, then the rest as optional practice ---- */
+
+  function formatDate(iso) {
+    var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+    if (!parts) { return iso; }
+    var day = new Date(Number(parts[1]), Number(parts[2]) - 1, Number(parts[3]));
+    return day.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+  }
+
+  function overdue(iso) {
+    var today = new Date();
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    var todayIso = today.getFullYear() + "-" + pad(today.getMonth() + 1) + "-" + pad(today.getDate());
+    return !!iso && iso < todayIso;
+  }
+
+  // The server's status when it has one (passed, overdue...), else "overdue" from the date alone.
+  function statusWords(a) {
+    if (a.status_label) { return a.status_label; }
+    return overdue(a.due_date) ? "Overdue" : "";
+  }
+
+  function assignmentWords(a) {
+    var words = "Assigned in " + a.curriculum;
+    if (a.due_date) { words += ", due " + formatDate(a.due_date); }
+    var how = [PERSONA_WORDS[a.persona], MODE_WORDS[a.mode]].filter(Boolean);
+    if (how.length) { words += ": " + how.join(", "); }
+    if (typeof a.pass_mark === "number") { words += ". Pass mark " + a.pass_mark; }
+    var standing = statusWords(a);
+    if (standing) { words += ". Status: " + standing; }
+    return words + ".";
+  }
 
   function loadScenarios() {
     return request("GET", "/api/scenarios").then(function (result) {
@@ -420,18 +689,58 @@
       if (!result.ok) {
         ui.scenario.appendChild(el("option", null, "No scenarios available"));
         ui.scenario.firstChild.value = "";
-        showNotice(result.error.message, loadScenarios);
+        showNotice(result.error.message, retriable(result) ? loadScenarios : null);
         return;
       }
+      var scenarios = result.data.scenarios || [];
+      var byId = {};
+      scenarios.forEach(function (s) { byId[s.id] = s; });
+      state.assignments = {};
+      var assignedOrder = [];
+      (result.data.assigned || []).forEach(function (a) {
+        if (!byId[a.scenario] || state.assignments[a.scenario]) { return; }
+        state.assignments[a.scenario] = a;
+        assignedOrder.push(a);
+      });
       var placeholder = el("option", null, "Choose a scenario");
       placeholder.value = "";
       ui.scenario.appendChild(placeholder);
-      result.data.scenarios.forEach(function (s) {
-        var option = el("option", null, s.title + " (customer: " + s.customer_name + ")");
-        option.value = s.id;
-        ui.scenario.appendChild(option);
-      });
-      if (result.data.scenarios.length === 1) { ui.scenario.selectedIndex = 1; }
+      if (assignedOrder.length) {
+        var mine = el("optgroup");
+        mine.label = "Assigned to you";
+        assignedOrder.forEach(function (a) {
+          var s = byId[a.scenario];
+          var label = s.title + " (customer: " + s.customer_name + ")";
+          if (a.due_date) { label += " \u2014 due " + formatDate(a.due_date); }
+          var standing = statusWords(a);
+          if (standing) { label += (a.due_date ? ", " : " \u2014 ") + standing.toLowerCase(); }
+          var option = el("option", null, label);
+          option.value = s.id;
+          mine.appendChild(option);
+        });
+        ui.scenario.appendChild(mine);
+      }
+      var rest = scenarios.filter(function (s) { return !state.assignments[s.id]; });
+      if (rest.length) {
+        var optional = el("optgroup");
+        optional.label = "Optional practice";
+        rest.forEach(function (s) {
+          var option = el("option", null, s.title + " (customer: " + s.customer_name + ")");
+          option.value = s.id;
+          optional.appendChild(option);
+        });
+        ui.scenario.appendChild(optional);
+      }
+      if (result.data.assignments === "unavailable") {
+        ui.assignNote.textContent = "Training plans are not set up on this server yet, so every scenario is optional practice.";
+      } else if (!assignedOrder.length) {
+        ui.assignNote.textContent = "Nothing is assigned to you right now: every scenario is optional practice.";
+      } else {
+        ui.assignNote.textContent = assignedOrder.length + (assignedOrder.length === 1 ? " scenario is" : " scenarios are") +
+          " assigned to you; the others are optional practice.";
+      }
+      if (scenarios.length === 1) { ui.scenario.value = scenarios[0].id; }
+      describeChoice(false);
     });
   }
 
@@ -440,7 +749,29 @@
     return input ? input.value : null;
   }
 
+  function choose(name, value) {
+    if (!value) { return; }
+    var input = ui.setupForm.querySelector("input[name='" + name + "'][value='" + value + "']");
+    if (input) { input.checked = true; }
+  }
+
+  // An assigned scenario comes with the persona and mode it is assigned in.
+  function describeChoice(preselect) {
+    var a = state.assignments[ui.scenario.value];
+    if (!a) {
+      ui.scenarioHelp.textContent = ui.scenario.value ? "Optional practice: choose any customer and mode." : "";
+      return;
+    }
+    if (preselect) {
+      choose("persona", a.persona);
+      choose("mode", a.mode);
+    }
+    ui.scenarioHelp.textContent = assignmentWords(a);
+  }
+
   /* ---- wiring ---- */
+
+  ui.scenario.addEventListener("change", function () { describeChoice(true); });
 
   ui.setupForm.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -474,5 +805,5 @@
   });
 
   updateCount();
-  loadScenarios();
+  loadScenarios().then(restore);
 })();
