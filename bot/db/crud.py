@@ -827,6 +827,7 @@ def scoring_state(transcript: Transcript, *, apply_overrides: bool = False) -> D
         "persona": practice.persona,
         "mode": practice.mode,
         "outcome": transcript.outcome if apply_overrides else practice.outcome,
+        "opening": practice.opening,
         "mood_curve": list(practice.mood_curve or []),
         "turns": turns,
     }
