@@ -110,11 +110,56 @@ class Service:
         self.stop()
 
 
+# The production setup for several Rasa instances: conversations in PostgreSQL, and the lock
+# that keeps one conversation's messages in order in Redis, shared by every instance.
+TRACKER_URL_ENV = "COACH_TRACKER_DB_URL"
+LOCK_STORE_URL_ENV = "COACH_LOCK_STORE_URL"
+
+
+def _tracker_store(url: str) -> Dict[str, object]:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise SystemExit(f"{TRACKER_URL_ENV} must be a postgresql:// URL, got {parsed.drivername!r}.")
+    store: Dict[str, object] = {"type": "SQL", "dialect": "postgresql", "url": parsed.host or "127.0.0.1",
+                                "port": parsed.port or 5432, "db": parsed.database}
+    if parsed.username:
+        store["username"] = parsed.username
+    if parsed.password:
+        store["password"] = parsed.password
+    return store
+
+
+def _lock_store(url: str) -> Dict[str, object]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "redis":
+        raise SystemExit(f"{LOCK_STORE_URL_ENV} must be a redis:// URL, got {url!r}.")
+    store: Dict[str, object] = {"type": "redis", "url": parts.hostname or "127.0.0.1", "port": parts.port or 6379,
+                                "db": int(parts.path.strip("/") or 0), "key_prefix": "coach"}
+    if parts.password:
+        store["password"] = parts.password
+    return store
+
+
 def write_endpoints(*, settings: Settings, actions_url: str, tracker_db: Path) -> Path:
-    """The repository's endpoints.yml with this run's action server and tracker store file."""
+    """The repository's endpoints.yml with this run's action server and stores.
+
+    The tracker store is the SQLite file `tracker_db`, or PostgreSQL at COACH_TRACKER_DB_URL;
+    the lock store is Rasa's in-memory one, or Redis at COACH_LOCK_STORE_URL.
+    """
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
     endpoints["action_endpoint"]["url"] = f"{actions_url}/webhook"
-    endpoints["tracker_store"]["db"] = str(tracker_db)
+    tracker_url = os.environ.get(TRACKER_URL_ENV, "").strip()
+    if tracker_url:
+        endpoints["tracker_store"] = _tracker_store(tracker_url)
+    else:
+        endpoints["tracker_store"]["db"] = str(tracker_db)
+    lock_url = os.environ.get(LOCK_STORE_URL_ENV, "").strip()
+    if lock_url:
+        endpoints["lock_store"] = _lock_store(lock_url)
     path = settings.var_dir / f"endpoints.{settings.rasa_port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
