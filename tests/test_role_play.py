@@ -109,8 +109,9 @@ def test_blame_angers_the_angry_persona_more():
 
 
 def test_a_broken_promise_is_remembered_quoted_and_scored(assistant):
+    # Calm enough not to leave, not calm enough to accept the plan at once.
     lines = [
-        "Hello.",
+        "I'm sorry.",
         "I'll call you by 5 pm today.",
         "Actually I can't call you today after all.",
     ]
