@@ -883,3 +883,181 @@ def test_next_step_time_in_other_forms(run_check, reply):
 def test_next_step_hard_negatives(run_check, reply):
     """Conditional promises, a time that belongs to a question, vague times, no action."""
     assert run_check("next_step", reply=reply)["found"] is False
+
+
+# --- issue 3: error classes found on the development set, tested on new sentences ------------
+
+WASHER_CUSTOMER = "My washing machine has leaked twice this week and the engineer never turned up on Thursday."
+SOFA_CUSTOMER = "I ordered a blue sofa and a red one arrived, three weeks late."
+CHARGED_CUSTOMER = "I was charged twice for the same order and nobody answers my emails."
+
+
+@pytest.mark.parametrize(
+    "customer, reply",
+    [
+        # 'you' as the subject of what happened to the customer, past or perfect
+        (WASHER_CUSTOMER, "You waited in on Thursday and the engineer never came."),
+        (WASHER_CUSTOMER, "You've had two leaks in a week; I'll book a new engineer for tomorrow morning."),
+        # ... or of a negated modal: what they could not get
+        ("I paid for next-day delivery and I still can't get a tracking number.",
+         "You paid for next-day delivery and still can't get a tracking number."),
+        # the judgement after a dash belongs to the same sentence
+        ("I have a bad knee and nobody met me off the train.",
+         "Harriet, you've got a bad knee and you were left on the platform — that should never happen."),
+        # a bare 'I'm sorry.' lends its frame to the sentence next to it
+        (WASHER_CUSTOMER, "I'm sorry. Two leaks in one week, and then nobody came on Thursday, is not good enough."),
+        # the segment before a dash is read on its own
+        (WASHER_CUSTOMER, "The machine has leaked twice this week and the engineer didn't turn up on Thursday — I'm sorry."),
+        # the reason part of a question restates
+        (CHARGED_CUSTOMER, "Since you were charged twice and no one answered your emails, could you send me the order number?"),
+        # acknowledgement openers are frames
+        (SOFA_CUSTOMER, "Fair enough, three weeks late and the wrong colour is plenty to be annoyed about."),
+        # a verbless echo of what the customer asked for
+        ("I'd like my music and my notes moved to the new tablet.", "Music and notes from the old tablet to the new one."),
+        # counts match however they are written, and a hyphenated synonym still matches
+        ("We waited 50 minutes for a table.", "Fifty minutes for a table is far too long."),
+        ("My laptop blue-screens every day.", "So it crashes every day?"),
+        # spaCy's stop list holds 'call'; a customer's calls are still a detail
+        ("Our internet kept cutting out during client calls.", "You've lost client calls, right in the middle of the working day."),
+        # failures in several words or in a hyphenated word
+        ("I paid for the hotel myself.", "Sorry you were out of pocket for the hotel."),
+        ("My phone switched itself off and the code went to it.", "I'm sorry the code went to your switched-off phone."),
+    ],
+)
+def test_active_listening_error_classes_found(run_check, customer, reply):
+    """Restatements the checks missed before issue 3, one per error class."""
+    assert run_check("active_listening", reply=reply, customer=customer, facts=())["found"] is True
+
+
+@pytest.mark.parametrize(
+    "customer, reply",
+    [
+        (WASHER_CUSTOMER, "I understand."),
+        (WASHER_CUSTOMER, "I hear you."),
+        (WASHER_CUSTOMER, "I see."),
+        # the customer's account hedged as an opinion
+        (WASHER_CUSTOMER, "I'm sorry you feel the engineer let you down."),
+        # a question opening with an auxiliary and 'you' asks for something new
+        (WASHER_CUSTOMER, "Did the engineer call you before Thursday?"),
+        # general explanations and definitions
+        (WASHER_CUSTOMER, "Washing machines sometimes leak if the door seal is worn."),
+        (WASHER_CUSTOMER, "A washing machine is a big appliance, so engineers need a two-hour slot."),
+        # a prompt, a granted demand, logistics echoed back
+        (WASHER_CUSTOMER, "Tell me when the engineer was booked for."),
+        (WASHER_CUSTOMER, "Okay, no engineer visits then."),
+        (SOFA_CUSTOMER, "Noted, Thursday after 2 pm."),
+        # the agent's own view with a negated 'should', and a bare apology next to a request
+        (WASHER_CUSTOMER, "You shouldn't have to chase us about the engineer."),
+        (WASHER_CUSTOMER, "I'm sorry. Could you tell me your order number?"),
+        (SOFA_CUSTOMER, "Thanks for your patience with the sofa."),
+        # naming the topic without what went wrong
+        ("My phone switched itself off and the code went to it.", "I'm sorry about the code and your phone."),
+        # background, not the failure
+        ("I booked the wheelchair with you months ago and nobody came.", "You booked the wheelchair with us, so fixing it is on us."),
+    ],
+)
+def test_active_listening_error_classes_hard_negatives(run_check, customer, reply):
+    """Sentences the new rules must leave alone: empty empathy, hedges, new questions,
+    explanations, prompts, granted demands, logistics and the agent's own view."""
+    assert run_check("active_listening", reply=reply, customer=customer, facts=())["found"] is False
+
+
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        ("With respect, the manual does say not to do that.", "With respect"),
+        ("The guarantee only applies to manufacturing defects.", "only applies"),
+        ("That's just how the billing cycle works, I'm afraid.", "That's just how the billing cycle works"),
+        ("Delivery times depend on demand in your area.", "depend on demand"),
+        ("Refunds can take up to 14 days, nothing I can change there.", "can take up to"),
+        ("That photo doesn't prove anything.", "doesn't prove anything"),
+        ("I'd trust the engineer's judgement on this one.", "trust the engineer's judgement"),
+        ("Could you possibly have left it on the bus?", "Could you possibly"),
+        ("The warranty doesn't apply to cosmetic damage.", "doesn't apply"),
+        ("Fifty pounds is the standard compensation for this.", "is the standard compensation"),
+        ("Your booking can't be changed at this stage.", "can't be changed"),
+        ("It was probably a misunderstanding on your part.", "probably a misunderstanding"),
+        ("We can't give any more than the voucher.", "We can't give any"),
+        ("Baggage is handled by the airport, not by us.", "handled by the airport"),
+        ("Technically the contract was followed correctly.", "Technically the contract was followed correctly"),
+        ("That's not something we deal with here.", "not something we"),
+        ("Most customers keep a copy of their receipt.", "Most customers keep"),
+        ("Everyone else manages to set it up alone.", "Everyone else manages"),
+        ("Well, thanks for the lecture.", "thanks for the lecture"),
+        ("The parcel was left because you weren't home.", "because you weren't home"),
+        ("Speeds are within our normal range for your area.", "within our normal range"),
+        ("Please don't use that tone.", "use that tone"),
+        ("It's probably your router playing up.", "probably your router"),
+        ("The fault isn't on our side.", "n't on our side"),
+        ("We can't guarantee a delivery slot.", "We can't guarantee"),
+        ("Those are the airline's rules, not mine.", "Those are the airline's rules"),
+        ("Nobody is calling you a liar.", "Nobody is calling you"),
+        ("Saturdays are always busy, so the kitchen was slow.", "are always busy"),
+    ],
+)
+def test_defensive_error_classes_found(run_check, reply, evidence):
+    """Blame, denial, deflection and policy walls the checks missed before issue 3,
+    polite ones included; the tip offers an ownership rewrite."""
+    out = run_check("defensive", reply=reply)
+    assert out["found"] is True
+    assert evidence in out["evidence"]
+    assert out["tip"] and "take ownership" in out["tip"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Your refund will take up to 5 working days to reach your card, and I've started it now.",
+        "I'll call you back by 3 pm today, whatever happens now.",
+        "Let's keep it simple: I'll send the new phone today.",
+        "An engineer will be sent to you on Friday under your SLA.",
+        "It's not right that you waited this long, and I'm sorry.",
+        "I can't guarantee the exact hour, but I'll call you the moment the engineer leaves the depot.",
+        "Most people would be upset by this, and you're right to be.",
+        "Nobody has called you back, and that's on us.",
+        "Did you get my email from earlier?",
+        "The warranty covers this, so I've booked the repair for Friday.",
+    ],
+)
+def test_defensive_error_classes_hard_negatives(run_check, reply):
+    """A cause explained and acted on, agreement with the customer, ownership and plain
+    questions are not defensive."""
+    assert run_check("defensive", reply=reply)["found"] is False
+
+
+def test_assess_many_reuses_parses_without_mixing_contexts_or_quotes():
+    """assess_many parses a repeated reply once; each item still gets its own context and its
+    own quotes, also when two typed replies clean to the same text."""
+    items = [
+        {"reply": "So your laptop crashes every day?", "customer": LAPTOP_CUSTOMER},
+        {"reply": "So your laptop crashes every day?", "customer": "My printer is out of ink."},
+        {"reply": "<b>So</b> your laptop crashes every day?", "customer": LAPTOP_CUSTOMER},
+    ] * 3
+    got = list(assess_many(items))
+    for item, out in zip(items, got):
+        assert out == assess_reply(item["reply"], customer_message=item["customer"])
+    assert got[0]["active_listening"]["found"] is True
+    assert got[1]["active_listening"]["found"] is False
+    quote = got[2]["active_listening"]["evidence"][0]
+    assert "</b>" in quote and quote in items[2]["reply"]  # quoted from its own typed text
+
+
+def test_fast_attribute_ruler_sets_what_spacy_sets(checks_nlp):
+    """bot.nlp replaces the attribute ruler's Matcher with look-ups; tags, POS, morphology and
+    lemmas must come out exactly as spaCy's own ruler sets them."""
+    from bot.nlp import MODEL_NAMES
+
+    name = next(n for n in MODEL_NAMES if spacy.util.is_package(n))
+    plain = spacy.load(name, exclude=["ner"])
+    texts = [
+        LAPTOP_CUSTOMER,
+        MODEL_REPLY,
+        "I'm sorry you feel that way, but that's company policy.",
+        "ill call u back 2moro, but but it's not ur fault",
+        "Whoever it was delivered to, it wasn't you.  Those are the courier's rules.\n\nThanks!",
+        "Nobody else has had a problem with it; everyone's been fine.",
+        "She'd have told him if they'd known theirs was broken.",
+    ]
+    for ours, theirs in zip(checks_nlp.pipe(texts), plain.pipe(texts)):
+        read = lambda doc: [(t.text, t.tag_, t.pos_, str(t.morph), t.lemma_) for t in doc]  # noqa: E731
+        assert read(ours) == read(theirs)

@@ -12,6 +12,7 @@ only the rules that need the parse.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -63,6 +64,10 @@ _CHECKS: Dict[str, Callable[..., Dict[str, Any]]] = {
 # Replies parsed together by assess_many; large enough for nlp.pipe to batch well, small
 # enough that one bad file line shows up without reading the whole file first.
 BATCH_SIZE = 256
+# Parsed replies kept by text while one file is assessed: a file often holds the same reply
+# more than once ('I understand.', one reply scored against several customer turns), and a
+# parse depends on the text alone (the checks keep only text-derived results on the doc).
+DOC_CACHE_SIZE = 4096
 
 
 def _limit(max_chars: Optional[int]) -> int:
@@ -176,7 +181,10 @@ def assess_many(items: Iterable[dict], *, max_chars: Optional[int] = None) -> It
     limit = _limit(max_chars)
     nlp = get_nlp()
     numbered = enumerate(items, 1)
+    parsed: "OrderedDict[str, Any]" = OrderedDict()
     while True:
+        while len(parsed) > DOC_CACHE_SIZE:
+            parsed.popitem(last=False)
         batch = list(islice(numbered, BATCH_SIZE))
         if not batch:
             return
@@ -188,12 +196,15 @@ def assess_many(items: Iterable[dict], *, max_chars: Optional[int] = None) -> It
                 prepared.append((number, None, _error(number, exc)))
         good = [p for _, p, _ in prepared if p is not None]
         warm_contexts(nlp, [t for p in good for t in (p["customer_message"], *p["facts"])])
-        docs = nlp.pipe([p["text"].text for p in good])
+        todo = list(dict.fromkeys(p["text"].text for p in good if p["text"].text not in parsed))
+        for text, doc in zip(todo, nlp.pipe(todo)):
+            parsed[text] = doc
         for number, prep, error in prepared:
             if prep is None:
                 yield error
                 continue
-            doc = next(docs)
+            doc = parsed[prep["text"].text]
+            parsed.move_to_end(prep["text"].text)
             try:
                 yield _assess(nlp, doc, prep.pop("text"), **prep)
             except Exception as exc:  # one reply that trips a check must not stop a whole file

@@ -88,10 +88,19 @@ def _has_digit(token: Token) -> bool:
     return any(c.isdigit() for c in token.text)
 
 
+def _is_count(token: Token) -> bool:
+    """'three', 'fifty', '12.99': spaCy lists number words as stop words, but a count the
+    customer gave ('three times', 'fifty minutes') is a concrete detail. 'one' is too common
+    ('the new one', 'one moment') to be one."""
+    return (token.like_num or _has_digit(token)) and token.lower_ not in words("active_listening", "not_counts")
+
+
 def is_content(token: Token) -> bool:
+    if _is_count(token):
+        return True
     return (
-        (token.is_alpha or token.like_num or _has_digit(token))
-        and not token.is_stop
+        token.is_alpha
+        and (not token.is_stop or token.lower_ in words("active_listening", "content_stop_words"))
         and token.pos_ in CONTENT_POS
         and len(token.text) > 1
         and token.lemma_.lower() not in words("active_listening", "generic_lemmas")
@@ -123,9 +132,11 @@ def unparsed_forms(lemmatizer) -> Forms:
 
 
 def _unparsed_content(token: Token, forms: FrozenSet[str]) -> bool:
+    if _is_count(token):
+        return True
     return (
-        (token.is_alpha or token.like_num or _has_digit(token))
-        and not token.is_stop
+        token.is_alpha
+        and (not token.is_stop or token.lower_ in words("active_listening", "content_stop_words"))
         and len(token.text) > 1
         and not forms & words("active_listening", "generic_lemmas")
     )
@@ -168,6 +179,8 @@ def _phrase_end(
     while k < len(parts) and j < len(tokens):
         if parts[k] in token_forms[j]:
             k, gap = k + 1, 0
+        elif tokens[j].text == "-" and not tokens[j - 1].whitespace_:
+            pass  # 'blue-screens' is 'blue screen', 'no-show' is 'no show'
         elif gap < MAX_PHRASE_GAP and not tokens[j].is_punct:
             gap += 1
         else:

@@ -84,13 +84,17 @@ class PatternSet:
 
     A Matcher's cost grows with its number of patterns whether or not anything matches,
     and most replies hold none of the words a pattern needs ('sorry', 'policy', 'tomorrow').
-    So each pattern gets its own Matcher, and `find` runs only those whose required words
-    (see `_required_words`) are all in the doc.
+    So each pattern gets its own Matcher, indexed under the words of its most selective
+    required token (see `_required_words`); `find` looks up the doc's words in that index and
+    runs only the patterns whose required words are all in the doc. Results are kept on the
+    doc, since several checks ask for the same set ('apology' is read by three).
     """
 
     def __init__(self, vocab, entries: Iterable[Dict[str, Any]], where: str):
         self.entries: Dict[str, Dict[str, Any]] = {}
         self.matchers: List[Tuple[List[frozenset], Matcher]] = []
+        self.index: Dict[str, List[int]] = {}
+        self.always: List[int] = []  # patterns that name no required word
         for entry in entries:
             try:
                 key, pattern = entry["id"], entry["pattern"]
@@ -105,20 +109,40 @@ class PatternSet:
                 matcher.add(key, [pattern])
             except ValueError as exc:  # spaCy's validation error names the bad attribute
                 raise LexiconError(f"{where}: pattern {key!r} is invalid: {exc}") from exc
-            self.matchers.append((_required_words(pattern), matcher))
+            required = _required_words(pattern)
+            number = len(self.matchers)
+            self.matchers.append((required, matcher))
+            if required:
+                for word in min(required, key=len):
+                    self.index.setdefault(word, []).append(number)
+            else:
+                self.always.append(number)
+        self.cache_key = f"checks_found:{where}:{id(self)}"
+
+    def _candidates(self, present: frozenset) -> List[int]:
+        found = set(self.always)
+        for word in present:
+            numbers = self.index.get(word)
+            if numbers:
+                found.update(numbers)
+        return sorted(n for n in found if all(options & present for options in self.matchers[n][0]))
 
     def find(self, doclike) -> List[Match]:
         """Longest matches first among overlaps, returned in text order."""
         doc = doclike.doc if isinstance(doclike, Span) else doclike
         offset = doclike.start if isinstance(doclike, Span) else 0
-        present = doc_words(doc)
-        spans = [
-            Span(doc, start + offset, end + offset, label=match_id)
-            for required, matcher in self.matchers
-            if all(options & present for options in required)
-            for match_id, start, end in matcher(doclike)
-        ]
-        return [Match(span, self.entries[span.label_]) for span in filter_spans(spans)]
+        key = (self.cache_key, offset, doclike.end if isinstance(doclike, Span) else len(doc))
+        cached = doc.user_data.get(key)
+        if cached is None:
+            present = doc_words(doc)
+            spans = [
+                Span(doc, start + offset, end + offset, label=match_id)
+                for n in self._candidates(present)
+                for match_id, start, end in self.matchers[n][1](doclike)
+            ]
+            cached = [Match(span, self.entries[span.label_]) for span in filter_spans(spans)]
+            doc.user_data[key] = cached
+        return list(cached)
 
 
 @lru_cache(maxsize=64)

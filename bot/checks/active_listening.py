@@ -2,30 +2,46 @@
 
 A restatement needs a frame that turns to the customer ('so your ...', 'it sounds like',
 'if I understand correctly', 'you've been ...', frames in active_listening.json) and, in the
-rest of that sentence, at least one content word that the customer's message or the
-scenario's facts also have, compared by lemma and through synonyms.json ('returned your
-calls' ~ 'called me back'). 'I understand your frustration' has a frame but no detail.
+rest of that sentence, at least one detail (a content word or a count) that the customer's
+message or the scenario's facts also have, compared by lemma and through synonyms.json
+('returned your calls' ~ 'called me back', 'fifty' ~ '50'). Details are counted as distinct
+concepts, so 'a water-damage verdict' holds two. 'I understand your frustration' has a frame
+but no detail.
 
-Trainers also count restatements without a frame, so three more kinds of sentence are read:
-an apology naming what went wrong ('I'm sorry nobody called you back'), thanks for efforts the
-customer named ('thanks for checking with the neighbours and the mailroom'), and a statement
-or checking question that carries two details ('Blue screen every day on a brand-new machine,
-and three callbacks that never came'). Every restatement must say what went wrong (a problem
-marker: negation, a failure word, a number the customer gave), not only name the topic
-('sorry about your anniversary dinner') or the remedy ('so you want a refund'). A wh-question
-asks for new information and restates nothing; the agent's own commitments ('I'll send a
-technician to look at the laptop') and defensive sentences (details used against the
-customer) are not restatements either.
+Trainers also count restatements without a lexicon frame, so more kinds of clause are read:
+- an apology naming what went wrong ('I'm sorry nobody called you back'); a bare 'I'm sorry.'
+  lends its frame to the sentence just before or after it ('I'm sorry. Someone should have
+  met you with a wheelchair and didn't.');
+- thanks for efforts the customer named ('thanks for checking with the neighbours and the mailroom');
+- a clause about what happened to the customer, 'you' as the subject of a past or perfect
+  verb or of a modal that is negated ('you paid for premium service and still can't get a
+  call back', 'you were told it was the airport's problem');
+- the reason part of a question ('Since the check passed but it still crashes, can you ...?');
+- any other statement or checking question that carries two details ('Blue screen every day
+  on a brand-new machine, and three callbacks that never came'), read per segment of its
+  sentence (dashes, semicolons and colons split one: 'Fifty minutes and cold food — I'm sorry');
+- a fragment without a verb that echoes two details of the request ('Photos and contacts from
+  the old phone.').
+A restatement must say what went wrong (a problem marker: negation, a failure word or phrase,
+a count), not only name the topic ('sorry about your anniversary dinner') or the remedy ('so
+you want a refund'). Three kinds need no marker because their details are the problem: thanks
+for named efforts, a 'you' clause with three details ('You've done everything right: restarts,
+updates, the hardware check'; two when it was done to them, 'you were told ...') and an
+echoed request. A wh-question or a question that opens with an auxiliary and 'you' ('Did you tell the
+waiter?') asks for new information and restates nothing; the agent's own commitments, plans
+and advice ('I'll send a technician to look at the laptop', 'you should restart it') and
+defensive sentences (details used against the customer) are not restatements either.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Set, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
 from bot.checks import defensive, next_step, probing_question
-from bot.checks._context import Context, concepts, extend_to_clause_end, fill, name_parts, result, synonyms
+from bot.checks._context import Context, concepts, extend_to_clause_end, fill, is_content, name_parts, result, synonyms
 from bot.checks._lexicon import load_lexicon, pattern_set, words
 
 # Trainers: "with at least one concrete detail from what the customer said or from the facts".
@@ -44,11 +60,52 @@ FRAMELESS_MIN_DETAILS = 2
 FRAMELESS_MIN_DETAILS_IMPERSONAL = 3
 # An apology's object restates with one detail: 'I'm sorry the claim was refused'.
 APOLOGY_MIN_DETAILS = 1
+# What happened to the customer ('you were left at the gate') restates with one detail and a
+# problem marker, or with this many details and none: 'You've done everything right: restarts,
+# updates, the hardware check'. With fewer it is background ('You booked the assistance with us'),
+# unless it was done to them: 'You were told it was the airport's problem when you'd booked it'.
+YOU_CLAUSE_DETAILS_WITHOUT_PROBLEM = 3
+PASSIVE_YOU_DETAILS_WITHOUT_PROBLEM = 2
+# The reason part of a question ('Since the check passed but it still crashes, ...').
+REASON_MIN_DETAILS = 2
+# A sentence next to a bare 'I'm sorry.' restates with this many details ('I'm sorry. Sitting
+# for forty minutes, then missing your flight, must have been awful').
+NEIGHBOUR_MIN_DETAILS = 2
+# A verbless echo of what the customer asked for ('Photos and contacts from the old phone.').
+ECHO_MIN_DETAILS = 2
+# Punctuation that splits a sentence into segments read on their own.
+SEGMENT_MARKS = frozenset({"—", "–", ";", ":", "--"})
+# Auxiliaries that put a 'you' clause in the past: 'you've waited', 'you were told', 'you'd booked'.
+PAST_AUX = frozenset({"have", "'ve", "has", "had", "'d", "were", "was", "been"})
+# Marks of a reason clause inside a question.
+REASON_MARKS = frozenset({"since", "because", "given", "seeing"})
+YOU = frozenset({"you", "u"})
+# Modals that, negated, tell what the customer could not get ('you can't get a call back',
+# 'it won't charge'); negated 'should' or 'must' is still the agent's view ('you shouldn't have to').
+ABILITY_MODALS = frozenset({"can", "ca", "could", "wo", "will", "would"})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    frame: Span  # quoted when it has words; empty for frameless kinds
+    scope: Tuple[Token, ...]  # where the details are looked for
+    needed: int  # distinct details needed
+    needs_problem: bool  # must also say what went wrong
+    in_question_ok: bool = False  # the reason part of a question restates even there
+    problem_scope: Optional[Tuple[Token, ...]] = None  # where what went wrong may be said, if wider
+
+
+def _noun_chunks(doc: Doc) -> List[Span]:
+    cached = doc.user_data.get("checks_noun_chunks")
+    if cached is None:
+        cached = list(doc.noun_chunks)
+        doc.user_data["checks_noun_chunks"] = cached
+    return cached
 
 
 def _detail_span(doc: Doc, start: int, end: int) -> Span:
     """The noun chunk around a detail word ('your calls' for 'calls'), else the word itself."""
-    for chunk in doc.noun_chunks:
+    for chunk in _noun_chunks(doc):
         if chunk.start <= start and end <= chunk.end:
             return chunk
     return doc[start:end]
@@ -59,37 +116,74 @@ def _agent_commits(token: Token) -> bool:
     if not next_step.is_commitment(token):
         return False
     subject = next_step._subject(token)
-    return subject is None or subject.lower_ not in {"you", "u"}
+    return subject is None or subject.lower_ not in YOU
 
 
-def _scope(frame: Span) -> List[Token]:
+def _commitment_tokens(doc: Doc) -> List[Tuple[Token, Set[int]]]:
+    """Each commitment of the agent in `doc` with the token indices of its subtree."""
+    cached = doc.user_data.get("checks_agent_commitments")
+    if cached is None:
+        cached = [(t, {s.i for s in t.subtree}) for t in next_step.commitments(doc) if _agent_commits(t)]
+        doc.user_data["checks_agent_commitments"] = cached
+    return cached
+
+
+def _without_commitments(tokens: Sequence[Token], keep: Optional[Span] = None) -> Tuple[Token, ...]:
+    """`tokens` less what the agent commits to doing. When the parse hangs the frame itself
+    under the commitment ('sorry about the no-show, we'll get someone out'), only the
+    commitment's other branches go, not the branch that holds the frame."""
+    if not tokens:
+        return ()
+    doc = tokens[0].doc
+    first, last = tokens[0].i, tokens[-1].i
+    own: Set[int] = set()
+    for verb, subtree in _commitment_tokens(doc):
+        if keep is None and not first <= verb.i <= last:
+            continue  # a commitment in another segment ('...; I've ordered a replacement') takes none of this one
+        if keep is not None and len(keep) and keep.start in subtree:
+            own.add(verb.i)
+            for child in verb.children:
+                child_tree = {s.i for s in child.subtree}
+                if keep.start not in child_tree:
+                    own.update(child_tree)
+        else:
+            own.update(subtree)
+    return tuple(t for t in tokens if t.i not in own)
+
+
+def _scope(frame: Span) -> Tuple[Token, ...]:
     """The rest of the frame's sentence, without what the agent commits to doing."""
     doc = frame.doc
-    own: Set[int] = set()
-    for token in doc[frame.sent.start : frame.sent.end]:
-        if token.i not in own and _agent_commits(token):
-            own.update(t.i for t in token.subtree)
-    return [t for t in doc[frame.end : frame.sent.end] if t.i not in own]
+    return _without_commitments(list(doc[frame.end : frame.sent.end]), keep=frame)
 
 
-def restatement_details(frame: Span, ctx: Context, scope: Optional[List[Token]] = None) -> List[Span]:
-    """Details after `frame` in its sentence that the customer or the facts mention.
+def details_in(scope: Sequence[Token], ctx: Context) -> Tuple[List[Span], int]:
+    """Details in `scope` that the customer or the facts mention: their quotes (noun chunks)
+    and how many distinct concepts they are.
 
     Without any context (no customer message, no facts) every content word counts: the
     check can then only confirm that the restatement is specific, not that it is right.
     """
-    doc = frame.doc
-    scope = _scope(frame) if scope is None else scope
+    if not scope:
+        return [], 0
+    doc = scope[0].doc
     skip = name_parts(ctx.customer_name)
-    found = []
+    spans, seen = [], set()
     for concept, start, end in concepts(scope, skip=skip):
         if not ctx.known or concept in ctx.known:
-            found.append(_detail_span(doc, start, end))
-    return filter_spans(found)
+            seen.add(concept)
+            spans.append(_detail_span(doc, start, end))
+    return filter_spans(spans), len(seen)
+
+
+def restatement_details(frame: Span, ctx: Context, scope: Optional[Sequence[Token]] = None) -> List[Span]:
+    """Details after `frame` in its sentence that the customer or the facts mention."""
+    return details_in(_scope(frame) if scope is None else scope, ctx)[0]
 
 
 def says_what_went_wrong(tokens: Sequence[Token], details: Sequence[Span]) -> bool:
-    """A negation, a failure word (by lemma or synonym concept) or a number among the details."""
+    """A negation, a failure word (by lemma or synonym concept) or a number among the details
+    that is not part of a time ('after 1 pm' is availability, 'three calls' a failure)."""
     negations = words("active_listening", "problem_negations")
     failures = words("active_listening", "problem_failures")
     single = synonyms().single
@@ -99,57 +193,308 @@ def says_what_went_wrong(tokens: Sequence[Token], details: Sequence[Span]) -> bo
             return True
         if low in failures or lemma in failures or single.get(lemma) in failures or single.get(low) in failures:
             return True
-    return any(t.like_num for d in details for t in d)
+    if _failure_phrase(tokens, failures):
+        return True
+    if not details:
+        return False
+    times = _time_tokens(details[0].doc)
+    doc = details[0].doc
+    return any(t.like_num and t.i not in times and not _in_compound(doc, t) for d in details for t in d)
+
+
+def _failure_phrase(tokens: Sequence[Token], failures: frozenset) -> bool:
+    """'out of pocket', 'let down' (problem_phrases), and hyphenated words read whole:
+    'switched-off', 'double-charged'."""
+    text = " ".join(t.lower_ for t in tokens if not t.is_space)
+    padded = f" {text} "
+    if any(f" {phrase} " in padded for phrase in words("active_listening", "problem_phrases")):
+        return True
+    joined = "".join(t.lower_ + (" " if t.whitespace_ else "") for t in tokens)  # as typed: 'switched-off'
+    return any(part in failures for part in joined.split() if "-" in part)
+
+
+def _in_compound(doc: Doc, token: Token) -> bool:
+    """'two-factor', '5-star': a number inside a hyphenated word is no count."""
+    return token.i + 1 < len(doc) and doc[token.i + 1].text == "-" and not token.whitespace_
+
+
+def _words_of(sent: Span) -> List[Token]:
+    return [t for t in sent if not (t.is_punct or t.is_space)]
 
 
 def _is_info_question(sent: Span) -> bool:
-    """'What happened after you raised it?', 'Could you walk me through what you were doing?':
-    asks for something new; 'So it never came?' does not."""
+    """'What happened after you raised it?', 'Could you walk me through what you were doing?',
+    'Did you tell the waiter?': asks for something new; 'So it never came?' does not."""
     if probing_question.asks_open(sent):
         return True
     if not probing_question.is_question(sent):
         return False
-    opening = [t for t in sent if not (t.is_punct or t.is_space)][:3]
+    opening = _words_of(sent)[:3]
     question_words = words("active_listening", "info_question_words")
     if any(t.lower_ in question_words for t in opening):
+        return True
+    if len(opening) >= 2 and (opening[0].tag_ == "MD" or opening[0].pos_ == "AUX") and opening[1].lower_ in YOU:
         return True
     return bool(pattern_set(sent.doc.vocab, "probing_question", "open_prompts").find(sent))
 
 
-def _speaks_for_itself(sent: Span) -> bool:
-    """Sentences that are the agent's own plans, advice or requests, not a restatement:
-    a modal ('should fix it', 'can wait'), an imperative, or I/we as the main subject."""
-    root = sent.root
-    if any(t.tag_ == "MD" for t in sent):
-        return True
+def _segments(sent: Span) -> List[Span]:
+    """`sent` split at dashes, semicolons and colons; a hyphen inside a word does not split."""
+    doc = sent.doc
+    memo = doc.user_data.setdefault("checks_segments", {})
+    key = (sent.start, sent.end)
+    if key not in memo:
+        memo[key] = _split(sent)
+    return memo[key]
+
+
+def _split(sent: Span) -> List[Span]:
+    doc = sent.doc
+    out, start = [], sent.start
+    for t in sent:
+        spaced_dash = t.text == "-" and t.i > sent.start and doc[t.i - 1].whitespace_
+        if t.text in SEGMENT_MARKS or spaced_dash:
+            if t.i > start:
+                out.append(doc[start : t.i])
+            start = t.i + 1
+    if start < sent.end:
+        out.append(doc[start : sent.end])
+    return [s for s in out if _words_of(s)]
+
+
+def _modal_plans(modal: Token) -> bool:
+    """'should fix it', 'can wait', 'I'd want it back', but not a failure told as a modal:
+    'you can't get a call back', 'won't charge', 'should have been there', 'must have been awful'."""
+    doc = modal.doc
+    after = [t for t in doc[modal.i + 1 : min(len(doc), modal.i + 5)] if not t.is_punct]
+    negated = bool(after) and (after[0].dep_ == "neg" or after[0].lower_ in {"not", "n't", "never"})
+    rest = after[1:] if negated else after
+    if len(rest) >= 2 and rest[0].lower_ in {"have", "'ve"} and rest[1].tag_ == "VBN":
+        return False  # 'should have been there': what went wrong, told as what ought to have happened
+    return not (negated and modal.lower_ in ABILITY_MODALS)
+
+
+def _speaks_for_itself(seg: Span) -> bool:
+    """Segments that are the agent's own plans, advice or requests, not a restatement: a
+    modal in the main clause ('should fix it', 'can wait'), an imperative, or I/we as the
+    main subject."""
+    root = seg.root
+    for t in seg:
+        if t.tag_ == "MD" and (t.head.i == root.i or (t.head.dep_ == "conj" and t.head.head.i == root.i)):
+            if _modal_plans(t):
+                return True
     if root.tag_ == "VB" and not any(c.dep_ in {"nsubj", "nsubjpass", "expl"} for c in root.children):
         return True
     subject = next((c for c in root.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
     return subject is not None and subject.lower_ in words("next_step", "first_person")
 
 
-def _sentence_opening(sent: Span) -> Span:
-    first = next((t for t in sent if not (t.is_punct or t.is_space)), sent[0])
-    return sent.doc[first.i : first.i]
+def _opening(span: Span) -> Span:
+    first = next((t for t in span if not (t.is_punct or t.is_space)), span[0])
+    return span.doc[first.i : first.i]
 
 
-def _other_frames(doc: Doc) -> List[Tuple[Span, int, bool]]:
-    """(opening, details needed, must say what went wrong) for apologies, thanks for the
-    customer's efforts (what they tried is the detail), and frameless sentences."""
-    found: List[Tuple[Span, int, bool]] = []
+def _segment_of(doc: Doc, token: Token) -> Span:
+    for seg in _segments(token.sent):
+        if seg.start <= token.i < seg.end:
+            return seg
+    return token.sent
+
+
+def _you_clauses(doc: Doc) -> List[Candidate]:
+    """'you' as the subject of what happened to them: 'you were left at the gate', 'you paid
+    for premium service and still can't get a call back', 'you've checked the porch'."""
+    found = []
+    for t in doc:
+        if t.lower_ not in YOU or t.dep_ not in {"nsubj", "nsubjpass"}:
+            continue
+        verb = t.head
+        auxes = [c for c in verb.children if c.dep_ in {"aux", "auxpass"}]
+        past = verb.tag_ == "VBD" or any(a.lower_ in PAST_AUX for a in auxes)
+        unable = any(a.lower_ in ABILITY_MODALS for a in auxes) and any(c.dep_ == "neg" for c in verb.children)
+        if not (past or unable) or any(a.tag_ == "MD" and _modal_plans(a) for a in auxes):
+            continue
+        if _hedged_or_asked(verb):
+            continue
+        seg = _segment_of(doc, t)
+        if _imperative(seg):  # 'Tell me what you were working on': a prompt, not a restatement
+            continue
+        scope = _without_commitments(list(seg))
+        # 'you were left at the gate — that should never happen': the judgement may follow the dash
+        sentence = _without_commitments(list(t.sent))
+        found.append(Candidate(doc[t.i : t.i + 1], scope, APOLOGY_MIN_DETAILS, True, problem_scope=sentence))
+        without_problem = PASSIVE_YOU_DETAILS_WITHOUT_PROBLEM if t.dep_ == "nsubjpass" else YOU_CLAUSE_DETAILS_WITHOUT_PROBLEM
+        found.append(Candidate(doc[t.i : t.i + 1], scope, without_problem, False))
+    return found
+
+
+def _imperative(seg: Span) -> bool:
+    root = seg.root
+    return root.tag_ == "VB" and not any(c.dep_ in {"nsubj", "nsubjpass", "expl"} for c in root.children)
+
+
+def _hedged_or_asked(verb: Token) -> bool:
+    """'I'm sorry you feel you've been overcharged' (the customer's account hedged as an
+    opinion) and 'what time you were told' (a question about it) restate nothing."""
+    opinions = words("active_listening", "opinion_verbs")
+    if any(a.lemma_.lower() in opinions for a in verb.ancestors):
+        return True
+    return any(t.tag_.startswith("W") for t in verb.subtree if t.i < verb.i)
+
+
+def _generic(seg: Span) -> bool:
+    """General explanations, not this customer's case: 'Assistance requests sometimes drop
+    off if the flight is changed', 'An eSIM is simply a SIM card built into the phone'."""
+    generic = words("active_listening", "generic_markers")
+    hypothetical = words("active_listening", "hypothetical_marks")
+    if any(t.lower_ in generic for t in seg):
+        return True
+    if any(t.dep_ == "mark" and t.lower_ in hypothetical for t in seg):
+        return True
+    for t in seg:
+        if t.lemma_ == "be" and t.dep_ != "relcl":
+            subject = next((c for c in t.children if c.dep_ == "nsubj"), None)
+            if subject is not None and any(c.dep_ == "det" and c.lower_ in {"a", "an"} for c in subject.children):
+                return True  # 'An eSIM is ...': a definition
+    return False
+
+
+def _time_tokens(doc: Doc) -> Set[int]:
+    cached = doc.user_data.get("checks_time_tokens")
+    if cached is None:
+        cached = {i for m in pattern_set(doc.vocab, "time_expressions").find(doc) for i in range(m.span.start, m.span.end)}
+        doc.user_data["checks_time_tokens"] = cached
+    return cached
+
+
+def _reason_clauses(doc: Doc) -> List[Candidate]:
+    """The reason in a question: 'Since the hardware check passed but it still crashes, can you ...?'."""
+    found = []
+    for t in doc:
+        if t.dep_ == "mark" and t.lower_ in REASON_MARKS and t.head.dep_ == "advcl":
+            scope = tuple(s for s in t.head.subtree if s.i != t.i)
+            found.append(Candidate(doc[t.i : t.i + 1], scope, REASON_MIN_DETAILS, True, in_question_ok=True))
+    return found
+
+
+def _apology_spans(doc: Doc) -> List[Span]:
     blocked = [m.span for m in pattern_set(doc.vocab, "apology", "non_apologies").find(doc)]
-    for m in pattern_set(doc.vocab, "apology").find(doc):
-        if not any(m.span.start < b.end and b.start < m.span.end for b in blocked):
-            found.append((m.span, APOLOGY_MIN_DETAILS, True))
+    return [
+        m.span
+        for m in pattern_set(doc.vocab, "apology").find(doc)
+        if not any(m.span.start < b.end and b.start < m.span.end for b in blocked)
+    ]
+
+
+def _bare(apology: Span, ctx: Context) -> bool:
+    """'I'm sorry.', 'Hi Ms Okafor, I'm sorry.': the sentence holds nothing but the apology."""
+    sent = apology.sent
+    rest = [t for t in sent if not (apology.start <= t.i < apology.end)]
+    skip = name_parts(ctx.customer_name)
+    return not any(is_content(t) for t in rest if t.pos_ not in {"PROPN", "INTJ"} and t.lower_ not in skip)
+
+
+def _neighbours(apology: Span) -> List[Span]:
+    """The segments an apology standing alone is about: the one just before and the one just after."""
+    doc = apology.doc
+    sents = doc.user_data.get("checks_sents")
+    if sents is None:
+        sents = list(doc.sents)
+        doc.user_data["checks_sents"] = sents
+    i = next(k for k, s in enumerate(sents) if s.start == apology.sent.start)
+    out = []
+    if i > 0:
+        out.append(_segments(sents[i - 1])[-1:])
+    if i + 1 < len(sents):
+        out.append(_segments(sents[i + 1])[:1])
+    return [seg for segs in out for seg in segs]
+
+
+def _blocks_echo(doc: Doc) -> List[Span]:
+    """Apologies, thanks and empathy phrases: a verbless segment holding one is not an echo."""
+    spans = [m.span for m in pattern_set(doc.vocab, "apology").find(doc)]
+    spans += [m.span for m in pattern_set(doc.vocab, "thanks").find(doc)]
+    spans += [m.span for m in pattern_set(doc.vocab, "active_listening", "empty_empathy").find(doc)]
+    return spans
+
+
+def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
+    """Apologies, thanks for the customer's efforts (what they tried is the detail), clauses
+    about what happened to the customer, reasons in questions and frameless segments."""
+    found: List[Candidate] = []
+    for span in _apology_spans(doc):
+        found.append(Candidate(span, _scope(span), APOLOGY_MIN_DETAILS, True))
+        if _bare(span, ctx):
+            greetings = [m.span for m in pattern_set(doc.vocab, "greeting").find(doc)]
+            for seg in _neighbours(span):
+                if _speaks_for_itself(seg) or _generic(seg):
+                    continue
+                if not any(g.start < seg.end and seg.start < g.end for g in greetings):  # 'Hi Ken, happy birthday!'
+                    found.append(Candidate(_opening(seg), _without_commitments(list(seg)), NEIGHBOUR_MIN_DETAILS, True))
     for m in pattern_set(doc.vocab, "active_listening", "effort_frames").find(doc):
         # what they tried is named in the clause itself: 'thanks for checking X and Y, that saves time'
-        found.append((extend_to_clause_end(m.span), m.entry.get("min_details", FRAMELESS_MIN_DETAILS), False))
+        span = extend_to_clause_end(m.span)
+        found.append(Candidate(span, tuple(span[1:]), m.entry.get("min_details", FRAMELESS_MIN_DETAILS), False))
+    found += _you_clauses(doc)
+    found += _reason_clauses(doc)
+    blockers = None
     for sent in doc.sents:
-        if not _speaks_for_itself(sent):
-            about_them = any(t.lower_ in {"you", "your", "u", "ur"} for t in sent)
+        for seg in _segments(sent):
+            if _speaks_for_itself(seg) or _generic(seg) or _grants(seg):
+                continue
+            tokens = _without_commitments(list(seg))
+            about_them = any(t.lower_ in {"you", "your", "u", "ur"} for t in seg)
             needed = FRAMELESS_MIN_DETAILS if about_them else FRAMELESS_MIN_DETAILS_IMPERSONAL
-            found.append((_sentence_opening(sent), needed, True))
+            found.append(Candidate(_opening(seg), tokens, needed, True))
+            if _echo(seg):
+                blockers = _blocks_echo(doc) if blockers is None else blockers
+                if not any(b.start < seg.end and seg.start < b.end for b in blockers):
+                    # a time echoed back ('Noted, weekdays after 1 pm') confirms logistics, not the problem
+                    times = _time_tokens(doc)
+                    found.append(Candidate(_opening(seg), tuple(t for t in tokens if t.i not in times), ECHO_MIN_DETAILS, False))
     return found
+
+
+def _grants(seg: Span) -> bool:
+    """'No 48-hour wait.', 'No policy lines.': a verbless 'no ...' grants the customer's demand."""
+    opening = _words_of(seg)
+    return seg.root.pos_ not in {"VERB", "AUX"} and bool(opening) and opening[0].lower_ == "no"
+
+
+def _grants_after(cand: Candidate) -> bool:
+    """'OK, no restarts.', 'Fair enough, no policy lines.': the frame is followed by a granted demand."""
+    words_ = [t for t in cand.scope if not (t.is_punct or t.is_space)]
+    if not words_ or words_[0].lower_ != "no":
+        return False
+    seg = _segment_of(cand.frame.doc, words_[0])
+    return not any(t.pos_ in {"VERB", "AUX"} for t in seg if t.i >= words_[0].i)
+
+
+def _echo(seg: Span) -> bool:
+    """A verbless segment that repeats what the customer asked for ('Photos and contacts from
+    the old phone.'); 'No policy lines.' or 'No 48-hour wait.' grants a demand instead."""
+    negations = words("active_listening", "problem_negations")
+    return seg.root.pos_ not in {"VERB", "AUX"} and not any(t.lower_ in negations or t.dep_ == "neg" for t in seg)
+
+
+def _in_asked_part(cand: Candidate) -> bool:
+    """Is the candidate in the question part of an information question? A segment before a
+    dash ('Twenty restarts — how long does it stay down?') is not."""
+    sent = cand.frame.sent
+    if not _is_info_question(sent):
+        return False
+    if cand.in_question_ok:
+        return False
+    segments = _segments(sent)
+    if len(segments) < 2:
+        return True
+    start = cand.scope[0].i if cand.scope else cand.frame.start
+    seg = next((s for s in segments if s.start <= start < s.end), segments[-1])
+    if seg.start == segments[-1].start:
+        return True
+    opening = _words_of(seg)[:3]
+    question_words = words("active_listening", "info_question_words")
+    return any(t.lower_ in question_words for t in opening)  # 'What happens when it drops — does ...?'
 
 
 def _example(ctx: Context, lex: dict) -> str:
@@ -160,22 +505,46 @@ def _example(ctx: Context, lex: dict) -> str:
     return lex["example_no_context"]
 
 
-def check(doc: Doc, ctx: Context) -> dict:
-    lex = load_lexicon("active_listening")
+def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
+    """Every place a restatement could be, in text order, less those in defensive sentences,
+    in the asked part of an information question or granting a demand. They depend on the
+    reply alone (and the customer's name), so a reply seen again reuses them."""
+    key = ("checks_restatement_candidates", name_parts(ctx.customer_name))
+    cached = doc.user_data.get(key)
+    if cached is not None:
+        return cached
     frames = pattern_set(doc.vocab, "active_listening", "frames").find(doc)
     empty = [m.span for m in pattern_set(doc.vocab, "active_listening", "empty_empathy").find(doc)]
-    candidates = [(m.span, m.entry.get("min_details", MIN_SHARED_DETAILS), True) for m in frames]
-    candidates += [(s, EMPATHY_MIN_DETAILS, True) for s in empty]
-    candidates += _other_frames(doc)
+    candidates = [Candidate(m.span, _scope(m.span), m.entry.get("min_details", MIN_SHARED_DETAILS), True) for m in frames]
+    candidates += [Candidate(s, _scope(s), EMPATHY_MIN_DETAILS, True) for s in empty]
+    candidates += _other_frames(doc, ctx)
     defended = {m.span.sent.start for m in defensive.flagged(doc, ctx)}
-    for frame, needed, needs_problem in sorted(candidates, key=lambda c: c[0].start):
-        if frame.sent.start in defended or _is_info_question(frame.sent):
+    questions: Dict[Tuple[int, bool, int], bool] = {}
+    kept = []
+    for cand in sorted(candidates, key=lambda c: c.frame.start):
+        sent_start = cand.frame.sent.start
+        if sent_start in defended:
             continue
-        scope = _scope(frame) if needs_problem else list(frame[1:])
-        details = restatement_details(frame, ctx, scope)
-        if len(details) >= needed and (not needs_problem or says_what_went_wrong(scope, details)):
-            quoted = [ctx.quote(frame)] if len(frame) else []
+        asked = (sent_start, cand.in_question_ok, cand.scope[0].i if cand.scope else -1)
+        if asked not in questions:
+            questions[asked] = _in_asked_part(cand)
+        if questions[asked] or _grants_after(cand):
+            continue
+        kept.append(cand)
+    doc.user_data[key] = kept
+    return kept
+
+
+def check(doc: Doc, ctx: Context) -> dict:
+    lex = load_lexicon("active_listening")
+    for cand in _restatement_candidates(doc, ctx):
+        details, count = details_in(cand.scope, ctx)
+        problem_scope = cand.scope if cand.problem_scope is None else cand.problem_scope
+        if count >= cand.needed and (not cand.needs_problem or says_what_went_wrong(problem_scope, details)):
+            quoted = [ctx.quote(cand.frame)] if len(cand.frame) else []
             return result(True, quoted + [ctx.quote(d) for d in details])
+    frames = pattern_set(doc.vocab, "active_listening", "frames").find(doc)
+    empty = [m.span for m in pattern_set(doc.vocab, "active_listening", "empty_empathy").find(doc)]
     example = _example(ctx, lex)
     if empty:
         quotes = [ctx.quote(extend_to_clause_end(s, CLAUSE_LINKS)) for s in empty]

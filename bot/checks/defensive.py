@@ -9,7 +9,8 @@ it" is not defensive):
   ("The photo shows a different door, so I've just reshipped the gift");
 - a pattern marked "not_in_question" does not count in a question ("What did the report say?"),
   one marked "unless_negated" not after a negation ("not your fault" is the opposite of blame),
-  one with "not_before" words not when one of them follows ("you dropped off the call").
+  one with "not_before" words not when one of them follows ("you dropped off the call"), one
+  with "not_after" words not when one of them comes just before ("let's keep it simple").
 """
 from __future__ import annotations
 
@@ -46,14 +47,28 @@ def owns_failure(doc: Doc) -> bool:
     return any(not _negated(m.span) for m in pattern_set(doc.vocab, "defensive", "ownership").find(doc))
 
 
+def _preceded_by(span: Span, words_: Sequence[str]) -> bool:
+    """'let's keep it simple' is not 'it's simple'."""
+    return span.start > span.sent.start and span.doc[span.start - 1].lower_ in words_
+
+
 def _acted_on(span: Span) -> bool:
-    """A commitment later in the same sentence: the cause is explained and then acted on."""
-    return any(next_step.is_commitment(t) for t in span.doc[span.end : span.sent.end])
+    """A commitment in the same sentence: the cause is explained and acted on ('The photo shows a
+    different door, so I've just reshipped it'; 'An engineer will come on Friday under your SLA')."""
+    doc = span.doc
+    if any(next_step.is_commitment(t) for t in doc[span.end : span.sent.end]):
+        return True
+    # Before the cause only a promise counts: 'Disputes go through the queue per our SLA' is
+    # the timetable the customer is pushed into, not an action taken for them.
+    return any(
+        next_step.is_commitment(t) and next_step._promise_kind(t) != "scheduled" for t in doc[span.sent.start : span.start]
+    )
 
 
 def flagged(doc: Doc, ctx: Context) -> List[Match]:
     """Defensive phrases the trainee said (quoted words, e.g. what a colleague said, are left out)."""
-    if "defensive" not in ctx.memo:
+    # The matches depend on the reply alone, so they are kept on the doc.
+    if "checks_defensive" not in doc.user_data:
         excusable = set(load_lexicon("defensive")["excusable_labels"])
         matches = [
             m
@@ -62,12 +77,13 @@ def flagged(doc: Doc, ctx: Context) -> List[Match]:
             and not (m.entry.get("not_in_question") and _is_question(m.span))
             and not (m.entry.get("unless_negated") and _negated(m.span))
             and not _followed_by(m.span, m.entry.get("not_before", ()))
+            and not _preceded_by(m.span, m.entry.get("not_after", ()))
         ]
         if any(m.label in excusable for m in matches):
             owned = owns_failure(doc)
             matches = [m for m in matches if m.label not in excusable or not (owned or _acted_on(m.span))]
-        ctx.memo["defensive"] = matches
-    return ctx.memo["defensive"]
+        doc.user_data["checks_defensive"] = matches
+    return list(doc.user_data["checks_defensive"])
 
 
 def check(doc: Doc, ctx: Context) -> dict:

@@ -110,7 +110,17 @@ def _is_action(verb: Token) -> bool:
 
 
 def is_commitment(verb: Token) -> bool:
-    """Does `verb` promise (or report) an action by the agent or the company?"""
+    """Does `verb` promise (or report) an action by the agent or the company?
+
+    Several checks ask this of every token, so the answers are kept on the doc."""
+    memo = verb.doc.user_data.setdefault("checks_commitment", {})
+    found = memo.get(verb.i)
+    if found is None:
+        found = memo[verb.i] = _is_commitment(verb)
+    return found
+
+
+def _is_commitment(verb: Token) -> bool:
     if verb.pos_ not in {"VERB", "AUX"} or verb.dep_ in {"aux", "auxpass"}:
         return False
     if _is_going_to(verb):  # the promise is the verb after "going to"
@@ -146,7 +156,10 @@ def is_commitment(verb: Token) -> bool:
 
 
 def commitments(doc: Doc) -> List[Token]:
-    return [t for t in doc if is_commitment(t)]
+    cached = doc.user_data.get("checks_commitments")
+    if cached is None:
+        cached = doc.user_data["checks_commitments"] = [t for t in doc if is_commitment(t)]
+    return list(cached)
 
 
 def action_span(verb: Token, times: Sequence[Span] = ()) -> Span:

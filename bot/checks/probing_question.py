@@ -20,11 +20,20 @@ SUBORDINATE_DEPS = frozenset({"advcl", "relcl", "ccomp", "acl", "csubj", "mark",
 
 
 def is_question(sent: Span) -> bool:
-    return sent.text.rstrip().endswith("?")
+    last = next((t for t in reversed(sent) if not t.is_space), None)
+    return last is not None and last.text.endswith("?")
 
 
 def asks_open(sent: Span) -> bool:
     """A question word heads the main clause: 'What happens ...?', 'How often does it ...?'."""
+    memo = sent.doc.user_data.setdefault("checks_asks_open", {})
+    key = (sent.start, sent.end)
+    if key not in memo:
+        memo[key] = _asks_open(sent)
+    return memo[key]
+
+
+def _asks_open(sent: Span) -> bool:
     qwords = words("probing_question", "question_words")
     first = next((t for t in sent if t.is_alpha), None)
     for token in sent:
