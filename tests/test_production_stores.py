@@ -22,6 +22,26 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
+def tracker_database_url():
+    """A PostgreSQL database of its own: Rasa's tables must not land in the storage tests' one."""
+    from psycopg2 import sql
+    from sqlalchemy.engine import make_url
+
+    from conftest import _postgres_admin
+
+    admin, dsn = _postgres_admin()
+    name = f"coach_tracker_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_url(dsn).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()
+
+
+@pytest.fixture
 def redis_url():
     import redis
 
@@ -41,9 +61,9 @@ def _lock_writes(url):
 
 
 def test_a_conversation_with_postgresql_tracker_and_redis_lock_store(
-    postgres_database_url, redis_url, monkeypatch, tmp_path
+    tracker_database_url, redis_url, monkeypatch, tmp_path
 ):
-    monkeypatch.setenv(TRACKER_URL_ENV, postgres_database_url.replace("postgresql+psycopg2://", "postgresql://"))
+    monkeypatch.setenv(TRACKER_URL_ENV, tracker_database_url)
     monkeypatch.setenv(LOCK_STORE_URL_ENV, redis_url)
     settings = dataclasses.replace(
         load_settings(), host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(),
@@ -57,7 +77,7 @@ def test_a_conversation_with_postgresql_tracker_and_redis_lock_store(
         assert client.payloads(client.send(start_command("laptop_at_home_service")), "session_started")
         assert client.payloads(client.send("I'm so sorry about the crashes, Dana."), "feedback")
     assert not (tmp_path / "rasa_tracker.db").exists(), "the SQLite tracker store was used"
-    engine = create_engine(postgres_database_url)
+    engine = create_engine(tracker_database_url)
     try:
         with engine.connect() as connection:
             events = connection.execute(text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender}).scalar()
