@@ -241,6 +241,7 @@ def known_concepts(nlp, texts: Sequence[str], *, skip: frozenset = frozenset()) 
     return known
 
 
+@lru_cache(maxsize=1024)  # asked for by several checks on every reply
 def name_parts(customer_name: Optional[str]) -> frozenset:
     return frozenset(
         p.lower() for p in re.split(r"[\s\-]+", customer_name or "") if p and p.rstrip(".").lower() not in _titles()

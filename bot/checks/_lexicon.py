@@ -7,9 +7,11 @@ Word lists are read as plain data. Lists of spaCy Matcher patterns ({"label", "i
 from __future__ import annotations
 
 import json
+import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Pattern, Tuple
 
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -18,6 +20,8 @@ from spacy.util import filter_spans
 from bot.settings import RESOURCES
 
 LEXICON_DIR = RESOURCES / "lexicons"
+# Distinct combinations of required words remembered per pattern set (see PatternSet).
+WORD_CANDIDATES_CACHE_SIZE = 20_000
 
 
 class LexiconError(ValueError):
@@ -58,9 +62,7 @@ def _required_words(pattern: List[Dict[str, Any]]) -> List[frozenset]:
     """For each token a match cannot skip and that names its words (LOWER, ORTH, TEXT, LEMMA
     equal to or IN a list), those words lower-cased. A doc lacking any of them cannot match."""
     required = []
-    for token in pattern:
-        if token.get("OP", "1") not in {"1", "+"}:
-            continue
+    for token in _unskippable(pattern):
         for attr in ("LOWER", "ORTH", "TEXT", "LEMMA"):
             value = token.get(attr)
             if isinstance(value, str):
@@ -68,6 +70,23 @@ def _required_words(pattern: List[Dict[str, Any]]) -> List[frozenset]:
             elif isinstance(value, dict) and set(value) == {"IN"}:
                 required.append(frozenset(str(v).lower() for v in value["IN"]))
     return required
+
+
+def _required_regexes(pattern: List[Dict[str, Any]]) -> List[Tuple[str, "_RegexWords"]]:
+    """("lower" or "text", regex) for each token a match cannot skip that is a REGEX on LOWER,
+    or on TEXT/ORTH: some token's lower-cased text (or text) must match it. Without this,
+    a pattern that names no word ('^apologi[sz]e[sd]?$', a clock time) runs on every reply."""
+    required = []
+    for token in _unskippable(pattern):
+        for attr, form in (("LOWER", "lower"), ("TEXT", "text"), ("ORTH", "text")):
+            value = token.get(attr)
+            if isinstance(value, dict) and set(value) == {"REGEX"} and isinstance(value["REGEX"], str):
+                required.append((form, _RegexWords(re.compile(value["REGEX"]))))  # spaCy's REGEX is re.search too
+    return required
+
+
+def _unskippable(pattern: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [token for token in pattern if token.get("OP", "1") in {"1", "+"}]
 
 
 def doc_words(doc: Doc) -> frozenset:
@@ -79,6 +98,42 @@ def doc_words(doc: Doc) -> frozenset:
     return cached
 
 
+def doc_texts(doc: Doc) -> frozenset:
+    """Every token's text, computed once per doc."""
+    cached = doc.user_data.get("checks_texts")
+    if cached is None:
+        cached = doc.user_data["checks_texts"] = frozenset(t.text for t in doc)
+    return cached
+
+
+class _RegexWords:
+    """Which words one regex matches, remembered: replies share most of their words, so a
+    reply's check is mostly set arithmetic instead of a search per word."""
+
+    MAX_WORDS = 50_000  # forgotten when more, so a long-running app does not grow it without bound
+
+    def __init__(self, regex: Pattern):
+        self.regex = regex
+        self.seen: set = set()
+        self.hits: set = set()
+        self.lock = threading.Lock()  # the web app checks replies from several threads
+
+    def any_in(self, forms: frozenset) -> bool:
+        with self.lock:
+            new = forms - self.seen
+            if new:
+                if len(self.seen) > self.MAX_WORDS:
+                    self.seen, self.hits = set(), set()
+                self.hits.update(f for f in new if self.regex.search(f))
+                self.seen.update(new)
+            return not self.hits.isdisjoint(forms)
+
+
+def _regex_met(doc: Doc, form: str, regex: _RegexWords) -> bool:
+    # doc_words holds every lower-cased text (and the lemmas besides): more than enough here.
+    return regex.any_in(doc_words(doc) if form == "lower" else doc_texts(doc))
+
+
 class PatternSet:
     """Matchers for one list of pattern entries; `find` returns non-overlapping matches.
 
@@ -86,13 +141,15 @@ class PatternSet:
     and most replies hold none of the words a pattern needs ('sorry', 'policy', 'tomorrow').
     So each pattern gets its own Matcher, indexed under the words of its most selective
     required token (see `_required_words`); `find` looks up the doc's words in that index and
-    runs only the patterns whose required words are all in the doc. Results are kept on the
+    runs only the patterns whose required words are all in the doc, and whose required
+    regexes each match one of its words (`_required_regexes`). Results are kept on the
     doc, since several checks ask for the same set ('apology' is read by three).
     """
 
     def __init__(self, vocab, entries: Iterable[Dict[str, Any]], where: str):
         self.entries: Dict[str, Dict[str, Any]] = {}
         self.matchers: List[Tuple[List[frozenset], Matcher]] = []
+        self.regexes: Dict[int, List[Tuple[str, _RegexWords]]] = {}  # pattern number -> required regexes
         self.index: Dict[str, List[int]] = {}
         self.always: List[int] = []  # patterns that name no required word
         for entry in entries:
@@ -112,20 +169,47 @@ class PatternSet:
             required = _required_words(pattern)
             number = len(self.matchers)
             self.matchers.append((required, matcher))
+            regexes = _required_regexes(pattern)
+            if regexes:
+                self.regexes[number] = regexes
             if required:
                 for word in min(required, key=len):
                     self.index.setdefault(word, []).append(number)
             else:
                 self.always.append(number)
+        self.index_words = frozenset(self.index)
+        # Every word any pattern requires: which patterns can match depends only on which of
+        # these a doc holds, and replies share most of them ('you', 'we', 'the', 'sorry').
+        self.required_words = frozenset(w for required, _ in self.matchers for options in required for w in options)
+        self.by_words: Dict[frozenset, List[int]] = {}
         self.cache_key = f"checks_found:{where}:{id(self)}"
 
-    def _candidates(self, present: frozenset) -> List[int]:
-        found = set(self.always)
-        for word in present:
-            numbers = self.index.get(word)
-            if numbers:
-                found.update(numbers)
-        return sorted(n for n in found if all(options & present for options in self.matchers[n][0]))
+    def _word_candidates(self, present: frozenset) -> List[int]:
+        """The patterns whose required words are all among `present`, in pattern order."""
+        key = present & self.required_words
+        found = self.by_words.get(key)
+        if found is None:
+            numbers = set(self.always)
+            for word in self.index_words & key:
+                numbers.update(self.index[word])
+            found = [n for n in sorted(numbers) if all(not options.isdisjoint(key) for options in self.matchers[n][0])]
+            if len(self.by_words) >= WORD_CANDIDATES_CACHE_SIZE:
+                self.by_words.clear()
+            self.by_words[key] = found
+        return found
+
+    def _candidates(self, doc: Doc) -> List[int]:
+        """The patterns whose required words and regexes are all in `doc`, kept on the doc
+        (sentence by sentence look-ups ask again)."""
+        key = (self.cache_key, "candidates")
+        cached = doc.user_data.get(key)
+        if cached is None:
+            cached = doc.user_data[key] = [
+                n
+                for n in self._word_candidates(doc_words(doc))
+                if all(_regex_met(doc, form, regex) for form, regex in self.regexes.get(n, ()))
+            ]
+        return cached
 
     def find(self, doclike) -> List[Match]:
         """Longest matches first among overlaps, returned in text order."""
@@ -134,10 +218,9 @@ class PatternSet:
         key = (self.cache_key, offset, doclike.end if isinstance(doclike, Span) else len(doc))
         cached = doc.user_data.get(key)
         if cached is None:
-            present = doc_words(doc)
             spans = [
                 Span(doc, start + offset, end + offset, label=match_id)
-                for n in self._candidates(present)
+                for n in self._candidates(doc)
                 for match_id, start, end in self.matchers[n][1](doclike)
             ]
             cached = [Match(span, self.entries[span.label_]) for span in filter_spans(spans)]
