@@ -1061,3 +1061,12 @@ def test_fast_attribute_ruler_sets_what_spacy_sets(checks_nlp):
     for ours, theirs in zip(checks_nlp.pipe(texts), plain.pipe(texts)):
         read = lambda doc: [(t.text, t.tag_, t.pos_, str(t.morph), t.lemma_) for t in doc]  # noqa: E731
         assert read(ours) == read(theirs)
+
+
+def test_tips_never_mirror_the_customers_reaction_to_the_agent():
+    # "Fine, I appreciate the apology." is how the customer took the last reply, not their problem.
+    customer = "Fine, I appreciate the apology. I'm still losing work every day, though."
+    out = assess_reply("ok", customer_message=customer)
+    for check in ("active_listening", "apology"):
+        tip = out[check]["tip"]
+        assert "appreciate the apology" not in tip and "losing work every day" in tip, tip

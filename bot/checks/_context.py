@@ -261,10 +261,19 @@ def mirror(customer_message: str) -> Optional[str]:
     """'I paid extra and it crashed daily.' -> 'you paid extra and it crashed daily'."""
     data = load_lexicon("active_listening")
     swaps = data["mirror_swaps"]
+    skip = frozenset(data["mirror_skip_words"])
+    openers = frozenset(data["mirror_drop_openers"])
     for sentence in _SENTENCE_END.split(clean(customer_message or "").text.strip()):
         words_ = sentence.split()
         if len(words_) < 4 or sentence.rstrip().endswith("?"):
             continue
+        if skip & {w.strip(".,!?;:'\"").lower() for w in words_}:
+            continue
+        while words_ and words_[0].strip(",.!").lower() in openers:
+            words_ = words_[1:]
+        if len(words_) < 4:
+            continue
+        sentence = " ".join(words_)
         if len(words_) > MAX_MIRROR_WORDS:
             sentence = " ".join(words_[:MAX_MIRROR_WORDS]).split(",")[0]
         out: List[str] = []
