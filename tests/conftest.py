@@ -89,6 +89,30 @@ def assistant(tmp_path_factory) -> Iterator[Dict[str, str]]:
         }
 
 
+# Debian's Chromium, driven by Playwright (its own browser download does not work here), with
+# the flags this machine needs: no sandbox as root, and no background connections outside.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test; each test opens its own context."""
+    import shutil
+
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture
 def conversation(assistant):
     """A fresh conversation with the running assistant, under a sender id of its own."""

@@ -3,7 +3,6 @@
 More of the chat (assessment mode, quick replies, reloads, dropped connections, a second
 trainee, a phone-sized screen) is in tests/test_chat_browser.py.
 """
-import shutil
 import uuid
 
 import pytest
@@ -11,24 +10,6 @@ import pytest
 from bot import db
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
-# Flags this machine needs: no sandbox as root, and no background connections to the outside.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 PASSWORD = "browser test password"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import uuid
 
 import pytest
@@ -18,12 +17,6 @@ from flask.sessions import SecureCookieSessionInterface
 from bot import db
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
-# The same flags as tests/test_browser.py: no sandbox as root, no background connections.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 LAPTOP = "laptop_at_home_service"
 PASSWORD = "chat browser test password"
 # From tests/test_e2e.py and tests/data/role_play_scripts.yml: replies that resolve the laptop scenario.
@@ -33,18 +26,6 @@ PLAN = "I'll book a technician for tomorrow at 9 am and I'll call you by 5 pm to
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1100, "height": 900}
 WAIT = 30_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

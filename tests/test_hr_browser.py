@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import uuid
 from datetime import date, timedelta
 
@@ -15,12 +14,6 @@ import pytest
 from bot import db
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
-# The same flags as tests/test_browser.py: no sandbox as root, no background connections.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 LAPTOP = "laptop_at_home_service"
 PARCEL = "parcel_marked_delivered"
 PASSWORD = "a long enough test password"
@@ -35,18 +28,6 @@ BLUNT = [
     "That's not my problem, you must have done something wrong.",
 ]
 WAIT = 30_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def new_page(browser, *, phone=False):

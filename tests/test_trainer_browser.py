@@ -3,7 +3,6 @@ really played through the web app, the Rasa server and the action server."""
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from typing import Any, Dict, List
 
@@ -13,29 +12,11 @@ import requests
 from bot import db
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
-# Flags this machine needs: no sandbox as root, and no background connections to the outside.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 PASSWORD = "trainer browser test password"
 REPLIES = [
     "Hi Dana, I'm so sorry your laptop keeps crashing <b>every day</b>.",
     "I'll book a technician for tomorrow at 9 am and call you by 5 pm today to confirm.",
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _csrf(http: requests.Session, url: str) -> str:
