@@ -8,7 +8,8 @@ A later reply breaks it when it
   after "I'll call you by 5 pm today"),
 - or stonewalls after all: a phrase from customer_model.yml's `retraction_phrases`
   ("there's nothing I can do").
-A real customer remembers all three, and so does the scorecard.
+A real customer remembers all three, and so does the scorecard. Both functions take the
+reply's parse, made once per turn by the caller.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
-from bot.nlp import get_nlp
+from spacy.tokens import Doc
 
 # Verbs that say nothing about the action itself: "I'll make sure", "I'll be able to".
 LIGHT_VERBS = frozenset({"be", "have", "do", "make", "get", "let", "go", "try", "want", "need", "ensure"})
@@ -43,7 +44,7 @@ def _action_lemma(tokens: Sequence[Any]) -> Optional[str]:
     return None
 
 
-def promises_in(turn: int, reply: str, next_step: Dict[str, Any]) -> List[Promise]:
+def promises_in(turn: int, doc: Doc, next_step: Dict[str, Any]) -> List[Promise]:
     """The promises of one reply: the next_step check's evidence, actions each followed by their times.
 
     Each evidence span is found in the parsed reply, so its words carry their part of speech
@@ -51,7 +52,7 @@ def promises_in(turn: int, reply: str, next_step: Dict[str, Any]) -> List[Promis
     """
     if not next_step["found"]:
         return []
-    doc = get_nlp()(reply)
+    reply = doc.text
     found: List[Promise] = []
     action_text: Optional[str] = None
     action: Optional[str] = None
@@ -86,7 +87,7 @@ def _normal_time(when: str) -> str:
 
 def broken_promises(
     turn: int,
-    reply: str,
+    doc: Doc,
     new_promises: Sequence[Promise],
     earlier: Sequence[Dict[str, Any]],
     retraction: re.Pattern,
@@ -94,8 +95,8 @@ def broken_promises(
     """Which earlier promises (state["commitments"]) this reply goes back on, and how."""
     if not earlier:
         return []
+    reply = doc.text
     broken: List[Dict[str, Any]] = []
-    doc = get_nlp()(reply)
     for promise in earlier:
         kind, evidence = None, None
         for sentence in doc.sents:

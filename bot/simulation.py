@@ -17,6 +17,7 @@ import yaml
 from bot.checks import assess_reply
 from bot.errors import CoachError, EmptyMessage
 from bot.follow_through import broken_promises, promises_in, verdict
+from bot.nlp import get_nlp
 from bot.scenarios import PERSONAS, SITUATIONS, Scenario, get_scenario
 from bot.settings import RESOURCES
 
@@ -134,8 +135,11 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
     tried_restating = bool(model.restatement_frame.search(reply))
     asked = checks["probing_question"]["found"] or "?" in reply
     detail_answer = _detail_answer(scenario, reply, state["persona"]) if asked else None
-    new_promises = promises_in(turn, reply, checks["next_step"])
-    broken = broken_promises(turn, reply, new_promises, state.get("commitments", []), model.retraction)
+    earlier = state.get("commitments", [])
+    # Parsed only when there is a promise to read or to hold the reply against.
+    doc = get_nlp()(reply) if checks["next_step"]["found"] or earlier else None
+    new_promises = promises_in(turn, doc, checks["next_step"]) if doc is not None else []
+    broken = broken_promises(turn, doc, new_promises, earlier, model.retraction) if doc is not None else []
     ignored = _ignored_question(state["last_customer_text"], reply, checks)
     # A conversation-level check beside the reply checks: stored, scored and overruled like them.
     checks["broken_promise"] = verdict(broken)
