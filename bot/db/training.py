@@ -185,6 +185,13 @@ class AssignedScenario:
     pass_mark: int
     due_date: Optional[date]
 
+    @classmethod
+    def of(cls, item: "CurriculumItem", curriculum: str) -> "AssignedScenario":
+        return cls(
+            item_id=item.id, curriculum_id=item.curriculum_id, curriculum=curriculum, scenario=item.scenario,
+            persona=item.persona, mode=item.mode, pass_mark=item.pass_mark, due_date=item.due_date,
+        )
+
 
 def assigned_scenarios(*, session: Session, user_id: int) -> List[AssignedScenario]:
     """The required scenarios assigned to this user directly or through their team.
@@ -205,16 +212,7 @@ def assigned_scenarios(*, session: Session, user_id: int) -> List[AssignedScenar
         .where(CurriculumItem.curriculum_id.in_(curriculum_ids))
     ).all()
     result = [
-        AssignedScenario(
-            item_id=item.id,
-            curriculum_id=item.curriculum_id,
-            curriculum=name,
-            scenario=item.scenario,
-            persona=item.persona,
-            mode=item.mode,
-            pass_mark=item.pass_mark,
-            due_date=item.due_date,
-        )
+        AssignedScenario.of(item, name)
         for item, name in rows
     ]
     result.sort(key=lambda a: (a.due_date is None, a.due_date or date.min, a.curriculum, a.scenario, a.persona))
@@ -646,18 +644,7 @@ def _requirements_for_users(session: Session, users: Sequence[User]) -> Dict[int
             .join(Curriculum, CurriculumItem.curriculum_id == Curriculum.id)
             .where(CurriculumItem.curriculum_id.in_(curriculum_ids))
         ):
-            items_by_curriculum.setdefault(item.curriculum_id, []).append(
-                AssignedScenario(
-                    item_id=item.id,
-                    curriculum_id=item.curriculum_id,
-                    curriculum=name,
-                    scenario=item.scenario,
-                    persona=item.persona,
-                    mode=item.mode,
-                    pass_mark=item.pass_mark,
-                    due_date=item.due_date,
-                )
-            )
+            items_by_curriculum.setdefault(item.curriculum_id, []).append(AssignedScenario.of(item, name))
     result: Dict[int, List[AssignedScenario]] = {}
     for user in users:
         mine = {
