@@ -63,19 +63,20 @@ def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
 
 
+def assistant_settings(var_dir: Path):
+    """Settings for an assistant of a test's own: free loopback ports, its own var folder."""
+    if not DEFAULT_MODEL.exists():
+        pytest.fail(f"No trained model at {DEFAULT_MODEL}: `make test` trains it first.")
+    return dataclasses.replace(
+        load_settings(), host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(),
+        web_port=free_port(), var_dir=var_dir,
+    )
+
+
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory) -> Iterator[Dict[str, str]]:
     """The real action server, Rasa server and web app on free loopback ports."""
-    if not DEFAULT_MODEL.exists():
-        pytest.fail(f"No trained model at {DEFAULT_MODEL}: `make test` trains it first.")
-    settings = dataclasses.replace(
-        load_settings(),
-        host="127.0.0.1",
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        web_port=free_port(),
-        var_dir=Path(tmp_path_factory.mktemp("assistant-var")),
-    )
+    settings = assistant_settings(Path(tmp_path_factory.mktemp("assistant-var")))
     with ExitStack() as stack:
         services = start_all(stack, settings=settings, model=DEFAULT_MODEL)
         database_url = prepare_database(settings)

@@ -4,7 +4,6 @@ is in the database with its checks, Rasa stays up and answers, and nothing earli
 once the action server is back."""
 from __future__ import annotations
 
-import dataclasses
 import signal
 import threading
 import time
@@ -17,9 +16,9 @@ import pytest
 import requests
 
 from bot import db
-from bot.launcher import DEFAULT_MODEL, free_port, prepare_database, start_all
+from bot.launcher import DEFAULT_MODEL, prepare_database, start_all
 from bot.rasa_client import END_COMMAND, RasaRestClient, start_command
-from bot.settings import load_settings
+from conftest import assistant_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -32,16 +31,7 @@ IN_FLIGHT = "So the phone was refused although it never got wet, is that right?"
 
 @pytest.fixture(scope="module")
 def own_assistant(tmp_path_factory):
-    if not DEFAULT_MODEL.exists():
-        pytest.fail(f"No trained model at {DEFAULT_MODEL}: `make test` trains it first.")
-    settings = dataclasses.replace(
-        load_settings(),
-        host="127.0.0.1",
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        web_port=free_port(),
-        var_dir=Path(tmp_path_factory.mktemp("crash-var")),
-    )
+    settings = assistant_settings(Path(tmp_path_factory.mktemp("crash-var")))
     with ExitStack() as stack:
         services = {s.name: s for s in start_all(stack, settings=settings, model=DEFAULT_MODEL, with_web=False)}
         # start_all migrated this database (COACH_DATABASE_URL if set, else SQLite in the var
