@@ -962,6 +962,42 @@ def test_active_listening_error_classes_hard_negatives(run_check, customer, repl
     assert run_check("active_listening", reply=reply, customer=customer, facts=())["found"] is False
 
 
+PARCEL_CUSTOMER = (
+    "The tracking says my parcel was delivered on Tuesday but it never arrived. I've checked with the "
+    "neighbours and the mailroom. It's my daughter's birthday present and I'm so confused and worried."
+)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # a feeling is not a detail of the problem
+        "I'm sorry you were left confused. We'll get a specialist on it.",
+        "I'm sorry you're so worried.",
+        # a well-wish beside a bare apology restates nothing
+        "Hi Ken, happy early birthday to your daughter! I'm sorry about this.",
+        # 'those checks' points back to what they said without saying it
+        "Thanks for doing those checks already, that saves us a lot of time.",
+    ],
+)
+def test_active_listening_feelings_wishes_and_pointing_back_are_no_restatement(run_check, reply):
+    assert run_check("active_listening", reply=reply, customer=PARCEL_CUSTOMER, facts=())["found"] is False
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I'm sorry the parcel never arrived, after you checked with the neighbours and the mailroom.",
+        "Thanks for checking with the neighbours and the mailroom.",
+        "So it shows delivered on Tuesday but it never reached you?",
+        "I'm sorry those three parcels never arrived.",  # a count under 'those' is still a detail
+    ],
+)
+def test_active_listening_still_found_beside_those_rules(run_check, reply):
+    customer = PARCEL_CUSTOMER + " This is the third parcel this month."
+    assert run_check("active_listening", reply=reply, customer=customer, facts=())["found"] is True
+
+
 @pytest.mark.parametrize(
     "reply, evidence",
     [

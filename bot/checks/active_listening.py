@@ -80,6 +80,7 @@ PAST_AUX = frozenset({"have", "'ve", "has", "had", "'d", "were", "was", "been"})
 # Marks of a reason clause inside a question.
 REASON_MARKS = frozenset({"since", "because", "given", "seeing"})
 YOU = frozenset({"you", "u"})
+DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})
 # Modals that, negated, tell what the customer could not get ('you can't get a call back',
 # 'it won't charge'); negated 'should' or 'must' is still the agent's view ('you shouldn't have to').
 ABILITY_MODALS = frozenset({"can", "ca", "could", "wo", "will", "would"})
@@ -170,10 +171,20 @@ def details_in(scope: Sequence[Token], ctx: Context) -> Tuple[List[Span], int]:
     skip = name_parts(ctx.customer_name)
     spans, seen = [], set()
     for concept, start, end in concepts(scope, skip=skip):
+        if _points_back(doc[start]):
+            continue
         if not ctx.known or concept in ctx.known:
             seen.add(concept)
             spans.append(_detail_span(doc, start, end))
     return filter_spans(spans), len(seen)
+
+
+def _points_back(token: Token) -> bool:
+    """'those checks', 'that one': a noun under a demonstrative refers to what the customer
+    said without saying it again, so it is no detail; a count still is ('those three calls')."""
+    if token.like_num or token.pos_ not in {"NOUN", "PROPN"}:
+        return False
+    return any(child.dep_ == "det" and child.lower_ in DEMONSTRATIVES for child in token.children)
 
 
 def restatement_details(frame: Span, ctx: Context, scope: Optional[Sequence[Token]] = None) -> List[Span]:
@@ -411,8 +422,10 @@ def _neighbours(apology: Span) -> List[Span]:
 
 
 def _blocks_echo(doc: Doc) -> List[Span]:
-    """Apologies, thanks and empathy phrases: a verbless segment holding one is not an echo."""
-    spans = [m.span for m in pattern_set(doc.vocab, "apology").find(doc)]
+    """Apologies, thanks, empathy phrases and greetings: a verbless segment holding one is
+    not an echo ('Hi Ken, happy early birthday to your daughter!')."""
+    spans = [m.span for m in pattern_set(doc.vocab, "greeting").find(doc)]
+    spans += [m.span for m in pattern_set(doc.vocab, "apology").find(doc)]
     spans += [m.span for m in pattern_set(doc.vocab, "thanks").find(doc)]
     spans += [m.span for m in pattern_set(doc.vocab, "active_listening", "empty_empathy").find(doc)]
     return spans
