@@ -453,6 +453,44 @@ def test_jargon_not_found(run_check, reply):
     assert run_check("jargon", reply=reply) == {"found": False, "evidence": [], "tip": None}
 
 
+@pytest.mark.parametrize(
+    "reply, jargon",
+    [
+        ("I've passed your case to tier 2 — that's our senior technical team — and they'll call you by 5 pm.", ()),
+        ("Your RMA, which is our return form, is in your inbox.", ()),
+        ("An eSIM is simply a SIM card that's built into the phone, so there's no little card to put in.", ("eSIM",)),
+        ("The eSIM (the phone number that lives inside the phone) is already active.", ("eSIM",)),
+    ],
+)
+def test_jargon_explained_where_it_is_used_is_not_flagged(run_check, reply, jargon):
+    out = run_check("jargon", reply=reply, jargon=jargon)
+    assert out["found"] is False and out["tip"] is None
+    assert out["evidence"]  # the explained term is named, so a trainer sees it was read
+
+
+@pytest.mark.parametrize(
+    "reply, jargon, flagged",
+    [
+        ("hello mr novak. eSIM = embedded SIM, backup = cloud. easy.", ("eSIM",), "eSIM"),  # no plain words
+        ("The eSIM is already active.", ("eSIM",), "eSIM"),  # describes it, explains nothing
+        ("Your ticket ID is 4471.", (), "ticket ID"),
+        ("The RMA was a mistake on our side.", (), "RMA"),
+        ("Tier 2 (our FSE team) will call you.", (), "Tier 2"),  # the explanation is more jargon
+    ],
+)
+def test_jargon_not_explained(run_check, reply, jargon, flagged):
+    out = run_check("jargon", reply=reply, jargon=jargon)
+    assert out["found"] is True and out["evidence"][0] == flagged
+
+
+def test_jargon_everyday_verb_is_not_the_kitchen_term(run_check):
+    from bot.scenarios import get_scenario
+
+    terms = get_scenario("restaurant_bad_visit").jargon
+    assert run_check("jargon", reply="We'll pass this on to the kitchen today.", jargon=terms)["found"] is False
+    assert run_check("jargon", reply="Your mains sat on the pass for ten minutes.", jargon=terms)["evidence"] == ["the pass"]
+
+
 # --- probing question -------------------------------------------------------------------------
 
 

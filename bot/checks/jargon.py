@@ -1,13 +1,25 @@
-"""jargon: words the customer is unlikely to know, from the general list and the scenario's own."""
+"""jargon: words the customer is unlikely to know, from the general list and the scenario's own.
+
+A term explained where it is used ('tier 2 — that's our senior technical team', 'An eSIM is
+simply a SIM card built into the phone') is not flagged, unless the explanation is more jargon.
+"""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from bot.checks._context import Context, fill, result
 from bot.checks._lexicon import find_phrases, load_lexicon, phrase_matcher
+
+# What may stand between a term and its explanation: 'tier 2 — that's ...', 'tier 2, which is ...'.
+SEPARATORS = frozenset({",", "—", "–", "-", "--", ":"})
+# Verbs that define their subject: 'An eSIM is a SIM card ...', 'RMA means a return', 'stands for'.
+DEFINING_LEMMAS = frozenset({"be", "mean", "stand"})
+# Present tense only: 'The RMA was a mistake' judges the term, it does not explain it.
+PRESENT_TAGS = frozenset({"VBZ", "VBP"})
+ARTICLES = frozenset({"a", "an", "the"})
 
 
 @lru_cache(maxsize=1)
@@ -16,10 +28,46 @@ def plain_words() -> Dict[str, str]:
     return {term.lower(): plain for term, plain in load_lexicon("jargon")["terms"].items()}
 
 
+@lru_cache(maxsize=1)
+def _openers() -> Tuple[Tuple[str, ...], ...]:
+    return tuple(tuple(o.lower().replace("'s", " 's").split()) for o in load_lexicon("jargon")["explanation_openers"])
+
+
 def terms_for(scenario_terms: Tuple[str, ...]) -> Tuple[str, ...]:
     general = tuple(load_lexicon("jargon")["terms"])
     extra = tuple(t for t in scenario_terms if t.lower() not in plain_words())
     return general + extra
+
+
+def _explanation(span: Span) -> Span:
+    """The words that explain `span` where it is used, or an empty span when nothing does."""
+    doc = span.doc
+    end = span.sent.end
+    i = span.end
+    while i < end and doc[i].text in SEPARATORS:
+        i += 1
+    following = [t.lower_ for t in doc[i : min(end, i + 4)]]
+    for opener in _openers():
+        if tuple(following[: len(opener)]) == opener:
+            close = next((t.i for t in doc[i + 1 : end] if t.text == ")"), end) if opener == ("(",) else end
+            return doc[i:close]
+    head = span.root.head
+    if span.root.dep_ in {"nsubj", "nsubjpass"} and head.lemma_.lower() in DEFINING_LEMMAS and head.tag_ in PRESENT_TAGS:
+        objects = [c for c in head.children if c.i >= span.end and c.dep_ in {"attr", "dobj", "prep"}]
+        if head.lemma_.lower() != "be" and objects:
+            return doc[head.i : end]
+        # 'is a SIM card', 'is the response time we promised'; not 'Your ticket ID is 4471'
+        if any(c.dep_ == "attr" and c.pos_ == "NOUN" and any(d.dep_ == "det" and d.lower_ in ARTICLES for d in c.children) for c in objects):
+            return doc[head.i : end]
+    return doc[span.end : span.end]
+
+
+def _explained(span: Span, term: str, hits: List[Tuple[Span, str]]) -> bool:
+    words = _explanation(span)
+    if not len(words):
+        return False
+    # 'the RMA (our FSE visit)': an explanation in more jargon explains nothing.
+    return not any(words.start <= other.start < words.end for other, t in hits if t.lower() != term.lower())
 
 
 def check(doc: Doc, ctx: Context) -> dict:
@@ -27,9 +75,12 @@ def check(doc: Doc, ctx: Context) -> dict:
     hits = find_phrases(matcher, doc)
     if not hits:
         return result(False)
+    flagged = [(span, term) for span, term in hits if not _explained(span, term, hits)]
+    if not flagged:
+        return result(False, [ctx.quote(s) for s, _ in hits])
     tips = load_lexicon("jargon")["tips"]
-    span, term = hits[0]
+    span, term = flagged[0]
     plain = plain_words().get(term.lower())
     quoted = ctx.quote(span)
     tip = fill(tips["with_plain"], plain=plain, span=quoted) if plain else fill(tips["without_plain"], span=quoted)
-    return result(True, [ctx.quote(s) for s, _ in hits], tip)
+    return result(True, [ctx.quote(s) for s, _ in flagged], tip)
