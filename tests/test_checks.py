@@ -504,6 +504,11 @@ def test_jargon_everyday_verb_is_not_the_kitchen_term(run_check):
         ("I'm sorry. When did the crashes start?", "When did the crashes start?"),
         ("what happens before it crashes", "what happens before it crashes"),
         ("Which apps are open when it freezes?", "Which apps are open when it freezes?"),
+        ("Can I ask what made you check the bill this month?", "Can I ask what made you check the bill this month?"),
+        ("Could you describe where the parcel is usually left?", "Could you describe where the parcel is usually left?"),
+        ("Can you read me what the screen says exactly?", "Can you read me what the screen says exactly?"),
+        ("What was the waiter's name?", "What was the waiter's name?"),  # who served them is part of the incident
+        ("What time does it stop working?", "What time does it stop working?"),
     ],
 )
 def test_probing_question_found(run_check, reply, evidence):
@@ -524,6 +529,10 @@ def test_probing_question_found(run_check, reply, evidence):
         ("What's your order number?", "doesn't explore"),
         ("How can I help you?", "doesn't explore"),
         ("Why didn't you read the manual?", "doesn't explore"),
+        ("What's the recipient's name?", "doesn't explore"),
+        ("Whats the serial number?", "doesn't explore"),
+        ("Which afternoon this week suits you for a technician visit?", "doesn't explore"),
+        ("When works best for you?", "doesn't explore"),
         ("How awful!", "Ask one open question"),
         ("I'll call you tomorrow.", "Ask one open question"),
     ],
