@@ -1108,6 +1108,76 @@ def test_defensive_error_classes_hard_negatives(run_check, reply):
     assert run_check("defensive", reply=reply)["found"] is False
 
 
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        # tone policing
+        ("There's no need for the attitude, I'm only trying to help here.", "no need for the attitude"),
+        ("Please lower the caps lock, I'm doing what I can.", "lower the caps"),
+        # excuses offered instead of ownership
+        ("We were fully booked that Saturday, so some delay was unavoidable I'm afraid.", "were fully booked"),
+        ("We were short two staff on the floor that night.", "short two staff"),
+        # denial
+        ("Nobody here signed you up, the system adds it automatically.", "Nobody here signed"),
+        ("Our staff are trained to a high standard, I find it hard to believe he said that.", "find it hard to believe"),
+        ("The driver's scan puts him at your door at 2:47, so it was delivered.", "so it was delivered"),
+        # blame and insinuation
+        ("Phones don't get wet sitting on a desk, so something must have happened to it.", "something must have happened"),
+        ("The instructions are quite clear if you follow them step by step.", "are quite clear"),
+        ("sorry, but did you tell the crew you needed a wheelchair?", "sorry, but did you"),
+        ("That was your choice when you booked.", "was your choice"),
+        # deflection and stonewalling
+        ("Sorry, but once it's marked delivered it's a matter between you and the courier.", "matter between you and"),
+        ("Our carrier handles the last part, so you may want to raise it with them first.", "you may want to raise"),
+        ("Give it a couple of days, they nearly always turn up.", "Give it a couple of days"),
+        ("Managers will just tell you the same thing.", "will just tell you the same"),
+        # policy walls and minimising
+        ("Compensation is only paid for outages longer than 24 hours, so these drops don't qualify.", "don't qualify"),
+        ("Hi, sorry, but the add-on can only be removed at the end of a billing cycle.", "can only be removed"),
+        ("sorry, comping the whole bill is above my pay grade", "above my pay grade"),
+        ("The drops on your line are within tolerance.", "within tolerance"),
+        ("Easy fix! Just switch on the eSIM and restore the backup.", "Easy fix!"),
+    ],
+)
+def test_defensive_second_author_classes_found(run_check, reply, evidence):
+    """Kinds of defence found in replies written by a second author from docs/checks.md."""
+    out = run_check("defensive", reply=reply)
+    assert out["found"] is True
+    assert evidence in out["evidence"], out["evidence"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "We are responsible for putting this right, and I'll call you by 5 pm today.",
+        "Refund or a new one, your choice, and either happens today.",
+        "Being told you should have ordered something quicker is unacceptable, and I'll speak to him on Thursday.",
+        "So you were booked for 7:30 and your mains didn't arrive until 8:40.",
+        "What time would you say that happened, roughly?",
+        "I'm sorry the evening didn't meet your expectations.",
+        "I'll raise it with the courier myself this afternoon.",
+        "Let me give it a proper look now.",
+    ],
+)
+def test_defensive_second_author_hard_negatives(run_check, reply):
+    assert run_check("defensive", reply=reply)["found"] is False
+
+
+@pytest.mark.parametrize(
+    "reply, found",
+    [
+        ("Water damage isn't covered by the warranty, sorry.", False),  # tacked onto a refusal
+        ("Hi! Liquid damage isn't covered, sorry.", False),
+        ("I'm sorry it felt like an accusation.", False),  # their perception, not what happened
+        ("I'm sorry it came across that way.", True),  # the agent's own words, owned
+        ("So the set up keeps asking you things, ok. sry about that", True),
+        ("The engineer didn't come, and I'm sorry.", True),
+    ],
+)
+def test_apology_tacked_on_and_typed(run_check, reply, found):
+    assert run_check("apology", reply=reply)["found"] is found
+
+
 def test_assess_many_reuses_parses_without_mixing_contexts_or_quotes():
     """assess_many parses a repeated reply once; each item still gets its own context and its
     own quotes, also when two typed replies clean to the same text."""

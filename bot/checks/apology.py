@@ -2,7 +2,8 @@
 
 Non-apologies do not count, and the evidence quotes them: apologising for feelings ('I'm
 sorry you feel that way') or on a condition ('sorry if you were upset') are patterns in
-apology.json; taking it back ('sorry, but that's our policy'), negation ('there's no need to
+apology.json; taking it back ('sorry, but that's our policy'), tacking it onto a refusal
+('Water damage isn't covered, sorry.'), negation ('there's no need to
 apologize') and 'Sorry, what was your order number?' need the parse and are below.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from bot.checks import defensive, next_step
 from bot.checks._context import Context, extend_to_clause_end, fill, is_negated, overlaps, result
 from bot.checks._lexicon import load_lexicon, pattern_set, words
 
-_CUE_PREFIXES = ("sorry", "soz", "apolog", "regret")
+_CUE_PREFIXES = ("sorry", "soz", "sry", "srry", "sowwy", "apolog", "regret")
 
 
 def _cue(span: Span) -> Token:
@@ -59,6 +60,15 @@ def taken_back(cue: Token) -> Optional[Token]:
     return None
 
 
+def _tacked_on(span: Span) -> bool:
+    """'Water damage isn't covered, sorry.': the apology closes its sentence after a comma,
+    an afterthought to what came before it."""
+    doc = span.doc
+    before = doc[span.start - 1] if span.start > span.sent.start else None
+    rest = doc[span.end : span.sent.end]
+    return before is not None and before.text in {",", "-", "—", "–"} and all(t.is_punct or t.is_space or not t.is_alpha for t in rest)
+
+
 def check(doc: Doc, ctx: Context) -> dict:
     lex = load_lexicon("apology")
     non: List[Tuple[Span, str]] = [
@@ -77,7 +87,10 @@ def check(doc: Doc, ctx: Context) -> dict:
             end = cue.sent.end - (1 if cue.sent[-1].is_punct else 0)
             non.append((doc[span.start : end], fill(lex["why_contrast"], word=but.text)))
             continue
-        wall = next((w for w in walls if w.sent == span.sent and w.start >= span.end), None)
+        wall = next(
+            (w for w in walls if w.sent == span.sent and (w.start >= span.end or (w.end <= span.start and _tacked_on(span)))),
+            None,
+        )
         if wall is not None:
             non.append((doc[span.start : wall.end], lex["why_defended"]))
             continue
