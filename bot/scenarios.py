@@ -82,9 +82,6 @@ class Facts(_Strict):
     wants: Text
     keywords: conlist(Text, min_items=3)
 
-    def as_sentences(self) -> List[str]:
-        return [self.what_happened, *self.already_tried, self.wants]
-
 
 class Detail(_Strict):
     topic: Text
@@ -132,8 +129,10 @@ class Scenario(_Strict):
         return getattr(self.replies, situation).for_persona(persona)
 
     def fact_texts(self) -> List[str]:
-        """Everything a restatement may draw its details from."""
-        return [self.product, *self.facts.as_sentences(), *self.facts.keywords]
+        """Everything a restatement may draw its details from: the product, what went wrong and
+        what the customer already tried. What they want is left out: promising the remedy
+        ('a full refund of the 142 dollars today') restates nothing."""
+        return [self.product, self.facts.what_happened, *self.facts.already_tried, *self.facts.keywords]
 
 
 def _describe(error: ValidationError) -> str:

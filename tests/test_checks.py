@@ -1045,6 +1045,55 @@ def test_active_listening_still_found_beside_those_rules(run_check, reply):
     assert run_check("active_listening", reply=reply, customer=customer, facts=())["found"] is True
 
 
+RESTAURANT_CUSTOMER = (
+    "Our anniversary dinner on Saturday: we waited 50 minutes for mains, the steaks were cold and the waiter "
+    "rolled his eyes. The bill was 142 dollars."
+)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # what will happen is the remedy, not the problem
+        "Your 142 dollars is being refunded to your card today.",
+        "Your steaks won't be forgotten, I promise.",
+        "You won't pay the 142 dollars.",
+        "Your credit should show on your account within one billing cycle.",
+        "Three things, all today: dinner and mains refunded, and a letter from the manager sent this afternoon.",
+        # a slot or a deadline without a frame is the plan's
+        "Saturday 15 June, 7 till 9. The table for two is yours.",
+        # wishes and a polite 'sorry' before a request
+        "Happy anniversary to you both for Saturday!",
+        "Sorry, could you tell me the waiter's name and the table number?",
+    ],
+)
+def test_active_listening_plans_wishes_and_requests_are_no_restatement(run_check, reply):
+    assert run_check("active_listening", reply=reply, customer=RESTAURANT_CUSTOMER, facts=())["found"] is False
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Your anniversary dinner should have been special, and instead you waited 50 minutes for cold steaks.",
+        "Someone should have brought your steaks hot, not cold after 50 minutes.",
+        "You waited 50 minutes and the steaks were still cold.",
+        "Your steaks came out cold after 50 minutes, and you won't get that evening back.",
+    ],
+)
+def test_active_listening_what_should_have_happened_still_restates(run_check, reply):
+    assert run_check("active_listening", reply=reply, customer=RESTAURANT_CUSTOMER, facts=())["found"] is True
+
+
+def test_scenario_facts_for_details_leave_out_what_the_customer_wants():
+    from bot.scenarios import get_scenario
+
+    scenario = get_scenario("restaurant_bad_visit")
+    texts = " ".join(scenario.fact_texts())
+    assert scenario.facts.what_happened in texts
+    assert scenario.facts.wants not in texts
+
+
+
 @pytest.mark.parametrize(
     "reply, evidence",
     [

@@ -29,8 +29,11 @@ for named efforts, a 'you' clause with three details ('You've done everything ri
 updates, the hardware check'; two when it was done to them, 'you were told ...') and an
 echoed request. A wh-question or a question that opens with an auxiliary and 'you' ('Did you tell the
 waiter?') asks for new information and restates nothing; the agent's own commitments, plans
-and advice ('I'll send a technician to look at the laptop', 'you should restart it') and
-defensive sentences (details used against the customer) are not restatements either.
+and advice ('I'll send a technician to look at the laptop', 'you should restart it'), what will
+happen to the customer ('your refund is being processed today', 'you won't pay the 320') and
+defensive sentences (details used against the customer) are not restatements either. Feelings
+('confused'), nouns that point back ('those checks') and, without a frame, times and slots are
+no details.
 """
 from __future__ import annotations
 
@@ -84,6 +87,13 @@ DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})
 # Modals that, negated, tell what the customer could not get ('you can't get a call back',
 # 'it won't charge'); negated 'should' or 'must' is still the agent's view ('you shouldn't have to').
 ABILITY_MODALS = frozenset({"can", "ca", "could", "wo", "will", "would"})
+# Of those, the ones that tell what the customer could not do: 'you can't log in'; 'you won't
+# pay the 320' is a promise to them.
+YOU_ABILITY_MODALS = frozenset({"can", "ca", "could"})
+# Words that may open a question before its real start: 'Sorry, could you ...?', 'OK, did you ...?'.
+LEAD_INS = frozenset({"sorry", "ok", "okay", "right", "alright", "also", "hi", "hey", "thanks", "um", "oh", "and"})
+# Auxiliaries of what will happen: 'will be refunded', 'should show', 'won't be touched'.
+PROMISE_AUX = frozenset({"will", "'ll", "shall", "should", "wo"})
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,7 @@ class Candidate:
     needs_problem: bool  # must also say what went wrong
     in_question_ok: bool = False  # the reason part of a question restates even there
     problem_scope: Optional[Tuple[Token, ...]] = None  # where what went wrong may be said, if wider
+    explicit: bool = False  # an explicit restatement frame ('so you ...', 'it sounds like')
 
 
 def _noun_chunks(doc: Doc) -> List[Span]:
@@ -240,11 +251,14 @@ def _is_info_question(sent: Span) -> bool:
         return True
     if not probing_question.is_question(sent):
         return False
-    opening = _words_of(sent)[:3]
+    opening = _words_of(sent)
+    while opening and opening[0].lower_ in LEAD_INS:  # 'Sorry, could you check with the neighbours?'
+        opening = opening[1:]
+    opening = opening[:3]
     question_words = words("active_listening", "info_question_words")
     if any(t.lower_ in question_words for t in opening):
         return True
-    if len(opening) >= 2 and (opening[0].tag_ == "MD" or opening[0].pos_ == "AUX") and opening[1].lower_ in YOU:
+    if len(opening) >= 2 and (opening[0].tag_ == "MD" or opening[0].pos_ == "AUX") and opening[1].lower_ in YOU | {"your", "ur"}:
         return True
     return bool(pattern_set(sent.doc.vocab, "probing_question", "open_prompts").find(sent))
 
@@ -322,7 +336,7 @@ def _you_clauses(doc: Doc) -> List[Candidate]:
         verb = t.head
         auxes = [c for c in verb.children if c.dep_ in {"aux", "auxpass"}]
         past = verb.tag_ == "VBD" or any(a.lower_ in PAST_AUX for a in auxes)
-        unable = any(a.lower_ in ABILITY_MODALS for a in auxes) and any(c.dep_ == "neg" for c in verb.children)
+        unable = any(a.lower_ in YOU_ABILITY_MODALS for a in auxes) and any(c.dep_ == "neg" for c in verb.children)
         if not (past or unable) or any(a.tag_ == "MD" and _modal_plans(a) for a in auxes):
             continue
         if _hedged_or_asked(verb):
@@ -422,9 +436,10 @@ def _neighbours(apology: Span) -> List[Span]:
 
 
 def _blocks_echo(doc: Doc) -> List[Span]:
-    """Apologies, thanks, empathy phrases and greetings: a verbless segment holding one is
-    not an echo ('Hi Ken, happy early birthday to your daughter!')."""
+    """Apologies, thanks, empathy phrases, greetings and wishes: a verbless segment holding one
+    is not an echo ('Hi Ken, happy early birthday to your daughter!')."""
     spans = [m.span for m in pattern_set(doc.vocab, "greeting").find(doc)]
+    spans += [m.span for m in pattern_set(doc.vocab, "active_listening", "well_wishes").find(doc)]
     spans += [m.span for m in pattern_set(doc.vocab, "apology").find(doc)]
     spans += [m.span for m in pattern_set(doc.vocab, "thanks").find(doc)]
     spans += [m.span for m in pattern_set(doc.vocab, "active_listening", "empty_empathy").find(doc)]
@@ -443,7 +458,10 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
                 if _speaks_for_itself(seg) or _generic(seg):
                     continue
                 if not any(g.start < seg.end and seg.start < g.end for g in greetings):  # 'Hi Ken, happy birthday!'
-                    found.append(Candidate(_opening(seg), _without_commitments(list(seg)), NEIGHBOUR_MIN_DETAILS, True))
+                    # 'callbacks are meant to go out within 24 hours. I'm sorry.': the deadline is no detail
+                    times = _time_tokens(doc)
+                    tokens = tuple(t for t in _without_commitments(list(seg)) if t.i not in times)
+                    found.append(Candidate(_opening(seg), tokens, NEIGHBOUR_MIN_DETAILS, True))
     for m in pattern_set(doc.vocab, "active_listening", "effort_frames").find(doc):
         # what they tried is named in the clause itself: 'thanks for checking X and Y, that saves time'
         span = extend_to_clause_end(m.span)
@@ -458,7 +476,9 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
             tokens = _without_commitments(list(seg))
             about_them = any(t.lower_ in {"you", "your", "u", "ur"} for t in seg)
             needed = FRAMELESS_MIN_DETAILS if about_them else FRAMELESS_MIN_DETAILS_IMPERSONAL
-            found.append(Candidate(_opening(seg), tokens, needed, True))
+            # without a frame, a time or date is the plan's ('Tuesday 18 June, 8 till 10'), not a detail of the problem
+            times = _time_tokens(doc)
+            found.append(Candidate(_opening(seg), tuple(t for t in tokens if t.i not in times), needed, True))
             if _echo(seg):
                 blockers = _blocks_echo(doc) if blockers is None else blockers
                 if not any(b.start < seg.end and seg.start < b.end for b in blockers):
@@ -466,6 +486,29 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
                     times = _time_tokens(doc)
                     found.append(Candidate(_opening(seg), tuple(t for t in tokens if t.i not in times), ECHO_MIN_DETAILS, False))
     return found
+
+
+def _promised(cand: Candidate) -> bool:
+    """'Your 142 dollars is being refunded today', 'Your photos won't be touched', 'You won't
+    pay the 320', 'Your credit should show within a billing cycle': what will happen, not what
+    went wrong. 'Your phone won't charge' is still the problem: negated, active, not 'you'."""
+    start = cand.frame[0] if len(cand.frame) else (cand.scope[0] if cand.scope else None)
+    if start is None:
+        return False
+    verb = start  # the verb of the clause the candidate starts in
+    while not (verb.pos_ in {"VERB", "AUX"} and verb.dep_ not in {"aux", "auxpass"}) and verb.head.i != verb.i:
+        verb = verb.head
+    auxes = [c for c in verb.children if c.dep_ in {"aux", "auxpass"}]
+    lowers = {a.lower_ for a in auxes}
+    passive = any(c.dep_ in {"auxpass", "nsubjpass"} for c in verb.children)
+    if "being" in lowers and verb.tag_ == "VBN":
+        return True
+    if not lowers & PROMISE_AUX or lowers & {"have", "'ve"}:  # 'should have been there' is what went wrong
+        return False
+    if not any(c.dep_ == "neg" for c in verb.children):
+        return True
+    subject = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+    return passive or (subject is not None and subject.lower_ in YOU)
 
 
 def _grants(seg: Span) -> bool:
@@ -487,7 +530,12 @@ def _echo(seg: Span) -> bool:
     """A verbless segment that repeats what the customer asked for ('Photos and contacts from
     the old phone.'); 'No policy lines.' or 'No 48-hour wait.' grants a demand instead."""
     negations = words("active_listening", "problem_negations")
-    return seg.root.pos_ not in {"VERB", "AUX"} and not any(t.lower_ in negations or t.dep_ == "neg" for t in seg)
+    if seg.root.pos_ in {"VERB", "AUX"}:
+        return False
+    times = _time_tokens(seg.doc)
+    if any(t.tag_ == "VBN" for t in seg) and any(t.i in times for t in seg):  # 'hotel and meals refunded, all today'
+        return False
+    return not any(t.lower_ in negations or t.dep_ == "neg" for t in seg)
 
 
 def _in_asked_part(cand: Candidate) -> bool:
@@ -528,7 +576,10 @@ def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
         return cached
     frames = pattern_set(doc.vocab, "active_listening", "frames").find(doc)
     empty = [m.span for m in pattern_set(doc.vocab, "active_listening", "empty_empathy").find(doc)]
-    candidates = [Candidate(m.span, _scope(m.span), m.entry.get("min_details", MIN_SHARED_DETAILS), True) for m in frames]
+    candidates = [
+        Candidate(m.span, _scope(m.span), m.entry.get("min_details", MIN_SHARED_DETAILS), True, explicit=m.entry.get("explicit", True))
+        for m in frames
+    ]
     candidates += [Candidate(s, _scope(s), EMPATHY_MIN_DETAILS, True) for s in empty]
     candidates += _other_frames(doc, ctx)
     defended = {m.span.sent.start for m in defensive.flagged(doc, ctx)}
@@ -541,7 +592,7 @@ def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
         asked = (sent_start, cand.in_question_ok, cand.scope[0].i if cand.scope else -1)
         if asked not in questions:
             questions[asked] = _in_asked_part(cand)
-        if questions[asked] or _grants_after(cand):
+        if questions[asked] or _grants_after(cand) or (not cand.explicit and _promised(cand)):
             continue
         kept.append(cand)
     doc.user_data[key] = kept
