@@ -491,6 +491,35 @@ def test_jargon_everyday_verb_is_not_the_kitchen_term(run_check):
     assert run_check("jargon", reply="Your mains sat on the pass for ten minutes.", jargon=terms)["evidence"] == ["the pass"]
 
 
+@pytest.mark.parametrize(
+    "reply, found",
+    [
+        ("Morning! Sorry to hear that.", True),
+        ("Welcome to Vela support, Dana.", True),
+        ("@billing hi, pls check acct 4471-2290 for the add-on", False),  # a note to colleagues
+        ("Kind regards, and thanks again. Hi to your husband!", False),  # passed on to someone else
+    ],
+)
+def test_greeting_clipped_and_to_someone_else(run_check, reply, found):
+    assert run_check("greeting", reply=reply)["found"] is found
+
+
+@pytest.mark.parametrize(
+    "reply, found",
+    [
+        ("Appreciate you flagging it. I've switched the add-on off.", True),
+        ("Hiya! can i grab ur order number pls? ty in advance", True),
+        ("Dear Mrs Carter, thank you for writing to us.", True),  # the name is addressed, not the thanker
+        ("Good question, thank you for asking.", True),
+        ("Thanks for the lecture, Ms Nair.", False),  # sarcasm
+        ("Well, thanks for the attitude.", False),
+        ("The customer thanks us every time.", False),
+    ],
+)
+def test_thanks_clipped_typed_and_sarcastic(run_check, reply, found):
+    assert run_check("thanks", reply=reply)["found"] is found
+
+
 # --- probing question -------------------------------------------------------------------------
 
 

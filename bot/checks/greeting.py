@@ -37,8 +37,18 @@ def _with_address(span: Span) -> Span:
     return doc[span.start : end]
 
 
+def to_someone_else(span: Span) -> bool:
+    """'@billing hi, pls check ...', 'Hi to your husband!': passed to a colleague or a third party."""
+    doc = span.doc
+    if any(t.text.startswith("@") for t in doc[span.sent.start : span.start]):
+        return True
+    return span.end < len(doc) and doc[span.end].lower_ == "to" and span[0].lower_ != "welcome"  # 'Welcome to ...' greets
+
+
 def check(doc: Doc, ctx: Context) -> dict:
-    greetings = [m.span for m in pattern_set(doc.vocab, "greeting").find(doc) if opens_sentence(m.span)]
+    greetings = [
+        m.span for m in pattern_set(doc.vocab, "greeting").find(doc) if opens_sentence(m.span) and not to_someone_else(m.span)
+    ]
     if greetings:
         return result(True, [ctx.quote(_with_address(s)) for s in greetings[:1]])
     tips = load_lexicon("greeting")["tips"]

@@ -20,7 +20,12 @@ def thanks_the_customer(cue: Token) -> bool:
     if cue.lemma_ == "thank" and cue.pos_ == "VERB":
         if cue.tag_ in {"VBD", "VBN"}:
             return False
-        subjects = [c for c in cue.children if c.dep_ in {"nsubj", "nsubjpass"}]
+        # 'Dear Mrs Carter, thank you', 'Good question, thank you': what the parser hangs on as a
+        # subject across a comma is the person addressed or a remark, not who thanks
+        subjects = [
+            c for c in cue.children
+            if c.dep_ in {"nsubj", "nsubjpass"} and not any(t.text == "," for t in cue.doc[min(c.i, cue.i) : max(c.i, cue.i)])
+        ]
         if subjects and subjects[0].lower_ not in words("next_step", "first_person"):
             return False
     return True
