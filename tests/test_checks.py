@@ -520,6 +520,17 @@ def test_thanks_clipped_typed_and_sarcastic(run_check, reply, found):
     assert run_check("thanks", reply=reply)["found"] is found
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Not a fortnight: the replacement leaves our warehouse tonight by express and arrives Thursday.",
+        "The new phone is dispatched by express today.",
+    ],
+)
+def test_next_step_timetable_in_the_present(run_check, reply):
+    assert run_check("next_step", reply=reply)["found"] is True
+
+
 # --- probing question -------------------------------------------------------------------------
 
 

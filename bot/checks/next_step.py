@@ -88,6 +88,12 @@ def _promise_kind(verb: Token) -> Optional[str]:
         return "done"
     if verb.tag_ in {"VBZ", "VBP"} and verb.lemma_.lower() in words("next_step", "delivered_things_verbs"):
         return "scheduled"  # 'the phone ships back Monday': present tense for a timetable
+    if (
+        verb.tag_ == "VBN"
+        and verb.lemma_.lower() in words("next_step", "scheduled_passive_verbs")
+        and any(a.dep_ == "auxpass" and a.tag_ in {"VBZ", "VBP"} for a in auxes)
+    ):
+        return "scheduled"  # 'it's dispatched by express today
     return None
 
 
