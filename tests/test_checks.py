@@ -460,6 +460,10 @@ def test_jargon_not_found(run_check, reply):
         ("Your RMA, which is our return form, is in your inbox.", ()),
         ("An eSIM is simply a SIM card that's built into the phone, so there's no little card to put in.", ("eSIM",)),
         ("The eSIM (the phone number that lives inside the phone) is already active.", ("eSIM",)),
+        ("ONT = the white box where the fibre comes in. I'm resetting it now.", ()),
+        ("Sorry! 'Comp' just means we give you the meal for free. We'd like to comp both mains.", ("comp",)),
+        ("Think of an eSIM as the little card from your old phone, built into the new one.", ("eSIM",)),
+        ("Ingress means something got inside the phone, like water or dust.", ("ingress",)),
     ],
 )
 def test_jargon_explained_where_it_is_used_is_not_flagged(run_check, reply, jargon):
@@ -471,7 +475,7 @@ def test_jargon_explained_where_it_is_used_is_not_flagged(run_check, reply, jarg
 @pytest.mark.parametrize(
     "reply, jargon, flagged",
     [
-        ("hello mr novak. eSIM = embedded SIM, backup = cloud. easy.", ("eSIM",), "eSIM"),  # no plain words
+        ("hello mr novak. eSIM = embedded SIM, backup = cloud. easy.", ("eSIM", "embedded SIM"), "eSIM"),  # more jargon
         ("The eSIM is already active.", ("eSIM",), "eSIM"),  # describes it, explains nothing
         ("Your ticket ID is 4471.", (), "ticket ID"),
         ("The RMA was a mistake on our side.", (), "RMA"),
@@ -1122,6 +1126,78 @@ def test_active_listening_plans_wishes_and_requests_are_no_restatement(run_check
 )
 def test_active_listening_what_should_have_happened_still_restates(run_check, reply):
     assert run_check("active_listening", reply=reply, customer=RESTAURANT_CUSTOMER, facts=())["found"] is True
+
+
+PHONE_CUSTOMER = (
+    "My new phone has no signal, my photos are stuck on the old one and it keeps asking about an eSIM. "
+    "I've been cut off from two calls with my daughter."
+)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Smart Switch is the app that copies your photos from the old phone to the new phone.",
+        "An eSIM just means the signal card is built into the new phone.",
+        "eSIM = the signal card built into the phone, nothing to lose.",
+        "Think of an eSIM as the little card from your old phone, built into the new one.",
+        "First step is to check the signal settings on the new phone.",
+        "Option two, you bring the new phone and the old one to the shop.",
+        "Done. Your photos won't disappear and it won't happen again on the new phone.",
+        "No photos lost.",  # a short granted demand
+    ],
+)
+def test_active_listening_definitions_and_plans_are_no_restatement(run_check, reply):
+    assert run_check("active_listening", reply=reply, customer=PHONE_CUSTOMER, facts=())["found"] is False
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "No signal and your photos stuck on the old phone — I'm sorry.",
+        "Being cut off from two calls with your daughter, on a phone with no signal, is awful.",
+        "Sorry that your new phone only gets the eSIM screen and no signal.",
+    ],
+)
+def test_active_listening_lists_and_gerunds_of_what_went_wrong_restate(run_check, reply):
+    assert run_check("active_listening", reply=reply, customer=PHONE_CUSTOMER, facts=())["found"] is True
+
+
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        ("New machines can be a bit temperamental, it usually settles down by itself.", "usually settles down"),
+        ("Priya, I'd appreciate it if you stopped raising your voice at me.", "I'd appreciate it if you stopped"),
+        ("Saturdays are always our busiest night and the kitchen was under a lot of pressure.", "our busiest night"),
+        ("Notes on receipts don't get passed on, email is the right channel for that.", "is the right channel for"),
+        ("A voucher is the standard gesture and it's the most I'm authorised to give.", "the standard gesture"),
+        ("The standard policy only reimburses the hotel, meals aren't included.", "only reimburses"),
+        ("It is what it is, claims take as long as they take.", "It is what it is"),
+        ("Our status page shows no problems in your area, so the issue is likely on your side.", "likely on your side"),
+        ("A supervisor will tell you exactly what I'm telling you.", "will tell you exactly what I"),
+        ("Compensation is in our SLA, which only kicks in after 30 days of faults.", "only kicks in after"),
+        ("That's not really my department, you'd need the engineering team.", "That's not really my department"),
+        ("Unfortunately delays can happen when the weather is bad.", "can happen when"),
+        ("Parcels marked delivered often turn up within a day or two.", "often turn up"),
+        ("Thanks to a scanner fault at the depot, some parcels were marked delivered early.", "Thanks to a scanner fault"),
+        ("The courier came while you weren't home.", "while you weren't home"),
+    ],
+)
+def test_defensive_third_author_classes_found(run_check, reply, evidence):
+    out = run_check("defensive", reply=reply)
+    assert out["found"] is True
+    assert evidence in out["evidence"], out["evidence"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I'm so sorry, marked delivered while you were home all afternoon.",
+        "What would you prefer, a replacement or a refund?",
+    ],
+)
+def test_defensive_third_author_hard_negatives(run_check, reply):
+    assert run_check("defensive", reply=reply)["found"] is False
 
 
 def test_scenario_facts_for_details_leave_out_what_the_customer_wants():

@@ -76,6 +76,8 @@ REASON_MIN_DETAILS = 2
 NEIGHBOUR_MIN_DETAILS = 2
 # A verbless echo of what the customer asked for ('Photos and contacts from the old phone.').
 ECHO_MIN_DETAILS = 2
+# A granted demand is said in a few words ('No 48-hour wait.', 'OK, no more restarts.').
+MAX_GRANT_WORDS = 5
 # Punctuation that splits a sentence into segments read on their own.
 SEGMENT_MARKS = frozenset({"—", "–", ";", ":", "--"})
 # Auxiliaries that put a 'you' clause in the past: 'you've waited', 'you were told', 'you'd booked'.
@@ -381,7 +383,30 @@ def _generic(seg: Span) -> bool:
             subject = next((c for c in t.children if c.dep_ == "nsubj"), None)
             if subject is not None and any(c.dep_ == "det" and c.lower_ in {"a", "an"} for c in subject.children):
                 return True  # 'An eSIM is ...': a definition
-    return False
+    return _defines(seg)
+
+
+def _defines(seg: Span) -> bool:
+    """'Smart Switch is the app that copies ...', 'Sync just means ...', 'CID = customer induced
+    damage', 'Think of an eSIM as ...': a term explained, not the customer's case."""
+    if any(t.text == "=" for t in seg):
+        return True
+    lowered = [t.lower_ for t in seg]
+    if "think" in lowered and "of" in lowered and "as" in lowered:
+        return True
+    root = seg.root
+    lemma = root.lemma_.lower()
+    if root.tag_ not in {"VBZ", "VBP"} or lemma not in {"be", "mean", "stand"}:
+        return False
+    subject = next((c for c in root.children if c.dep_ == "nsubj"), None)
+    if subject is None or subject.lower_ in {"it", "that", "this", "there", "you", "i", "we", "they", "he", "she"}:
+        return False
+    if lemma in {"mean", "stand"}:
+        return True
+    attr = next((c for c in root.children if c.dep_ == "attr" and c.pos_ == "NOUN"), None)
+    # a term (a name or an acronym, no 'your'/'the') defined as a thing: 'PNR is just your booking record'
+    term = subject.pos_ == "PROPN" or subject.text.isupper() or not any(c.dep_ in {"det", "poss"} for c in subject.children)
+    return attr is not None and term
 
 
 def _time_tokens(doc: Doc) -> Set[int]:
@@ -501,20 +526,39 @@ def _promised(cand: Candidate) -> bool:
     auxes = [c for c in verb.children if c.dep_ in {"aux", "auxpass"}]
     lowers = {a.lower_ for a in auxes}
     passive = any(c.dep_ in {"auxpass", "nsubjpass"} for c in verb.children)
-    if "being" in lowers and verb.tag_ == "VBN":
+    if "being" in lowers and lowers & {"is", "are", "'s", "'re"} and verb.tag_ == "VBN":  # not 'Being cut off from ...'
         return True
     if not lowers & PROMISE_AUX or lowers & {"have", "'ve"}:  # 'should have been there' is what went wrong
         return False
     if not any(c.dep_ == "neg" for c in verb.children):
         return True
     subject = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+    if verb.lemma_.lower() in words("active_listening", "promised_absences"):  # 'it won't appear on your June bill'
+        return True
     return passive or (subject is not None and subject.lower_ in YOU)
 
 
+def _in_plan(cand: Candidate) -> bool:
+    """'First step is to do a factory reset on the new phone', 'Option two, you pay the 320',
+    'Now: engineer on Tuesday': a sentence that opens as a plan lists what will be done."""
+    sent = cand.frame.sent if len(cand.frame) else (cand.scope[0].sent if cand.scope else None)
+    if sent is None:
+        return False
+    opening = tuple(t.lower_ for t in sent if not t.is_space)[:3]
+    return any(opening[: len(o)] == tuple(o) for o in _plan_openers())
+
+
+def _plan_openers() -> Tuple[Tuple[str, ...], ...]:
+    return tuple(tuple(o) for o in load_lexicon("active_listening")["plan_openers"])
+
+
 def _grants(seg: Span) -> bool:
-    """'No 48-hour wait.', 'No policy lines.': a verbless 'no ...' grants the customer's demand."""
+    """'No 48-hour wait.', 'No policy lines.': a short verbless 'no ...' grants the customer's
+    demand; 'No signal and your photos stuck on the old phone' lists what went wrong."""
     opening = _words_of(seg)
-    return seg.root.pos_ not in {"VERB", "AUX"} and bool(opening) and opening[0].lower_ == "no"
+    if not opening or opening[0].lower_ != "no" or len(opening) > MAX_GRANT_WORDS:
+        return False
+    return not any(t.pos_ in {"VERB", "AUX"} for t in seg) and not seg.text.rstrip().endswith("?")
 
 
 def _grants_after(cand: Candidate) -> bool:
@@ -592,7 +636,7 @@ def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
         asked = (sent_start, cand.in_question_ok, cand.scope[0].i if cand.scope else -1)
         if asked not in questions:
             questions[asked] = _in_asked_part(cand)
-        if questions[asked] or _grants_after(cand) or (not cand.explicit and _promised(cand)):
+        if questions[asked] or _grants_after(cand) or (not cand.explicit and (_promised(cand) or _in_plan(cand))):
             continue
         kept.append(cand)
     doc.user_data[key] = kept

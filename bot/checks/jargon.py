@@ -19,7 +19,7 @@ SEPARATORS = frozenset({",", "—", "–", "-", "--", ":"})
 DEFINING_LEMMAS = frozenset({"be", "mean", "stand"})
 # Present tense only: 'The RMA was a mistake' judges the term, it does not explain it.
 PRESENT_TAGS = frozenset({"VBZ", "VBP"})
-ARTICLES = frozenset({"a", "an", "the"})
+DEFINING_DETERMINERS = frozenset({"a", "an", "the", "your", "our", "its"})
 
 
 @lru_cache(maxsize=1)
@@ -51,13 +51,16 @@ def _explanation(span: Span) -> Span:
         if tuple(following[: len(opener)]) == opener:
             close = next((t.i for t in doc[i + 1 : end] if t.text == ")"), end) if opener == ("(",) else end
             return doc[i:close]
+    before = [t.lower_ for t in doc[max(span.sent.start, span.start - 3) : span.start]]
+    if "think" in before and "of" in before and any(t.lower_ == "as" for t in doc[span.end : end]):
+        return doc[span.end : end]  # 'Think of an eSIM as the little card ...'
     head = span.root.head
     if span.root.dep_ in {"nsubj", "nsubjpass"} and head.lemma_.lower() in DEFINING_LEMMAS and head.tag_ in PRESENT_TAGS:
-        objects = [c for c in head.children if c.i >= span.end and c.dep_ in {"attr", "dobj", "prep"}]
-        if head.lemma_.lower() != "be" and objects:
+        objects = [c for c in head.children if c.i >= span.end and c.dep_ in {"attr", "dobj", "prep", "ccomp", "xcomp"}]
+        if head.lemma_.lower() != "be" and objects:  # 'Sync just means keeping ...', 'Ingress means something got in'
             return doc[head.i : end]
-        # 'is a SIM card', 'is the response time we promised'; not 'Your ticket ID is 4471'
-        if any(c.dep_ == "attr" and c.pos_ == "NOUN" and any(d.dep_ == "det" and d.lower_ in ARTICLES for d in c.children) for c in objects):
+        # 'is a SIM card', 'is just your booking record'; not 'Your ticket ID is 4471'
+        if any(c.dep_ == "attr" and c.pos_ == "NOUN" and any(d.dep_ in {"det", "poss"} and d.lower_ in DEFINING_DETERMINERS for d in c.children) for c in objects):
             return doc[head.i : end]
     return doc[span.end : span.end]
 
@@ -75,7 +78,9 @@ def check(doc: Doc, ctx: Context) -> dict:
     hits = find_phrases(matcher, doc)
     if not hits:
         return result(False)
-    flagged = [(span, term) for span, term in hits if not _explained(span, term, hits)]
+    explained = {term.lower() for span, term in hits if _explained(span, term, hits)}
+    # once explained, a term may be used again: "'Comp' just means a free meal. We'd like to comp both mains."
+    flagged = [(span, term) for span, term in hits if term.lower() not in explained]
     if not flagged:
         return result(False, [ctx.quote(s) for s, _ in hits])
     tips = load_lexicon("jargon")["tips"]
