@@ -1200,6 +1200,77 @@ def test_defensive_third_author_hard_negatives(run_check, reply):
     assert run_check("defensive", reply=reply)["found"] is False
 
 
+WARRANTY_CUSTOMER = (
+    "I sent my phone in for a charging fault and they've quoted 320 dollars for liquid damage. "
+    "It's never been wet and the indicator is white."
+)
+
+
+@pytest.mark.parametrize(
+    "reply, found",
+    [
+        # the statement before a checking tag restates
+        ("A charging fault came back as liquid damage with a 320 quote, did I get that right?", True),
+        # what the agent notes on the case is told in the customer's terms
+        ("I've noted on the case that the indicator is white and it has never been wet.", True),
+        # the remedy they asked for, their own words, a question after a clause
+        ("Right, you'd like the 320 quote dropped and the phone repaired.", False),
+        ("Sorry, that came out wrong. What would help?", False),
+        ("While you were waiting for the quote, who did you speak to?", False),
+    ],
+)
+def test_active_listening_tags_notes_wants_and_questions(run_check, reply, found):
+    assert run_check("active_listening", reply=reply, customer=WARRANTY_CUSTOMER, facts=())["found"] is found
+
+
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        ("Unfortunately there just aren't enough techs to go round at the moment.", "n't enough techs"),
+        ("It will happen. We've never had a technician miss a slot I've booked.", "We've never had a technician miss"),
+        ("The line needs time to settle. Leave the router on for 72 hrs.", "needs time to settle"),
+        ("There's no need to raise your voice, a manager will tell you exactly the same thing.", "no need to raise"),
+        ("The driver's scan has him at your door, so as far as we're concerned it was delivered.", "as far as we're concerned"),
+        ("Please keep this respectful or I'll need to close the chat.", "keep this respectful"),
+        ("the LCI being white doesnt always mean there was no ingress tbh", "doesnt always mean"),
+        ("Those are the only two options I'm afraid.", "the only two options"),
+        ("He has been a valued member of staff for three years and this is out of character.", "out of character"),
+        ("It's all in the leaflet that came in the box, page 3 covers it.", "It's all in the leaflet"),
+        ("Could it have been ordered by someone else in the household by mistake?", "someone else in the household"),
+        ("Honestly, it's on the airport on the day. We just send the request through.", "it's on the airport"),
+    ],
+)
+def test_defensive_fourth_author_classes_found(run_check, reply, evidence):
+    out = run_check("defensive", reply=reply)
+    assert out["found"] is True
+    assert evidence in out["evidence"], out["evidence"]
+
+
+def test_defensive_fault_ticket_is_no_blame(run_check):
+    assert run_check("defensive", reply="Yes, it's FT-448201. That's your fault ticket number.")["found"] is False
+
+
+def test_apology_tacked_on_without_a_comma(run_check):
+    reply = "now we wait for the depot trace, nothing I can do to speed it up sorry"
+    assert run_check("apology", reply=reply)["found"] is False
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "It goes out tonight by express and should reach you by Friday.",
+        "Great, that's booked now, Wednesday 2 to 4pm.",
+        "Free repair approved just now, and a courier will collect the phone tomorrow.",
+    ],
+)
+def test_next_step_dispatch_bookings_and_two_subjects(run_check, reply):
+    assert run_check("next_step", reply=reply)["found"] is True
+
+
+def test_next_step_a_thing_that_comes_and_goes_is_no_dispatch(run_check):
+    assert run_check("next_step", reply="It goes dead every evening at 7pm.")["found"] is False
+
+
 def test_scenario_facts_for_details_leave_out_what_the_customer_wants():
     from bot.scenarios import get_scenario
 

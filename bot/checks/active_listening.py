@@ -37,7 +37,7 @@ no details.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from spacy.tokens import Doc, Span, Token
@@ -92,8 +92,12 @@ ABILITY_MODALS = frozenset({"can", "ca", "could", "wo", "will", "would"})
 # Of those, the ones that tell what the customer could not do: 'you can't log in'; 'you won't
 # pay the 320' is a promise to them.
 YOU_ABILITY_MODALS = frozenset({"can", "ca", "could"})
+# Auxiliaries that open a checking question as often as a new one ('Am I right that ...?').
+CHECKING_AUX = frozenset({"am"})
 # Words that may open a question before its real start: 'Sorry, could you ...?', 'OK, did you ...?'.
 LEAD_INS = frozenset({"sorry", "ok", "okay", "right", "alright", "also", "hi", "hey", "thanks", "um", "oh", "and"})
+# What the customer wants done: 'you'd like it taken off', 'you want a refund'.
+WANT_VERBS = frozenset({"like", "want", "prefer", "wish"})
 # Auxiliaries of what will happen: 'will be refunded', 'should show', 'won't be touched'.
 PROMISE_AUX = frozenset({"will", "'ll", "shall", "should", "wo"})
 
@@ -223,7 +227,14 @@ def says_what_went_wrong(tokens: Sequence[Token], details: Sequence[Span]) -> bo
         return False
     times = _time_tokens(details[0].doc)
     doc = details[0].doc
-    return any(t.like_num and t.i not in times and not _in_compound(doc, t) for d in details for t in d)
+    return any(t.like_num and t.i not in times and not _in_compound(doc, t) and not _is_amount(doc, t) for d in details for t in d)
+
+
+def _is_amount(doc: Doc, token: Token) -> bool:
+    """'142 dollars', '$28': a sum is what a refund or a bill comes to, not a count of failures."""
+    after = doc[token.i + 1].lower_ if token.i + 1 < len(doc) else ""
+    before = doc[token.i - 1].text if token.i > 0 else ""
+    return after in words("active_listening", "currency_words") or before in words("active_listening", "currency_words")
 
 
 def _failure_phrase(tokens: Sequence[Token], failures: frozenset) -> bool:
@@ -253,6 +264,13 @@ def _is_info_question(sent: Span) -> bool:
         return True
     if not probing_question.is_question(sent):
         return False
+    # 'While you were waiting those 40 minutes, who did you speak to?': the main clause comes
+    # after the comma, whatever the parser made of it
+    if probing_question.is_question(sent) and any(
+        t.tag_.startswith("W") and t.lower_ not in {"which", "whose", "whom"} and t.i > sent.start and sent.doc[t.i - 1].text == ","
+        for t in sent
+    ):
+        return True
     opening = _words_of(sent)
     while opening and opening[0].lower_ in LEAD_INS:  # 'Sorry, could you check with the neighbours?'
         opening = opening[1:]
@@ -261,6 +279,10 @@ def _is_info_question(sent: Span) -> bool:
     if any(t.lower_ in question_words for t in opening):
         return True
     if len(opening) >= 2 and (opening[0].tag_ == "MD" or opening[0].pos_ == "AUX") and opening[1].lower_ in YOU | {"your", "ur"}:
+        return True
+    # 'Is the laptop plugged in when it crashes?', 'Has it happened since?': a new fact asked for;
+    # a checking question keeps the statement's order ('So the technician never came?')
+    if opening and opening[0].pos_ == "AUX" and opening[0].i == _words_of(sent)[0].i and opening[0].lower_ not in CHECKING_AUX:
         return True
     return bool(pattern_set(sent.doc.vocab, "probing_question", "open_prompts").find(sent))
 
@@ -355,6 +377,30 @@ def _you_clauses(doc: Doc) -> List[Candidate]:
     return found
 
 
+def _checked_back(doc: Doc) -> List[Candidate]:
+    """'A charging fault came back as liquid damage on a phone that's never been wet, did I get
+    that right?': the statement before a checking tag is the restatement."""
+    found = []
+    for m in pattern_set(doc.vocab, "active_listening", "checking_tags").find(doc):
+        sent = m.span.sent
+        before = [t for t in doc[sent.start : m.span.start] if not (t.is_punct or t.is_space)]
+        if before:
+            found.append(Candidate(m.span, _without_commitments(before), FRAMELESS_MIN_DETAILS, True, explicit=True))
+    return found
+
+
+def _noted(doc: Doc) -> List[Candidate]:
+    """'I've noted on the complaint that both steaks came out cold': what the agent records
+    about the case is told in the customer's terms."""
+    found = []
+    for t in doc:
+        if t.lemma_.lower() in words("active_listening", "recording_verbs") and t.tag_ in {"VBN", "VBD", "VBZ", "VBP"}:
+            for clause in (c for c in t.children if c.dep_ == "ccomp"):
+                scope = tuple(s for s in clause.subtree if not s.is_punct)
+                found.append(Candidate(doc[t.i : t.i + 1], scope, FRAMELESS_MIN_DETAILS, True))
+    return found
+
+
 def _imperative(seg: Span) -> bool:
     root = seg.root
     return root.tag_ == "VB" and not any(c.dep_ in {"nsubj", "nsubjpass", "expl"} for c in root.children)
@@ -403,6 +449,8 @@ def _defines(seg: Span) -> bool:
         return False
     if lemma in {"mean", "stand"}:
         return True
+    if lemma == "be" and any(t.lower_ == "what" for t in seg) and any(t.lemma_ == "call" for t in seg):
+        return True  # 'a misconnect is what we call it when ...'
     attr = next((c for c in root.children if c.dep_ == "attr" and c.pos_ == "NOUN"), None)
     # a term (a name or an acronym, no 'your'/'the') defined as a thing: 'PNR is just your booking record'
     term = subject.pos_ == "PROPN" or subject.text.isupper() or not any(c.dep_ in {"det", "poss"} for c in subject.children)
@@ -475,8 +523,13 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
     """Apologies, thanks for the customer's efforts (what they tried is the detail), clauses
     about what happened to the customer, reasons in questions and frameless segments."""
     found: List[Candidate] = []
+    own_words = words("active_listening", "about_own_words")
     for span in _apology_spans(doc):
-        found.append(Candidate(span, _scope(span), APOLOGY_MIN_DETAILS, True))
+        scope = _scope(span)
+        said = f" {' '.join(t.lower_ for t in scope)} "
+        if any(f" {phrase} " in said for phrase in own_words):
+            continue  # 'Sorry, that came out wrong': an apology for the agent's own words
+        found.append(Candidate(span, scope, APOLOGY_MIN_DETAILS, True))
         if _bare(span, ctx):
             greetings = [m.span for m in pattern_set(doc.vocab, "greeting").find(doc)]
             for seg in _neighbours(span):
@@ -492,6 +545,8 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
         span = extend_to_clause_end(m.span)
         found.append(Candidate(span, tuple(span[1:]), m.entry.get("min_details", FRAMELESS_MIN_DETAILS), False))
     found += _you_clauses(doc)
+    found += _checked_back(doc)
+    found += _noted(doc)
     found += _reason_clauses(doc)
     blockers = None
     for sent in doc.sents:
@@ -528,6 +583,8 @@ def _promised(cand: Candidate) -> bool:
     passive = any(c.dep_ in {"auxpass", "nsubjpass"} for c in verb.children)
     if "being" in lowers and lowers & {"is", "are", "'s", "'re"} and verb.tag_ == "VBN":  # not 'Being cut off from ...'
         return True
+    if verb.tag_ == "VBN" and verb.lemma_.lower() in words("next_step", "scheduled_passive_verbs") and lowers & {"is", "are", "'s", "'re"}:
+        return True  # 'both charges are refunded', 'it's booked for Tuesday'
     if not lowers & PROMISE_AUX or lowers & {"have", "'ve"}:  # 'should have been there' is what went wrong
         return False
     if not any(c.dep_ == "neg" for c in verb.children):
@@ -536,6 +593,33 @@ def _promised(cand: Candidate) -> bool:
     if verb.lemma_.lower() in words("active_listening", "promised_absences"):  # 'it won't appear on your June bill'
         return True
     return passive or (subject is not None and subject.lower_ in YOU)
+
+
+def _without_definitions(cand: Candidate) -> Candidate:
+    """The candidate less the segments that define a term ('I'm sorry, you're right: a white
+    indicator means no liquid got in'): a definition is general, not the customer's case."""
+    if not cand.scope:
+        return cand
+    doc = cand.scope[0].doc
+    defined = {t.i for sent in {t.sent.start: t.sent for t in cand.scope}.values() for seg in _segments(sent) if _defines(seg) for t in seg}
+    if not defined & {t.i for t in cand.scope}:
+        return cand
+    return replace(cand, scope=tuple(t for t in cand.scope if t.i not in defined))
+
+
+def _wanted(cand: Candidate) -> bool:
+    """'Right, you'd like it taken off and the money back', 'so you want a refund': the remedy
+    the customer asks for, not what went wrong."""
+    start = cand.scope[0] if cand.scope else (cand.frame[0] if len(cand.frame) else None)
+    if start is None:
+        return False
+    verb = start
+    while not (verb.pos_ in {"VERB", "AUX"} and verb.dep_ not in {"aux", "auxpass"}) and verb.head.i != verb.i:
+        verb = verb.head
+    subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    return verb.lemma_.lower() in WANT_VERBS and subject is not None and subject.lower_ in YOU and not any(
+        c.dep_ == "neg" for c in verb.children
+    )
 
 
 def _in_plan(cand: Candidate) -> bool:
@@ -636,9 +720,9 @@ def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
         asked = (sent_start, cand.in_question_ok, cand.scope[0].i if cand.scope else -1)
         if asked not in questions:
             questions[asked] = _in_asked_part(cand)
-        if questions[asked] or _grants_after(cand) or (not cand.explicit and (_promised(cand) or _in_plan(cand))):
+        if questions[asked] or _grants_after(cand) or (not cand.explicit and (_promised(cand) or _in_plan(cand) or _wanted(cand))):
             continue
-        kept.append(cand)
+        kept.append(_without_definitions(cand))
     doc.user_data[key] = kept
     return kept
 
@@ -648,7 +732,8 @@ def check(doc: Doc, ctx: Context) -> dict:
     for cand in _restatement_candidates(doc, ctx):
         details, count = details_in(cand.scope, ctx)
         problem_scope = cand.scope if cand.problem_scope is None else cand.problem_scope
-        if count >= cand.needed and (not cand.needs_problem or says_what_went_wrong(problem_scope, details)):
+        # without a frame, a number alone ('142 dollars', 'a table for two') is no failure
+        if count >= cand.needed and (not cand.needs_problem or says_what_went_wrong(problem_scope, () if not len(cand.frame) else details)):
             quoted = [ctx.quote(cand.frame)] if len(cand.frame) else []
             return result(True, quoted + [ctx.quote(d) for d in details])
     frames = pattern_set(doc.vocab, "active_listening", "frames").find(doc)

@@ -25,9 +25,12 @@ def _auxiliaries(verb: Token) -> List[Token]:
 
 
 def _subject(verb: Token) -> Optional[Token]:
-    for child in verb.children:
-        if child.dep_ in {"nsubj", "nsubjpass", "expl"}:
-            return child
+    subjects = [c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass", "expl"}]
+    if subjects:
+        # 'Free repair approved just now, and a courier will collect it': the parser can hang two
+        # subjects on one verb; the one next to it is the verb's own
+        before = [c for c in subjects if c.i < verb.i]
+        return before[-1] if before else subjects[0]
     if _typed_future(verb):
         return verb.doc[verb.i - 1]
     if verb.dep_ in {"conj", "xcomp", "ccomp"} and verb.head.i != verb.i:
@@ -57,7 +60,7 @@ def _typed_future(verb: Token) -> bool:
 
 def _just_done(verb: Token) -> bool:
     """'Replacement ordered just now', 'I activated it just now': a past action marked as just done."""
-    if verb.tag_ != "VBD":
+    if verb.tag_ not in {"VBD", "VBN"}:  # 'Free repair approved just now'
         return False
     for child in verb.children:
         if child.dep_ == "advmod" and child.lower_ == "just":
@@ -65,6 +68,15 @@ def _just_done(verb: Token) -> bool:
         if child.dep_ == "advmod" and child.lower_ == "now" and child.i > verb.i:
             return any(c.lower_ == "just" for c in child.children) or verb.doc[child.i - 1].lower_ == "just"
     return False
+
+
+def _sent_on_its_way(verb: Token) -> bool:
+    """'goes out', 'comes back', 'ships', 'is booked': the thing itself set off or booked, not
+    'it goes dead' or 'it comes and goes'."""
+    lemma = verb.lemma_.lower()
+    if lemma in words("next_step", "scheduled_passive_verbs") or lemma in {"leave", "depart"}:
+        return True
+    return any(c.dep_ == "prt" and c.lower_ in {"out", "back", "over"} for c in verb.children)
 
 
 def _promise_kind(verb: Token) -> Optional[str]:
@@ -145,6 +157,8 @@ def _is_commitment(verb: Token) -> bool:
     if _typed_future(verb) and subject.dep_ != "nsubj":  # 'ill call you': no parsed subject
         return True
     if kind == "scheduled" or (kind == "now" and verb.lemma_.lower() in words("next_step", "delivered_things_verbs")):
+        if subject.lower_ in {"it", "that", "this"} and _sent_on_its_way(verb):
+            return True  # 'it goes out tonight by express', 'that's booked now'
         return subject.lower_ not in {"you", "it", "that", "this", "they"} or subject.pos_ == "NOUN"
     if kind == "done" and verb.tag_ == "VBD":  # 'Replacement ordered just now', 'I activated it just now'
         return who in words("next_step", "first_person") or subject.pos_ in {"NOUN", "PROPN"}
