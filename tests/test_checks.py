@@ -1271,6 +1271,103 @@ def test_next_step_a_thing_that_comes_and_goes_is_no_dispatch(run_check):
     assert run_check("next_step", reply="It goes dead every evening at 7pm.")["found"] is False
 
 
+@pytest.mark.parametrize(
+    "reply, evidence",
+    [
+        ("Unfortunately our SLA for Premium At-Home is 5 working days from a remote diagnosis.", "our SLA for Premium At-Home is 5"),
+        ("Are you saving your work regularly? Autosave would've stopped you losing anything.", "would've stopped you"),
+        ("Sorry you feel let down, but our records show a callback was attempted each time.", "our records show"),
+        ("Look, delays at Newark happen at busy times.", "at busy times"),
+        ("Feedback forms are reviewed in order, so yours is still in the queue.", "still in the queue"),
+        ("Under EU261 you're not really covered as the delay started in the US, sorry.", "not really covered"),
+        ("Sorry, but I can only go by what's on the system.", "only go by what"),
+        ("The driver's scan puts him at your door, so it was definitely delivered.", "so it was definitely delivered"),
+        ("Please don't speak to me like that. Those stickers aren't 100% reliable anyway.", "don't speak to me like"),
+        ("Decisions are based on their assessment, and we have to go with what they find.", "have to go with what"),
+        ("We had over 120 covers that night, so some waiting is to be expected.", "is to be expected"),
+        ("Steaks do take longer, so he was only trying to manage your expectations.", "was only trying to"),
+        ("Regrettably we are unable to refund meals that were eaten.", "we are unable to refund"),
+        ("Sorry, but I'm not in a position to discuss staff matters.", "I'm not in a position"),
+        ("It's honestly really straightforward once you get going.", "It's honestly really straightforward"),
+        ("That normally works first time for people, so maybe your old phone's just too old for it.", "just too old for"),
+        ("Unfortunately the chat service is outsourced so I can't see what they told you.", "is outsourced"),
+        ("Refunds are processed in line with our standard timescales.", "in line with our standard timescales"),
+    ],
+)
+def test_defensive_fifth_author_classes_found(run_check, reply, evidence):
+    out = run_check("defensive", reply=reply)
+    assert out["found"] is True
+    assert evidence in out["evidence"], out["evidence"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Our usual policy is a voucher, but I've refunded the full 142 dollars to your card just now.",
+        "Has anyone else got access to the account?",
+        "No order, no confirmation email and nobody at home who asked for it, that's pretty clear cut.",
+    ],
+)
+def test_defensive_fifth_author_hard_negatives(run_check, reply):
+    assert run_check("defensive", reply=reply)["found"] is False
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I submitted it a moment ago, and a courier collects it tomorrow.",
+        "A replacement went out on express a moment ago and will be with you Thursday.",
+        "I've reopened your warranty claim this minute.",
+        "Hello again, booked one just now for you: Tuesday 18th, 8 to 10.",
+    ],
+)
+def test_next_step_just_done_markers(run_check, reply):
+    assert run_check("next_step", reply=reply)["found"] is True
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Sorry for the slow reply. What would you need from us to feel confident about the 26th?",
+        "Apologies, I meant that the food sat too long before it reached your table.",
+        "They will be. Thanks for your patience, and sorry again about Friday morning.",
+        "Within 5 to 7 working days you'll see the 229 dollars back on the card you paid with.",
+        "Blue screens on a new laptop are usually a driver thing, have you updated it?",
+    ],
+)
+def test_active_listening_apologies_for_the_chat_and_background(run_check, reply):
+    assert run_check("active_listening", reply=reply)["found"] is False
+
+
+@pytest.mark.parametrize(
+    "reply, found",
+    [
+        ("hi team, can someone check why the 14/06 visit was a no-show? thanks!", False),
+        ("Hi all - internal: cust says add-on never ordered, pls reverse both charges. Thanks!", False),
+    ],
+)
+def test_greeting_and_thanks_in_a_note_to_colleagues(run_check, reply, found):
+    assert run_check("greeting", reply=reply)["found"] is found
+    assert run_check("thanks", reply=reply)["found"] is found
+
+
+def test_thanks_with_an_eye_roll_is_sarcasm(run_check):
+    assert run_check("thanks", reply="Wow, thanks for that 🙄 I'm just doing my job.")["found"] is False
+
+
+@pytest.mark.parametrize(
+    "reply, jargon",
+    [
+        ("Sorry! POD means proof of delivery, basically the photo or signature the driver takes.", ("POD", "proof of delivery")),
+        ("CID stands for customer-induced damage, i.e. damage caused by the owner, like a drop.", ("CID", "customer-induced damage")),
+        ("Of course. By 'comp' I meant we'd cover the cost, so the meal would be free.", ("comp",)),
+        ("Of course, pro-rata just means in proportion, so you pay only for the days you had it.", ()),
+    ],
+)
+def test_jargon_explained_through_more_terms_or_by_meant(run_check, reply, jargon):
+    assert run_check("jargon", reply=reply, jargon=jargon)["found"] is False
+
+
 def test_scenario_facts_for_details_leave_out_what_the_customer_wants():
     from bot.scenarios import get_scenario
 

@@ -267,7 +267,12 @@ def _is_info_question(sent: Span) -> bool:
     # 'While you were waiting those 40 minutes, who did you speak to?': the main clause comes
     # after the comma, whatever the parser made of it
     if probing_question.is_question(sent) and any(
-        t.tag_.startswith("W") and t.lower_ not in {"which", "whose", "whom"} and t.i > sent.start and sent.doc[t.i - 1].text == ","
+        t.i > sent.start
+        and sent.doc[t.i - 1].text == ","
+        and (
+            (t.tag_.startswith("W") and t.lower_ not in {"which", "whose", "whom"})
+            or (t.pos_ == "AUX" and t.i + 1 < sent.end and sent.doc[t.i + 1].lower_ in YOU)  # ', have you updated it?'
+        )
         for t in sent
     ):
         return True
@@ -358,6 +363,8 @@ def _you_clauses(doc: Doc) -> List[Candidate]:
         if t.lower_ not in YOU or t.dep_ not in {"nsubj", "nsubjpass"}:
             continue
         verb = t.head
+        if verb.dep_ == "relcl":  # 'the card you paid with', 'the days you were charged': background
+            continue
         auxes = [c for c in verb.children if c.dep_ in {"aux", "auxpass"}]
         past = verb.tag_ == "VBD" or any(a.lower_ in PAST_AUX for a in auxes)
         unable = any(a.lower_ in YOU_ABILITY_MODALS for a in auxes) and any(c.dep_ == "neg" for c in verb.children)
@@ -525,7 +532,8 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
     found: List[Candidate] = []
     own_words = words("active_listening", "about_own_words")
     for span in _apology_spans(doc):
-        scope = _scope(span)
+        times = _time_tokens(doc)
+        scope = tuple(t for t in _scope(span) if t.i not in times)  # 'sorry again about Friday morning'
         said = f" {' '.join(t.lower_ for t in scope)} "
         if any(f" {phrase} " in said for phrase in own_words):
             continue  # 'Sorry, that came out wrong': an apology for the agent's own words

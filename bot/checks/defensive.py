@@ -56,7 +56,13 @@ def _acted_on(span: Span) -> bool:
     """A commitment in the same sentence: the cause is explained and acted on ('The photo shows a
     different door, so I've just reshipped it'; 'An engineer will come on Friday under your SLA')."""
     doc = span.doc
-    if any(next_step.is_commitment(t) for t in doc[span.end : span.sent.end]):
+    # a done action counts only marked as just done: 'our records show a callback was attempted'
+    # reports the record, 'so I've just reshipped it' acts on it
+    if any(
+        next_step.is_commitment(t)
+        and (next_step._promise_kind(t) != "done" or next_step._just_marker(t) is not None or next_step._just_done(t))
+        for t in doc[span.end : span.sent.end]
+    ):
         return True
     # Before the cause only a promise counts: 'Disputes go through the queue per our SLA' is
     # the timetable the customer is pushed into, not an action taken for them.

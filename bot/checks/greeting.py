@@ -38,10 +38,12 @@ def _with_address(span: Span) -> Span:
 
 
 def to_someone_else(span: Span) -> bool:
-    """'@billing hi, pls check ...', 'Hi to your husband!': passed to a colleague or a third party."""
+    """'@billing hi, pls check ...', 'hi team', 'Hi to your husband!': addressed to colleagues or a third party."""
     doc = span.doc
     if any(t.text.startswith("@") for t in doc[span.sent.start : span.start]):
         return True
+    if span.end < len(doc) and doc[span.end].lower_ in words("greeting", "group_words"):
+        return True  # 'hi team, can someone check ...', 'Hi all - internal: ...'
     return span.end < len(doc) and doc[span.end].lower_ == "to" and span[0].lower_ != "welcome"  # 'Welcome to ...' greets
 
 

@@ -20,6 +20,8 @@ DEFINING_LEMMAS = frozenset({"be", "mean", "stand"})
 # Present tense only: 'The RMA was a mistake' judges the term, it does not explain it.
 PRESENT_TAGS = frozenset({"VBZ", "VBP"})
 DEFINING_DETERMINERS = frozenset({"a", "an", "the", "your", "our", "its"})
+# Plain words an explanation needs after a term it explains with: 'i.e. damage caused by the owner'.
+MIN_PLAIN_WORDS = 3
 
 
 @lru_cache(maxsize=1)
@@ -54,8 +56,14 @@ def _explanation(span: Span) -> Span:
     before = [t.lower_ for t in doc[max(span.sent.start, span.start - 3) : span.start]]
     if "think" in before and "of" in before and any(t.lower_ == "as" for t in doc[span.end : end]):
         return doc[span.end : end]  # 'Think of an eSIM as the little card ...'
-    head = span.root.head
-    if span.root.dep_ in {"nsubj", "nsubjpass"} and head.lemma_.lower() in DEFINING_LEMMAS and head.tag_ in PRESENT_TAGS:
+    after = [t.lower_ for t in doc[span.end : min(end, span.end + 4)]]
+    if before and before[-1] in {"by", "'", '"'} and "by" in before and ("meant" in after or "mean" in after):
+        return doc[span.end : end]  # "By 'comp' I meant we'd cover the cost"
+    # the verb the term is the subject of ('pro-rata just means ...' is three tokens under 'means')
+    heads = {t.head.i for t in span if not span.start <= t.head.i < span.end}
+    subject = any(t.dep_ in {"nsubj", "nsubjpass"} for t in span)
+    head = doc[heads.pop()] if len(heads) == 1 else span.root.head
+    if subject and head.lemma_.lower() in DEFINING_LEMMAS and head.tag_ in PRESENT_TAGS:
         objects = [c for c in head.children if c.i >= span.end and c.dep_ in {"attr", "dobj", "prep", "ccomp", "xcomp"}]
         if head.lemma_.lower() != "be" and objects:  # 'Sync just means keeping ...', 'Ingress means something got in'
             return doc[head.i : end]
@@ -69,8 +77,14 @@ def _explained(span: Span, term: str, hits: List[Tuple[Span, str]]) -> bool:
     words = _explanation(span)
     if not len(words):
         return False
-    # 'the RMA (our FSE visit)': an explanation in more jargon explains nothing.
-    return not any(words.start <= other.start < words.end for other, t in hits if t.lower() != term.lower())
+    others = [other for other, t in hits if t.lower() != term.lower() and words.start <= other.start < words.end]
+    if not others:
+        return True
+    # 'the RMA (our FSE visit)': an explanation in more jargon explains nothing, unless plain
+    # words follow it: 'POD means proof of delivery, basically the photo the driver takes'
+    jargon_tokens = {i for other in others for i in range(other.start, other.end)}
+    plain = [t for t in words if t.is_alpha and not t.is_stop and t.i not in jargon_tokens and t.i > others[0].end]
+    return len(plain) >= MIN_PLAIN_WORDS
 
 
 def check(doc: Doc, ctx: Context) -> dict:

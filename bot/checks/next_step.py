@@ -15,6 +15,8 @@ from bot.checks._context import Context, fill, is_negated, result
 from bot.checks._lexicon import load_lexicon, pattern_set, words
 
 FUTURE_AUX = frozenset({"will", "'ll", "shall", "wo"})
+# How far from a past verb 'a moment ago' or 'this minute' may sit and still mark it as just done.
+JUST_DONE_REACH = 12
 
 
 def _auxiliaries(verb: Token) -> List[Token]:
@@ -62,6 +64,11 @@ def _just_done(verb: Token) -> bool:
     """'Replacement ordered just now', 'I activated it just now': a past action marked as just done."""
     if verb.tag_ not in {"VBD", "VBN"}:  # 'Free repair approved just now'
         return False
+    near = [t.lower_ for t in verb.subtree if abs(t.i - verb.i) <= JUST_DONE_REACH]
+    if "ago" in near and near[near.index("ago") - 1] in {"moment", "moments", "minute", "minutes", "second", "seconds", "mins"}:
+        return True  # 'I submitted it a moment ago'
+    if any(a == "this" and b in {"minute", "second", "moment"} for a, b in zip(near, near[1:])):
+        return True  # 'it went out this minute'
     for child in verb.children:
         if child.dep_ == "advmod" and child.lower_ == "just":
             return True
@@ -152,7 +159,7 @@ def _is_commitment(verb: Token) -> bool:
     if verb.head.lemma_ == "let" and kind == "now":
         return True
     if subject is None:
-        return False
+        return kind == "done" and _just_done(verb)  # 'booked one just now for you': chat drops the 'I've'
     who = subject.lower_
     if _typed_future(verb) and subject.dep_ != "nsubj":  # 'ill call you': no parsed subject
         return True

@@ -31,8 +31,21 @@ def thanks_the_customer(cue: Token) -> bool:
     return True
 
 
+def _note_to_colleagues(doc: Doc) -> bool:
+    """A reply that opens 'hi team' or 'Hi all' is a note to colleagues: its thanks are theirs."""
+    from bot.checks import greeting
+
+    return any(
+        greeting.opens_sentence(m.span) and greeting.to_someone_else(m.span) and m.span.start == m.span.sent.start
+        for m in pattern_set(doc.vocab, "greeting").find(doc)
+        if m.span.sent.start == 0
+    )
+
+
 def check(doc: Doc, ctx: Context) -> dict:
     lex = load_lexicon("thanks")
+    if _note_to_colleagues(doc):
+        return result(False, [], lex["tips"]["missing"])
     refusals = [m.span for m in pattern_set(doc.vocab, "thanks", "not_thanks").find(doc)]
     found = []
     for match in pattern_set(doc.vocab, "thanks").find(doc):
