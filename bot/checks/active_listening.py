@@ -608,11 +608,23 @@ def _without_definitions(cand: Candidate) -> Candidate:
     indicator means no liquid got in'): a definition is general, not the customer's case."""
     if not cand.scope:
         return cand
-    doc = cand.scope[0].doc
-    defined = {t.i for sent in {t.sent.start: t.sent for t in cand.scope}.values() for seg in _segments(sent) if _defines(seg) for t in seg}
-    if not defined & {t.i for t in cand.scope}:
+    defined = _defined_tokens(cand.scope[0].doc)
+    if not defined or not any(t.i in defined for t in cand.scope):
         return cand
     return replace(cand, scope=tuple(t for t in cand.scope if t.i not in defined))
+
+
+def _defined_tokens(doc: Doc) -> Set[int]:
+    """Indices of the tokens in segments that define a term, worked out once per reply."""
+    cached = doc.user_data.get("checks_defined_tokens")
+    if cached is None:
+        sents = doc.user_data.get("checks_sents")
+        if sents is None:
+            sents = doc.user_data["checks_sents"] = list(doc.sents)
+        cached = doc.user_data["checks_defined_tokens"] = {
+            t.i for sent in sents for seg in _segments(sent) if _defines(seg) for t in seg
+        }
+    return cached
 
 
 def _wanted(cand: Candidate) -> bool:
