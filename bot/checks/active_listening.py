@@ -38,6 +38,7 @@ no details.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from spacy.tokens import Doc, Span, Token
@@ -652,6 +653,7 @@ def _in_plan(cand: Candidate) -> bool:
     return any(opening[: len(o)] == tuple(o) for o in _plan_openers())
 
 
+@lru_cache(maxsize=1)
 def _plan_openers() -> Tuple[Tuple[str, ...], ...]:
     return tuple(tuple(o) for o in load_lexicon("active_listening")["plan_openers"])
 

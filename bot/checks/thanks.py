@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from spacy.tokens import Doc, Span, Token
 
+from bot.checks import greeting
 from bot.checks._context import Context, extend_to_clause_end, fill, is_negated, overlaps, result
 from bot.checks._lexicon import load_lexicon, pattern_set, words
 
@@ -33,13 +34,7 @@ def thanks_the_customer(cue: Token) -> bool:
 
 def _note_to_colleagues(doc: Doc) -> bool:
     """A reply that opens 'hi team' or 'Hi all' is a note to colleagues: its thanks are theirs."""
-    from bot.checks import greeting
-
-    return any(
-        greeting.opens_sentence(m.span) and greeting.to_someone_else(m.span) and m.span.start == m.span.sent.start
-        for m in pattern_set(doc.vocab, "greeting").find(doc)
-        if m.span.sent.start == 0
-    )
+    return any(m.span.start == 0 and greeting.to_someone_else(m.span) for m in pattern_set(doc.vocab, "greeting").find(doc))
 
 
 def check(doc: Doc, ctx: Context) -> dict:
