@@ -500,13 +500,25 @@ def _bare(apology: Span, ctx: Context) -> bool:
     return not any(is_content(t) for t in rest if t.pos_ not in {"PROPN", "INTJ"} and t.lower_ not in skip)
 
 
-def _neighbours(apology: Span) -> List[Span]:
-    """The segments an apology standing alone is about: the one just before and the one just after."""
-    doc = apology.doc
+def _sentences(doc: Doc) -> List[Span]:
+    """The reply's sentences, split once (spaCy walks the parse again on every `doc.sents`)."""
     sents = doc.user_data.get("checks_sents")
     if sents is None:
-        sents = list(doc.sents)
-        doc.user_data["checks_sents"] = sents
+        sents = doc.user_data["checks_sents"] = list(doc.sents)
+    return sents
+
+
+def _without_times(tokens: Sequence[Token]) -> Tuple[Token, ...]:
+    """`tokens` less those in a time expression ('by Friday', '8 till 10')."""
+    if not tokens:
+        return ()
+    times = _time_tokens(tokens[0].doc)
+    return tuple(t for t in tokens if t.i not in times)
+
+
+def _neighbours(apology: Span) -> List[Span]:
+    """The segments an apology standing alone is about: the one just before and the one just after."""
+    sents = _sentences(apology.doc)
     i = next(k for k, s in enumerate(sents) if s.start == apology.sent.start)
     out = []
     if i > 0:
@@ -533,8 +545,7 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
     found: List[Candidate] = []
     own_words = words("active_listening", "about_own_words")
     for span in _apology_spans(doc):
-        times = _time_tokens(doc)
-        scope = tuple(t for t in _scope(span) if t.i not in times)  # 'sorry again about Friday morning'
+        scope = _without_times(_scope(span))  # 'sorry again about Friday morning'
         said = f" {' '.join(t.lower_ for t in scope)} "
         if any(f" {phrase} " in said for phrase in own_words):
             continue  # 'Sorry, that came out wrong': an apology for the agent's own words
@@ -546,9 +557,7 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
                     continue
                 if not any(g.start < seg.end and seg.start < g.end for g in greetings):  # 'Hi Ken, happy birthday!'
                     # 'callbacks are meant to go out within 24 hours. I'm sorry.': the deadline is no detail
-                    times = _time_tokens(doc)
-                    tokens = tuple(t for t in _without_commitments(list(seg)) if t.i not in times)
-                    found.append(Candidate(_opening(seg), tokens, NEIGHBOUR_MIN_DETAILS, True))
+                    found.append(Candidate(_opening(seg), _without_times(_without_commitments(list(seg))), NEIGHBOUR_MIN_DETAILS, True))
     for m in pattern_set(doc.vocab, "active_listening", "effort_frames").find(doc):
         # what they tried is named in the clause itself: 'thanks for checking X and Y, that saves time'
         span = extend_to_clause_end(m.span)
@@ -558,23 +567,29 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
     found += _noted(doc)
     found += _reason_clauses(doc)
     blockers = None
-    for sent in doc.sents:
+    for sent in _sentences(doc):
         for seg in _segments(sent):
             if _speaks_for_itself(seg) or _generic(seg) or _grants(seg):
                 continue
-            tokens = _without_commitments(list(seg))
+            # without a frame, a time or date is the plan's ('Tuesday 18 June, 8 till 10') and a time
+            # echoed back ('Noted, weekdays after 1 pm') confirms logistics: neither is a detail of the problem
+            tokens = _without_times(_without_commitments(list(seg)))
             about_them = any(t.lower_ in {"you", "your", "u", "ur"} for t in seg)
             needed = FRAMELESS_MIN_DETAILS if about_them else FRAMELESS_MIN_DETAILS_IMPERSONAL
-            # without a frame, a time or date is the plan's ('Tuesday 18 June, 8 till 10'), not a detail of the problem
-            times = _time_tokens(doc)
-            found.append(Candidate(_opening(seg), tuple(t for t in tokens if t.i not in times), needed, True))
+            found.append(Candidate(_opening(seg), tokens, needed, True))
             if _echo(seg):
                 blockers = _blocks_echo(doc) if blockers is None else blockers
                 if not any(b.start < seg.end and seg.start < b.end for b in blockers):
-                    # a time echoed back ('Noted, weekdays after 1 pm') confirms logistics, not the problem
-                    times = _time_tokens(doc)
-                    found.append(Candidate(_opening(seg), tuple(t for t in tokens if t.i not in times), ECHO_MIN_DETAILS, False))
+                    found.append(Candidate(_opening(seg), tokens, ECHO_MIN_DETAILS, False))
     return found
+
+
+def _clause_verb(token: Token) -> Token:
+    """The verb of the clause `token` stands in (the token itself if it is one, the root if none is)."""
+    verb = token
+    while not (verb.pos_ in {"VERB", "AUX"} and verb.dep_ not in {"aux", "auxpass"}) and verb.head.i != verb.i:
+        verb = verb.head
+    return verb
 
 
 def _promised(cand: Candidate) -> bool:
@@ -584,9 +599,7 @@ def _promised(cand: Candidate) -> bool:
     start = cand.frame[0] if len(cand.frame) else (cand.scope[0] if cand.scope else None)
     if start is None:
         return False
-    verb = start  # the verb of the clause the candidate starts in
-    while not (verb.pos_ in {"VERB", "AUX"} and verb.dep_ not in {"aux", "auxpass"}) and verb.head.i != verb.i:
-        verb = verb.head
+    verb = _clause_verb(start)
     auxes = [c for c in verb.children if c.dep_ in {"aux", "auxpass"}]
     lowers = {a.lower_ for a in auxes}
     passive = any(c.dep_ in {"auxpass", "nsubjpass"} for c in verb.children)
@@ -619,11 +632,8 @@ def _defined_tokens(doc: Doc) -> Set[int]:
     """Indices of the tokens in segments that define a term, worked out once per reply."""
     cached = doc.user_data.get("checks_defined_tokens")
     if cached is None:
-        sents = doc.user_data.get("checks_sents")
-        if sents is None:
-            sents = doc.user_data["checks_sents"] = list(doc.sents)
         cached = doc.user_data["checks_defined_tokens"] = {
-            t.i for sent in sents for seg in _segments(sent) if _defines(seg) for t in seg
+            t.i for sent in _sentences(doc) for seg in _segments(sent) if _defines(seg) for t in seg
         }
     return cached
 
@@ -634,9 +644,7 @@ def _wanted(cand: Candidate) -> bool:
     start = cand.scope[0] if cand.scope else (cand.frame[0] if len(cand.frame) else None)
     if start is None:
         return False
-    verb = start
-    while not (verb.pos_ in {"VERB", "AUX"} and verb.dep_ not in {"aux", "auxpass"}) and verb.head.i != verb.i:
-        verb = verb.head
+    verb = _clause_verb(start)
     subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
     return verb.lemma_.lower() in WANT_VERBS and subject is not None and subject.lower_ in YOU and not any(
         c.dep_ == "neg" for c in verb.children
