@@ -9,7 +9,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install train run test unit validate test-stories nlu-cv bench bench-checks bench-latency lock clean
+.PHONY: help install train run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -36,10 +36,13 @@ $(MODEL): $(TRAINING_INPUTS) $(VENV)/.installed
 run: install train  ## start Rasa, the action server and the web app on 127.0.0.1; Ctrl-C stops all three
 	$(PY) -m bot.launcher --model $(MODEL)
 
-test: install train validate unit test-stories  ## the whole test suite
+test: test-services install train validate unit test-stories  ## the whole test suite, with what it needs installed and started
+
+test-services:  ## install Chromium and Node, start PostgreSQL and Redis (scripts/test_services.sh)
+	@scripts/test_services.sh
 
 unit: install train  ## pytest: unit, CLI and end-to-end tests
-	$(PY) -m pytest
+	@if [ -f var/test-services.env ]; then set -a; . var/test-services.env; set +a; fi; $(PY) -m pytest
 
 validate: install  ## rasa data validate, and the scenario files
 	$(RASA) data validate --fail-on-warning --quiet

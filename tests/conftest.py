@@ -105,7 +105,7 @@ def browser():
     import shutil
 
     if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it).")
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (scripts/test_services.sh), or `apt-get install chromium`.")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
