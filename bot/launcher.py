@@ -20,6 +20,7 @@ from typing import Dict, List, Optional
 import requests
 import yaml
 
+from bot import quiet
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "coach.tar.gz"
@@ -29,10 +30,8 @@ STARTUP_TIMEOUT = 240.0
 
 
 def quiet_env(**extra: str) -> Dict[str, str]:
-    env = dict(os.environ)
+    env = quiet.environment()  # known third-party warnings kept out of the logs
     env.update(
-        RASA_TELEMETRY_ENABLED="false",
-        TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONUNBUFFERED="1",
         # The actions import `bot` from the project root whatever the working directory.
         PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
@@ -167,11 +166,10 @@ def write_endpoints(*, settings: Settings, actions_url: str, tracker_db: Path) -
 
 
 def rasa_service(*, settings: Settings, model: Path, endpoints: Path) -> Service:
-    bin_dir = Path(sys.executable).parent
     return Service(
         name="Rasa server",
         command=[
-            str(bin_dir / "rasa"), "run",
+            sys.executable, "-m", "bot.quiet", "rasa", "run",
             "--model", str(model),
             "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
@@ -186,7 +184,7 @@ def rasa_service(*, settings: Settings, model: Path, endpoints: Path) -> Service
 def actions_service(*, settings: Settings, package: str = "actions") -> Service:
     return Service(
         name="Action server",
-        command=[sys.executable, "-m", "rasa_sdk", "--actions", package, "--port", str(settings.actions_port)],
+        command=[sys.executable, "-m", "bot.quiet", "rasa_sdk", "--actions", package, "--port", str(settings.actions_port)],
         health_url=f"{settings.actions_url}/health",
         log_path=settings.var_dir / "logs" / f"actions.{settings.actions_port}.log",
         # rasa_sdk binds every interface unless SANIC_HOST says otherwise.
