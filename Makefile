@@ -11,12 +11,13 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
 # A quiet console: progress, results and real errors, not library deprecation notices. The known
-# warnings are listed in bot/resources/third_party_warnings.txt; values you set yourself win.
+# warnings are listed in bot/resources/third_party_warnings.txt; values you set yourself win, and
+# COACH_SHOW_ALL_WARNINGS=1 shows the listed ones again.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 comma := ,
-WARNING_FILTERS := $(shell grep -Ev '^[[:space:]]*(\#|$$)' bot/resources/third_party_warnings.txt | paste -sd, -)
-export PYTHONWARNINGS := $(WARNING_FILTERS)$(if $(PYTHONWARNINGS),$(comma)$(PYTHONWARNINGS))
+WARNING_FILTERS := $(if $(filter-out 0,$(COACH_SHOW_ALL_WARNINGS)),,$(shell grep -Ev '^[[:space:]]*(\#|$$)' bot/resources/third_party_warnings.txt | paste -sd, -))
+export PYTHONWARNINGS := $(WARNING_FILTERS)$(if $(and $(WARNING_FILTERS),$(PYTHONWARNINGS)),$(comma))$(PYTHONWARNINGS)
 # This machine's pip configuration lists file:// indexes that do not exist, and pip says so once
 # per package: hundreds of lines. Only that exact line is dropped; pip's errors still show.
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check

@@ -23,6 +23,8 @@ from typing import Dict, List, Optional, Pattern, Tuple
 from bot.settings import RESOURCES
 
 FILTERS_FILE = RESOURCES / "third_party_warnings.txt"
+# Set to 1 to see the listed warnings again, e.g. when upgrading a library.
+SHOW_ALL_ENV = "COACH_SHOW_ALL_WARNINGS"
 
 # Libraries that log rather than warn, told to keep to errors. TensorFlow's C++ side: 2 keeps
 # errors; Rasa 3.6 pins SQLAlchemy 1.4, so its notice about 2.0 has nothing for a user to do.
@@ -33,8 +35,14 @@ QUIET_VARIABLES = {
 }
 
 
+def showing_all(env: Optional[Dict[str, str]] = None) -> bool:
+    return (os.environ if env is None else env).get(SHOW_ALL_ENV, "").strip() not in ("", "0")
+
+
 def warning_filters(path: Path = FILTERS_FILE) -> List[str]:
-    """The filters as written, in `python -W` form (action:message:category:module)."""
+    """The filters as written, in `python -W` form (action:message:category:module); none if COACH_SHOW_ALL_WARNINGS is set."""
+    if showing_all() and path == FILTERS_FILE:
+        return []
     filters = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = line.strip()
@@ -70,6 +78,8 @@ def environment(base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     for name, value in QUIET_VARIABLES.items():
         env.setdefault(name, value)
     ours = ",".join(warning_filters())
+    if not ours or showing_all(env):
+        return env
     theirs = env.get("PYTHONWARNINGS", "")
     if not theirs.startswith(ours):  # already there when our Makefile started this process
         env["PYTHONWARNINGS"] = f"{ours},{theirs}" if theirs else ours

@@ -91,6 +91,18 @@ def test_known_warnings_are_hidden_even_behind_a_library_filter(tmp_path):
     assert "Attempting to set identical" in result.stderr
 
 
+def test_show_all_warnings_turns_the_filters_off(tmp_path):
+    module = tmp_path / "noisy_tool.py"
+    module.write_text('import warnings\nwarnings.warn("jax.xla_computation is deprecated.", UserWarning)\n')
+    env = quiet.environment({"PYTHONPATH": f"{PROJECT_ROOT}:{tmp_path}", "COACH_SHOW_ALL_WARNINGS": "1"})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.quiet", "noisy_tool"], cwd=PROJECT_ROOT, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert "PYTHONWARNINGS" not in env
+    assert "jax.xla_computation is deprecated." in result.stderr
+
+
 def test_module_filter_matches_the_file_the_warning_comes_from():
     known = [(__import__("re").compile("x"), DeprecationWarning, "matplotlib._mathtext")]
     assert quiet._is_known(known, "x", DeprecationWarning, "/v/site-packages/matplotlib/_mathtext.py")
