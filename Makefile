@@ -67,6 +67,7 @@ validate: install  ## rasa data validate, and the scenario files
 
 test-stories: install train  ## rasa conversation tests in tests/test_stories.yml
 	$(RASA) test --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out var/rasa-test-results --quiet
+	@echo "Every conversation in tests/test_stories.yml went as written (details in var/rasa-test-results/)."
 
 nlu-cv: install  ## 5-fold cross-validation of the NLU; writes var/nlu-cv/ and prints macro-F1
 	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out var/nlu-cv --quiet
