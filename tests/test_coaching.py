@@ -146,3 +146,51 @@ def test_no_tip_carries_an_example_or_a_fragment():
 def test_focus_order_puts_defensive_first_in_every_stage():
     for stage in ("opening", "listening", "planning", "closing"):
         assert focus_order(stage)[:2] == list(rules().first_always)
+
+
+# ---- the scorecard: what never came up is not applicable, never free points ----
+
+from bot.scoring import build_scorecard, load_rubric  # noqa: E402
+
+
+def _turn(number, **found):
+    checks = {name: {"found": name in found, "evidence": [found[name]] if name in found else [], "tip": None}
+              for name in EVERY_CHECK}
+    return {"turn": number, "reply": "x", "checks": checks}
+
+
+def _card(turns, outcome="churned"):
+    return build_scorecard({"session_id": "s", "scenario": "x", "persona": "angry", "mode": "coach",
+                            "outcome": outcome, "turns": turns, "mood_curve": [20]})
+
+
+def test_criteria_that_never_came_up_are_not_applicable_and_out_of_the_total():
+    """"Kept every promise made 5/5 (met) — None of the 4 replies had it" and free points after
+    two replies (issue 11)."""
+    card = _card([_turn(1, greeting="Hi Dana", apology="sorry"), _turn(2)])
+    for name in ("kept_promises", "no_jargon", "no_defensive"):
+        c = card["criteria"][name]
+        assert c["applicable"] is False and c["met"] is None and c["points"] == 0
+        assert c["explanation"].startswith("Not applicable")
+    assert card["applicable_weight"] == 100 - 5 - 3 - 15
+    assert card["points"] == 6 + 15
+    assert card["score"] == round(100 * 21 / 77)
+
+
+def test_a_broken_criterion_always_applies():
+    card = _card([_turn(1, defensive="not my fault")])
+    assert card["criteria"]["no_defensive"]["applicable"] is True
+    assert card["criteria"]["no_defensive"]["met"] is False
+
+
+def test_a_promise_makes_kept_promises_applicable():
+    card = _card([_turn(1), _turn(2), _turn(3, next_step="I'll call you by 5 pm")])
+    kept = card["criteria"]["kept_promises"]
+    assert kept["applicable"] and kept["met"] and kept["points"] == 5
+    assert card["criteria"]["no_jargon"]["applicable"]
+
+
+def test_criteria_come_in_the_rubric_order():
+    card = _card([_turn(1)])
+    assert list(card["criteria"]) == [c.name for c in load_rubric().criteria]
+    assert list(card["criteria"])[:3] == ["greeting", "name_use", "active_listening"]
