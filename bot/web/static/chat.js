@@ -216,52 +216,20 @@
     if (pos < text.length) { body.appendChild(document.createTextNode(text.slice(pos))); }
   }
 
-  function quote(evidence) {
-    return evidence.map(function (e) { return "\u201c" + e + "\u201d"; }).join(", ");
-  }
+  var lastFeedback = null;
 
+  // The box itself is drawn by feedback.js (one focused tip, praise, every check folded away).
   function addFeedback(item, text, payload) {
-    var checks = payload.checks || {};
-    var list = el("ul", "feedback-list");
-    var marks = [];
-    Object.keys(CHECKS).forEach(function (name) {
-      var result = checks[name];
-      if (!result) { return; }
-      var spec = CHECKS[name];
-      var evidence = Array.isArray(result.evidence) ? result.evidence.filter(function (e) { return typeof e === "string"; }) : [];
-      var line;
-      if (result.found && !spec.bad) {
-        line = el("li", "fb-good");
-        line.appendChild(el("span", "fb-tag", "Done"));
-        line.appendChild(document.createTextNode(" " + spec.label + (evidence.length ? ": " + quote(evidence) : "")));
-        evidence.forEach(function (e) { marks.push({ text: e, label: spec.label, bad: false }); });
-      } else if (result.found && spec.bad) {
-        line = el("li", "fb-bad");
-        line.appendChild(el("span", "fb-tag", "Avoid"));
-        line.appendChild(document.createTextNode(" " + spec.label + (evidence.length ? ": " + quote(evidence) : "")));
-        if (result.tip) { line.appendChild(el("span", "fb-tip", " " + result.tip)); }
-        evidence.forEach(function (e) { marks.push({ text: e, label: spec.label, bad: true }); });
-      } else if (!spec.bad && result.tip) {
-        line = el("li", "fb-tip-line");
-        line.appendChild(el("span", "fb-tag", "Tip"));
-        line.appendChild(document.createTextNode(" " + spec.label + ": " + result.tip));
-      }
-      if (line) { list.appendChild(line); }
-    });
-    var box = el("section", "feedback");
-    box.setAttribute("aria-label", "Coach feedback on reply " + (payload.turn || ""));
-    box.appendChild(el("h3", "feedback-title", "Coach feedback"));
-    if (list.childNodes.length) { box.appendChild(list); }
-    else { box.appendChild(el("p", "hint", "Nothing to note on this reply.")); }
-    if (typeof payload.mood_change === "number" && payload.mood_change !== 0) {
-      box.appendChild(el("p", "hint", "Customer mood " + (payload.mood_change > 0 ? "+" : "") + payload.mood_change + "."));
-    }
+    var drawn = CoachFeedback.render(payload, CHECKS);
+    // Only the newest feedback keeps its praise open: three replies must not push the tip away.
+    if (lastFeedback) { lastFeedback.classList.add("older"); }
+    lastFeedback = drawn.box;
     if (item) {
-      highlight(item.querySelector(".msg-text"), text, marks);
-      item.appendChild(box);
+      highlight(item.querySelector(".msg-text"), text, drawn.marks);
+      item.appendChild(drawn.box);
     } else {
       var wrapper = el("li", "msg msg-feedback");
-      wrapper.appendChild(box);
+      wrapper.appendChild(drawn.box);
       ui.log.appendChild(wrapper);
     }
   }
@@ -282,11 +250,13 @@
     var criteria = card.criteria || {};
     Object.keys(criteria).forEach(function (name) {
       var c = criteria[name] || {};
-      var row = el("tr", c.met ? "met" : "unmet");
+      var na = c.applicable === false;
+      var row = el("tr", na ? "na" : c.met ? "met" : "unmet");
       var label = el("th", null, c.label || name.replace(/_/g, " "));
       label.scope = "row";
       row.appendChild(label);
-      row.appendChild(el("td", null, (c.points || 0) + " / " + (c.weight || 0) + (c.met ? " (met)" : " (not met)")));
+      // Not applicable: it never came up, so it is out of the total rather than free points.
+      row.appendChild(el("td", null, na ? "not applicable" : (c.points || 0) + " / " + (c.weight || 0) + (c.met ? " (met)" : " (not met)")));
       row.appendChild(el("td", null, c.explanation || ""));
       ui.scoreRows.appendChild(row);
     });
