@@ -282,13 +282,14 @@
   function handleMessages(messages, traineeItem, traineeText) {
     var answered = false;
     var pendingCard = null;
+    var lastCustomer = null;
     // Rasa sends the opening text before session_started; the name must be known first.
     messages.forEach(function (m) {
       if (m.kind === "custom" && m.payload && m.payload.type === "session_started") { applyStarted(m.payload); }
     });
     messages.forEach(function (m) {
       if (m.kind === "text") {
-        addCustomer(m.text);
+        lastCustomer = addCustomer(m.text);
         answered = true;
         return;
       }
@@ -303,6 +304,8 @@
         if (CONVERSATION_GONE[p.code]) { endedWithoutCard(); }
       }
     });
+    // The feedback went in above the customer's answer: bring both back into view.
+    if (lastCustomer) { lastCustomer.scrollIntoView({ block: "end" }); }
     if (pendingCard) { showScorecard(pendingCard); }
     return answered;
   }

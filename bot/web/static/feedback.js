@@ -84,10 +84,17 @@
     var praise = Array.isArray(payload.praise) ? payload.praise : [];
     if (praise.length) {
       var good = el("ul", "fb-praise");
+      // Compact: the check's name and the words that earned it; the sentence when there are none.
       praise.forEach(function (p) {
         if (!p || typeof p.text !== "string") { return; }
         var evidence = strings(p.evidence);
-        good.appendChild(tagged("fb-good", "Good", p.text + (evidence.length ? " " + quote(evidence) : "")));
+        var spec = checks[p.check];
+        var line = el("li", "fb-good");
+        line.appendChild(el("span", "fb-tag", "Good"));
+        line.appendChild(el("strong", null, " " + (spec ? spec.label : p.check) + ": "));
+        line.appendChild(document.createTextNode(evidence.length ? quote(evidence) : p.text));
+        line.title = p.text;
+        good.appendChild(line);
       });
       box.appendChild(good);
     }
