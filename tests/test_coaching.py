@@ -194,3 +194,17 @@ def test_criteria_come_in_the_rubric_order():
     card = _card([_turn(1)])
     assert list(card["criteria"]) == [c.name for c in load_rubric().criteria]
     assert list(card["criteria"])[:3] == ["greeting", "name_use", "active_listening"]
+
+
+def test_a_restatement_that_asks_for_confirmation_gets_no_closed_question_tip():
+    (fb,) = play("laptop_at_home_service", ["So your laptop crashes with a blue screen every day and three calls went unanswered?"])
+    assert fb["checks"]["active_listening"]["found"]
+    assert fb["checks"]["probing_question"]["tip"] is None
+
+
+def test_a_first_reply_that_listens_and_apologises_is_pointed_at_the_plan():
+    (fb,) = play("laptop_at_home_service", [
+        "Hello Dana, I'm so sorry your Vela 15 crashes with a blue screen every day and nobody called you back."
+    ])
+    assert fb["focus"]["check"] == "next_step"
+    assert fb["focus"]["example"].startswith("I'll book a technician")

@@ -70,7 +70,7 @@ def praise_for(checks: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 def _coach_tips(checks: Dict[str, Dict[str, Any]], *, earlier: List[Dict[str, Any]], at_stage: str) -> None:
     for name, verdict in checks.items():
-        useful = name in rules().tips and helps(name, verdict, earlier=earlier, at_stage=at_stage)
+        useful = name in rules().tips and helps(name, verdict, earlier=earlier, at_stage=at_stage, checks=checks)
         verdict["tip"] = tip_for(name, verdict) if useful else None
 
 

@@ -20,6 +20,8 @@ class Rules:
     first_always: Tuple[str, ...]
     stages: Mapping[str, Tuple[str, ...]]
     once_met_is_enough: frozenset
+    first_reply_only: frozenset
+    not_with: Mapping[str, Tuple[str, ...]]
     only_in: Mapping[str, Tuple[str, ...]]
     check_diagnosis: frozenset
     tips: Mapping[str, Mapping[str, str]]
@@ -39,6 +41,8 @@ def rules() -> Rules:
         first_always=tuple(raw["first_always"]),
         stages={k: tuple(v) for k, v in raw["stages"].items()},
         once_met_is_enough=frozenset(raw["once_met_is_enough"]),
+        first_reply_only=frozenset(raw["first_reply_only"]),
+        not_with={k: tuple(v) for k, v in raw["not_with"].items()},
         only_in={k: tuple(v) for k, v in raw["only_in"].items()},
         check_diagnosis=frozenset(raw["check_diagnosis"]),
         tips=raw["tips"],
@@ -60,23 +64,34 @@ def _found_in(turns: Sequence[Mapping[str, Any]], check: str) -> bool:
 
 def stage(turns: Sequence[Mapping[str, Any]]) -> str:
     """The stage of the conversation after the last of `turns` (the reply being judged included)."""
-    if len(turns) <= 1:
-        return "opening"
     if _found_in(turns, "next_step"):
         return "closing"
     if _found_in(turns, "active_listening") and _found_in(turns, "apology"):
         return "planning"
+    if len(turns) <= 1:
+        return "opening"
     return "listening"
 
 
-def helps(check: str, verdict: Mapping[str, Any], *, earlier: Sequence[Mapping[str, Any]], at_stage: str) -> bool:
-    """Whether a tip on this check helps the trainee now (the check was missed by this reply)."""
+def helps(
+    check: str,
+    verdict: Mapping[str, Any],
+    *,
+    earlier: Sequence[Mapping[str, Any]],
+    at_stage: str,
+    checks: Mapping[str, Mapping[str, Any]] = {},
+) -> bool:
+    """Whether a tip on this check helps the trainee now; `checks` are the reply's verdicts."""
     if met(check, verdict):
         return False
     if check in BAD_WHEN_FOUND:
         return True
     r = rules()
+    if check in r.first_reply_only and earlier:
+        return False
     if check in r.once_met_is_enough and _found_in(earlier, check):
+        return False
+    if any(checks.get(other, {}).get("found") for other in r.not_with.get(check, ())):
         return False
     return at_stage in r.only_in.get(check, STAGES)
 

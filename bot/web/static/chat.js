@@ -248,7 +248,10 @@
     ui.scoreOutcome.textContent = OUTCOMES[card.outcome] || ("Outcome: " + (card.outcome || "unknown") + ".");
     clear(ui.scoreRows);
     var criteria = card.criteria || {};
-    Object.keys(criteria).forEach(function (name) {
+    // The rubric's order (the page has it), whatever order the JSON keys arrived in.
+    var order = (ui.scoreRows.parentNode && ui.scoreRows.parentNode.getAttribute("data-order") || "").split(" ");
+    var rank = function (name) { var at = order.indexOf(name); return at < 0 ? order.length : at; };
+    Object.keys(criteria).sort(function (a, b) { return rank(a) - rank(b); }).forEach(function (name) {
       var c = criteria[name] || {};
       var na = c.applicable === false;
       var row = el("tr", na ? "na" : c.met ? "met" : "unmet");
