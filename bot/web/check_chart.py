@@ -44,15 +44,24 @@ class CheckChart:
 
 
 def _describe(label: str, check: str, points: List[RatePoint], bad: bool) -> str:
-    what = "replies free of it" if bad else ("first replies with it" if check in FIRST_REPLY_ONLY else "replies with it")
+    def what(percent: int) -> str:
+        if bad:
+            return f"{percent}% of your replies were free of it"
+        if check in FIRST_REPLY_ONLY:
+            return f"your first reply had it in {percent}% of sessions" if len(points) > 1 else (
+                "your first reply had it" if percent else "your first reply did not have it")
+        return f"{percent}% of your replies had it"
+
     if not points:
         return f"{label}: not judged in any session yet."
+    if check in FIRST_REPLY_ONLY and len(points) > 1:
+        share = round(sum(p.percent for p in points) / len(points))
+        return f"{label}: your first reply had it in {share}% of your {len(points)} sessions."
     if len(points) == 1:
-        return f"{label}: {points[0].percent}% of {what} in your one session."
+        return f"{label}: {what(points[0].percent)} in your only session."
     first, last = points[0].percent, points[-1].percent
-    trend = "up" if last > first else "down" if last < first else "level"
-    return (f"{label}: {first}% of {what} in your first charted session, {last}% in your latest "
-            f"({trend}, {len(points)} sessions).")
+    trend = "up" if last > first else "down" if last < first else "no change"
+    return f"{label}: {what(first)} in your first session and {last}% in your latest ({trend} over {len(points)} sessions)."
 
 
 def check_charts(sessions: Sequence[SessionRates], labels: Dict[str, str], bad: Sequence[str] = ()) -> List[CheckChart]:

@@ -87,7 +87,7 @@
       // Compact: the check's name and the words that earned it; the sentence when there are none.
       praise.forEach(function (p) {
         if (!p || typeof p.text !== "string") { return; }
-        var evidence = strings(p.evidence);
+        var evidence = strings(p.evidence).slice(0, 3);
         var spec = checks[p.check];
         var line = el("li", "fb-good");
         line.appendChild(el("span", "fb-tag", "Good"));
