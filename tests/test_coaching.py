@@ -1,8 +1,6 @@
 """Coaching feedback: one focus with a judged example, praise, and tips only where they help."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from bot import conversation
@@ -10,7 +8,7 @@ from bot.checks import CHECK_NAMES
 from bot.coaching.examples import build_example, judge, scenario_problems
 from bot.coaching.rules import focus_order, rules
 from bot.coaching.sentences import problem
-from bot.scenarios import PERSONAS, get_scenario, list_scenarios, load_scenario_file
+from bot.scenarios import PERSONAS, SCENARIO_DIR, get_scenario, list_scenarios, load_scenario_file
 
 # Examples the feedback showed trainees before (issue 11). None may ever come out again.
 BROKEN_EXAMPLES = [
@@ -70,10 +68,9 @@ def test_an_example_shown_before_is_tried_last():
 
 def test_a_model_reply_that_fails_its_check_is_reported(tmp_path):
     path = tmp_path / "laptop_at_home_service.yml"
-    text = get_scenario("laptop_at_home_service")
-    source = (shutil.os.path.join("bot", "resources", "scenarios", "laptop_at_home_service.yml"))
-    raw = open(source, encoding="utf-8").read()
-    raw = raw.replace(text.model_replies.plan, "We'll see what can be done.")
+    scenario = get_scenario("laptop_at_home_service")
+    raw = open(SCENARIO_DIR / "laptop_at_home_service.yml", encoding="utf-8").read()
+    raw = raw.replace(scenario.model_replies.plan, "We'll see what can be done.")
     path.write_text(raw, encoding="utf-8")
     problems = scenario_problems(load_scenario_file(path))
     assert any("model_replies.plan" in p and "next step" in p for p in problems), problems
@@ -208,3 +205,26 @@ def test_a_first_reply_that_listens_and_apologises_is_pointed_at_the_plan():
     ])
     assert fb["focus"]["check"] == "next_step"
     assert fb["focus"]["example"].startswith("I'll book a technician")
+
+
+def test_a_remedy_that_is_not_a_verb_phrase_is_named(tmp_path):
+    from bot.errors import ScenarioFileError
+
+    source = open(SCENARIO_DIR / "unexplained_bill_charge.yml", encoding="utf-8").read()
+    path = tmp_path / "unexplained_bill_charge.yml"
+    path.write_text(source.replace('remedy: "remove the add-on', 'remedy: "We remove the add-on'), encoding="utf-8")
+    with pytest.raises(ScenarioFileError, match="remedy"):
+        load_scenario_file(path)
+
+
+def test_the_scenarios_check_command_judges_model_replies(tmp_path, capsys):
+    from bot.__main__ import scenarios
+
+    source = open(SCENARIO_DIR / "restaurant_bad_visit.yml", encoding="utf-8").read()
+    scenario = get_scenario("restaurant_bad_visit")
+    (tmp_path / "restaurant_bad_visit.yml").write_text(
+        source.replace(scenario.model_replies.apology, "I'm sorry you feel that way."), encoding="utf-8")
+    import io
+    out = io.StringIO()
+    assert scenarios(as_json=False, check=True, directory=tmp_path, stdout=out) == 1
+    assert "model_replies.apology" in out.getvalue()
