@@ -36,7 +36,8 @@ def coach_turn(state: Dict[str, Any]) -> Dict[str, Any]:
     _coach_tips(checks, earlier=earlier, at_stage=at_stage)
 
     focus = pick_focus(turns)
-    if focus is not None:
+    # Assessment mode shows no feedback: the example, which costs a few runs of the checks, waits.
+    if focus is not None and state.get("mode") == "coach":
         shown = [t["focus"]["example"] for t in earlier if t.get("focus") and t["focus"].get("example")]
         focus["example"] = build_example(
             focus["check"], scenario=scenario, customer_message=turn["customer"], shown_before=shown

@@ -9,7 +9,8 @@ candidate passes, there is no example rather than a wrong one.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from functools import lru_cache
+from typing import Iterable, List, Optional
 
 from bot.checks import assess_reply
 from bot.coaching.rules import BAD_WHEN_FOUND, rules
@@ -31,17 +32,30 @@ def candidates(check: str, scenario: Scenario) -> List[str]:
     return list(dict.fromkeys([*built, *model]))
 
 
+# Verdicts on candidates kept by (scenario, check, customer line, text): customers' lines recur
+# across sessions, and each judgement runs every check once.
+JUDGED_CACHE_SIZE = 4096
+
+
 def judge(text: str, check: str, *, scenario: Scenario, customer_message: str) -> Optional[str]:
     """Why `text` may not illustrate `check` here, or None when it may."""
+    return _judged(text, check, customer_message, scenario.customer.name, tuple(scenario.fact_texts()),
+                   tuple(scenario.jargon))
+
+
+@lru_cache(maxsize=JUDGED_CACHE_SIZE)
+def _judged(
+    text: str, check: str, customer_message: str, customer_name: str, facts: tuple, jargon: tuple
+) -> Optional[str]:
     why = problem(text)
     if why:
         return why
     verdicts = assess_reply(
         text,
         customer_message=customer_message,
-        customer_name=scenario.customer.name,
-        facts=scenario.fact_texts(),
-        jargon_terms=scenario.jargon,
+        customer_name=customer_name,
+        facts=facts,
+        jargon_terms=jargon,
     )
     for bad in MUST_NOT_FIND:
         if verdicts[bad]["found"]:
