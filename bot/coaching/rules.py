@@ -79,7 +79,7 @@ def helps(
     *,
     earlier: Sequence[Mapping[str, Any]],
     at_stage: str,
-    checks: Mapping[str, Mapping[str, Any]] = {},
+    checks: Optional[Mapping[str, Mapping[str, Any]]] = None,
 ) -> bool:
     """Whether a tip on this check helps the trainee now; `checks` are the reply's verdicts."""
     if met(check, verdict):
@@ -91,7 +91,7 @@ def helps(
         return False
     if check in r.once_met_is_enough and _found_in(earlier, check):
         return False
-    if any(checks.get(other, {}).get("found") for other in r.not_with.get(check, ())):
+    if any((checks or {}).get(other, {}).get("found") for other in r.not_with.get(check, ())):
         return False
     return at_stage in r.only_in.get(check, STAGES)
 
