@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
 from bot import simulation
+from bot.coaching import coach_turn
 from bot.errors import CoachError
 from bot.scenarios import get_scenario
 from bot.scoring import build_scorecard
@@ -79,9 +80,20 @@ def reply(state: Optional[Dict[str, Any]], text: Optional[str]) -> Answer:
         result = simulation.take_turn(state, text or "", max_chars=load_settings().max_message_chars)
     except CoachError as exc:
         return error(exc.code, str(exc), state)
+    # Coached in both modes: the stored turn keeps the tips a trainer reviews later.
+    coached = coach_turn(state)
+    feedback = {
+        "type": "feedback",
+        "turn": result.feedback["turn"],
+        "focus": coached["focus"],
+        "praise": coached["praise"],
+        "checks": coached["checks"],
+        "mood": result.feedback["mood"],
+        "mood_change": result.feedback["mood_change"],
+    }
     answer = Answer(state=state).text(result.customer_text)
     if state["mode"] == "coach":
-        answer.custom(result.feedback)
+        answer.custom(feedback)
     if result.ended:
         answer.custom(build_scorecard(state))
     return answer

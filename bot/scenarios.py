@@ -106,6 +106,17 @@ class Replies(_Strict):
     escalating: PersonaLines
 
 
+class ModelReplies(_Strict):
+    """One model reply per stage of the call (bot/coaching/ shows them when no example can be
+    built from the conversation); scenarios --check runs the checks on each."""
+
+    greeting: Text
+    listening: Text
+    apology: Text
+    plan: Text
+    closing: Text
+
+
 class Scenario(_Strict):
     id: constr(regex=r"^[a-z][a-z0-9_]*$")
     title: Text
@@ -114,10 +125,20 @@ class Scenario(_Strict):
     product: Text
     turn_limit: int
     facts: Facts
+    # What the agent can offer, as a verb phrase that follows "I'll": "remove the add-on today
+    # and refund the 28 dollars by Friday". Examples of a next step are built from it.
+    remedy: Text
+    model_replies: ModelReplies
     details: List[Detail] = []
     jargon: List[Text] = []
     opening: OpeningLines
     replies: Replies
+
+    @validator("remedy")
+    def _remedy_follows_ill(cls, value: str) -> str:
+        if not value[0].islower() or value[-1] in ".!?":
+            raise ValueError("must be a verb phrase that follows \"I'll\": lower case first, no full stop")
+        return value
 
     @validator("turn_limit")
     def _turn_limit_in_range(cls, value: int) -> int:
@@ -190,12 +211,17 @@ def load_all(directory: Path = SCENARIO_DIR) -> Dict[str, Scenario]:
 
 def check_all(directory: Path = SCENARIO_DIR) -> List[str]:
     """Validate every file and return one message per broken file (empty when all are fine)."""
+    # Imported here: the examples judge needs the checks and spaCy, which loading a file does not.
+    from bot.coaching.examples import scenario_problems
+
     problems = []
     for path in sorted(directory.glob("*.yml")):
         try:
-            load_scenario_file(path)
+            scenario = load_scenario_file(path)
         except ScenarioFileError as exc:
             problems.append(str(exc))
+            continue
+        problems.extend(f"{path.name}: {problem}" for problem in scenario_problems(scenario))
     return problems
 
 

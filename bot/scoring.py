@@ -24,6 +24,9 @@ class Criterion:
     check: Optional[str] = None
     outcome: Optional[str] = None
     inverted: bool = False
+    # When the criterion can be judged at all (rubric `applies_when`): {"min_replies": n}
+    # and/or {"promise_made": true}. Empty: always.
+    applies_when: Optional[Dict[str, Any]] = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def _judge_check(criterion: Criterion, turns: List[Dict[str, Any]]) -> tuple[boo
         if hits:
             quotes = "; ".join(_quote(t, criterion.check) for t in hits[:3])
             return False, f"Lost at {quotes}."
-        return True, f"None of the {len(turns)} replies had it." if turns else "No replies to judge."
+        return True, f"None of the {len(turns)} replies had it."
     if hits:
         return True, f"Earned at {_quote(hits[0], criterion.check)}."
     # Say what came closest, so the trainee knows what did not count.
@@ -74,14 +77,48 @@ def _judge_check(criterion: Criterion, turns: List[Dict[str, Any]]) -> tuple[boo
     return False, "Not met in any reply."
 
 
+def _not_applicable(criterion: Criterion, turns: List[Dict[str, Any]]) -> Optional[str]:
+    """Why the criterion never came up in this conversation, or None when it applies."""
+    rule = criterion.applies_when or {}
+    if criterion.check and any(_verdict(t, criterion.check)["found"] for t in turns):
+        return None  # a broken criterion always counts
+    if rule.get("promise_made") and not any(_verdict(t, "next_step")["found"] for t in turns):
+        return "Not applicable: no promise was made."
+    least = rule.get("min_replies")
+    if least and len(turns) < least:
+        replies = f"{len(turns)} repl{'y' if len(turns) == 1 else 'ies'}"
+        return f"Not applicable: {replies} are too few to judge it (it counts from {least})."
+    return None
+
+
+def ordered_criteria(criteria: Dict[str, Any]) -> List[tuple]:
+    """(name, criterion) pairs in the rubric's order, then any the rubric no longer has."""
+    order = {c.name: i for i, c in enumerate(load_rubric().criteria)}
+    return sorted(criteria.items(), key=lambda item: order.get(item[0], len(order)))
+
+
 def build_scorecard(state: Dict[str, Any]) -> Dict[str, Any]:
-    """The scorecard payload for a finished (or abandoned) session state."""
+    """The scorecard payload for a finished (or abandoned) session state.
+
+    Score = points earned / weights of the applicable criteria x 100, rounded.
+    """
     rubric = load_rubric()
     turns = state["turns"]
     outcome = state.get("outcome") or "abandoned"
     criteria: Dict[str, Dict[str, Any]] = {}
-    score = 0
+    earned = applicable_weight = 0
     for criterion in rubric.criteria:
+        why_not = _not_applicable(criterion, turns)
+        if why_not:
+            criteria[criterion.name] = {
+                "label": criterion.label,
+                "met": None,
+                "applicable": False,
+                "weight": criterion.weight,
+                "points": 0,
+                "explanation": why_not,
+            }
+            continue
         if criterion.outcome:
             met = outcome == criterion.outcome
             explanation = (
@@ -92,14 +129,17 @@ def build_scorecard(state: Dict[str, Any]) -> Dict[str, Any]:
         else:
             met, explanation = _judge_check(criterion, turns)
         points = criterion.weight if met else 0
-        score += points
+        earned += points
+        applicable_weight += criterion.weight
         criteria[criterion.name] = {
             "label": criterion.label,
             "met": met,
+            "applicable": True,
             "weight": criterion.weight,
             "points": points,
             "explanation": explanation,
         }
+    score = round(100 * earned / applicable_weight) if applicable_weight else 0
     return {
         "type": "scorecard",
         "session_id": state["session_id"],
@@ -112,6 +152,8 @@ def build_scorecard(state: Dict[str, Any]) -> Dict[str, Any]:
         "outcome": outcome,
         "turns": len(turns),
         "mood_curve": list(state["mood_curve"]),
+        "points": earned,
+        "applicable_weight": applicable_weight,
         "rubric_version": rubric.version,
         "criteria": criteria,
     }

@@ -320,9 +320,9 @@ def test_my_progress_shows_only_my_own(app, hr):
     mine = client_for(app, tina).get("/hr/me").get_data(as_text=True)
     assert "My progress" in mine and "Passed" in mine and "90" in mine
     assert "33" not in mine and "Nick" not in mine and "sign-off-button" not in mine and "Transcript" not in mine
-    # Somebody with nothing assigned is told so.
+    # Somebody with nothing assigned is told so, and pointed at their own practice history.
     other = client_for(app, new_user(app, name="Sam", team="South")).get("/hr/me").get_data(as_text=True)
-    assert "Nothing is assigned to you yet" in other
+    assert "No training is assigned to you yet" in other and 'href="/me/history/"' in other
 
 
 def test_the_pages_use_no_inline_script_or_style(app, hr, trainer):

@@ -8,6 +8,7 @@ import sys
 from sqlalchemy import select
 
 from bot import db
+from bot.scoring import load_rubric
 
 NOTHING = {"found": False, "evidence": [], "tip": None}
 
@@ -48,7 +49,7 @@ def test_rescore_with_recheck_adds_a_current_scorecard_and_keeps_the_old(tmp_pat
     with db.session_scope(engine) as session:
         cards = session.execute(select(db.Scorecard).order_by(db.Scorecard.id)).scalars().all()
         assert [c.is_current for c in cards] == [False, True]
-        assert cards[0].score == 0 and cards[1].rubric_version == 2
+        assert cards[0].score == 0 and cards[1].rubric_version == load_rubric().version
         assert cards[1].criteria["apology"]["met"] is True and cards[1].criteria["name_use"]["met"] is True
     # Already scored with these versions: a second run adds nothing.
     assert "Re-scored 0 session" in _run(url, "--recheck").stdout

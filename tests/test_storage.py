@@ -679,7 +679,10 @@ def test_rescoring_adds_scorecards_beside_the_old_ones(storage_engine, people, s
             session=session, score_fn=build_scorecard, rubric_version=2, checks_version="1",
             session_ids=[sessions["s2"]], apply_overrides=True, force=True,
         )
-    assert rescored.criteria["no_defensive"]["met"] is True
-    assert rescored.score == transcript.scorecard.score + rescored.criteria["no_defensive"]["weight"]
+    # Two replies, neither defensive after all: the criterion never came up (rubric 3), so it is
+    # left out of the total instead of being lost.
+    assert rescored.criteria["no_defensive"]["applicable"] is False
+    assert rescored.criteria["no_defensive"]["met"] is None
+    assert rescored.score > transcript.scorecard.score
     assert count(storage_engine, select(func.count(Scorecard.id)).where(Scorecard.session_id == sessions["s2"])) == 3
 

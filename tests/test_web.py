@@ -1077,10 +1077,13 @@ function boot() {
   }));
   fakeDocument.getElementById("app").setAttribute("data-max-chars", "50");
   ["notice", "scorecard", "chat"].forEach(id => { fakeDocument.getElementById(id).hidden = true; });
-  vm.runInNewContext(fs.readFileSync(process.argv[2], "utf8"), {
+  // The page loads feedback.js (the feedback box) before chat.js, into the same window.
+  const context = vm.createContext({
     document: fakeDocument, fetch: fakeFetch, sessionStorage: fakeStorage, Promise, JSON, String, Object, Array,
     Number, Math, Date, parseInt, setTimeout: fakeSetTimeout, clearTimeout: fakeClearTimeout,
   });
+  vm.runInContext(fs.readFileSync(process.argv[3], "utf8"), context);
+  vm.runInContext(fs.readFileSync(process.argv[2], "utf8"), context);
 }
 
 const EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)>";
@@ -1273,7 +1276,8 @@ def test_chat_js_flows_in_a_fake_dom(tmp_path):
     harness = tmp_path / "harness.js"
     harness.write_text(NODE_HARNESS, encoding="utf-8")
     result = subprocess.run(
-        ["node", str(harness), str(STATIC_DIR / "chat.js")], capture_output=True, text=True, timeout=60
+        ["node", str(harness), str(STATIC_DIR / "chat.js"), str(STATIC_DIR / "feedback.js")],
+        capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert result.stdout.strip() == "ok"

@@ -84,13 +84,14 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
         locks=ConversationLocks(),
     )
 
-    from bot.web import api, auth, chat, hr, trainer
+    from bot.web import api, auth, chat, history, hr, trainer
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(chat.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(trainer.bp)
     app.register_blueprint(hr.bp)
+    app.register_blueprint(history.bp)
 
     @app.after_request
     def _security_headers(response):

@@ -216,52 +216,20 @@
     if (pos < text.length) { body.appendChild(document.createTextNode(text.slice(pos))); }
   }
 
-  function quote(evidence) {
-    return evidence.map(function (e) { return "\u201c" + e + "\u201d"; }).join(", ");
-  }
+  var lastFeedback = null;
 
+  // The box itself is drawn by feedback.js (one focused tip, praise, every check folded away).
   function addFeedback(item, text, payload) {
-    var checks = payload.checks || {};
-    var list = el("ul", "feedback-list");
-    var marks = [];
-    Object.keys(CHECKS).forEach(function (name) {
-      var result = checks[name];
-      if (!result) { return; }
-      var spec = CHECKS[name];
-      var evidence = Array.isArray(result.evidence) ? result.evidence.filter(function (e) { return typeof e === "string"; }) : [];
-      var line;
-      if (result.found && !spec.bad) {
-        line = el("li", "fb-good");
-        line.appendChild(el("span", "fb-tag", "Done"));
-        line.appendChild(document.createTextNode(" " + spec.label + (evidence.length ? ": " + quote(evidence) : "")));
-        evidence.forEach(function (e) { marks.push({ text: e, label: spec.label, bad: false }); });
-      } else if (result.found && spec.bad) {
-        line = el("li", "fb-bad");
-        line.appendChild(el("span", "fb-tag", "Avoid"));
-        line.appendChild(document.createTextNode(" " + spec.label + (evidence.length ? ": " + quote(evidence) : "")));
-        if (result.tip) { line.appendChild(el("span", "fb-tip", " " + result.tip)); }
-        evidence.forEach(function (e) { marks.push({ text: e, label: spec.label, bad: true }); });
-      } else if (!spec.bad && result.tip) {
-        line = el("li", "fb-tip-line");
-        line.appendChild(el("span", "fb-tag", "Tip"));
-        line.appendChild(document.createTextNode(" " + spec.label + ": " + result.tip));
-      }
-      if (line) { list.appendChild(line); }
-    });
-    var box = el("section", "feedback");
-    box.setAttribute("aria-label", "Coach feedback on reply " + (payload.turn || ""));
-    box.appendChild(el("h3", "feedback-title", "Coach feedback"));
-    if (list.childNodes.length) { box.appendChild(list); }
-    else { box.appendChild(el("p", "hint", "Nothing to note on this reply.")); }
-    if (typeof payload.mood_change === "number" && payload.mood_change !== 0) {
-      box.appendChild(el("p", "hint", "Customer mood " + (payload.mood_change > 0 ? "+" : "") + payload.mood_change + "."));
-    }
+    var drawn = CoachFeedback.render(payload, CHECKS);
+    // Only the newest feedback keeps its praise open: three replies must not push the tip away.
+    if (lastFeedback) { lastFeedback.classList.add("older"); }
+    lastFeedback = drawn.box;
     if (item) {
-      highlight(item.querySelector(".msg-text"), text, marks);
-      item.appendChild(box);
+      highlight(item.querySelector(".msg-text"), text, drawn.marks);
+      item.appendChild(drawn.box);
     } else {
       var wrapper = el("li", "msg msg-feedback");
-      wrapper.appendChild(box);
+      wrapper.appendChild(drawn.box);
       ui.log.appendChild(wrapper);
     }
   }
@@ -280,13 +248,18 @@
     ui.scoreOutcome.textContent = OUTCOMES[card.outcome] || ("Outcome: " + (card.outcome || "unknown") + ".");
     clear(ui.scoreRows);
     var criteria = card.criteria || {};
-    Object.keys(criteria).forEach(function (name) {
+    // The rubric's order (the page has it), whatever order the JSON keys arrived in.
+    var order = (ui.scoreRows.parentNode && ui.scoreRows.parentNode.getAttribute("data-order") || "").split(" ");
+    var rank = function (name) { var at = order.indexOf(name); return at < 0 ? order.length : at; };
+    Object.keys(criteria).sort(function (a, b) { return rank(a) - rank(b); }).forEach(function (name) {
       var c = criteria[name] || {};
-      var row = el("tr", c.met ? "met" : "unmet");
+      var na = c.applicable === false;
+      var row = el("tr", na ? "na" : c.met ? "met" : "unmet");
       var label = el("th", null, c.label || name.replace(/_/g, " "));
       label.scope = "row";
       row.appendChild(label);
-      row.appendChild(el("td", null, (c.points || 0) + " / " + (c.weight || 0) + (c.met ? " (met)" : " (not met)")));
+      // Not applicable: it never came up, so it is out of the total rather than free points.
+      row.appendChild(el("td", null, na ? "not applicable" : (c.points || 0) + " / " + (c.weight || 0) + (c.met ? " (met)" : " (not met)")));
       row.appendChild(el("td", null, c.explanation || ""));
       ui.scoreRows.appendChild(row);
     });
@@ -312,13 +285,14 @@
   function handleMessages(messages, traineeItem, traineeText) {
     var answered = false;
     var pendingCard = null;
+    var lastCustomer = null;
     // Rasa sends the opening text before session_started; the name must be known first.
     messages.forEach(function (m) {
       if (m.kind === "custom" && m.payload && m.payload.type === "session_started") { applyStarted(m.payload); }
     });
     messages.forEach(function (m) {
       if (m.kind === "text") {
-        addCustomer(m.text);
+        lastCustomer = addCustomer(m.text);
         answered = true;
         return;
       }
@@ -333,6 +307,8 @@
         if (CONVERSATION_GONE[p.code]) { endedWithoutCard(); }
       }
     });
+    // The feedback went in above the customer's answer: bring both back into view.
+    if (lastCustomer) { lastCustomer.scrollIntoView({ block: "end" }); }
     if (pendingCard) { showScorecard(pendingCard); }
     return answered;
   }
