@@ -20,6 +20,8 @@ from typing import Dict, List, Optional
 import requests
 import yaml
 
+from bot import service_secret
+from bot.private_files import PRIVATE_FILE_MODE, PRIVATE_UMASK, make_private, private_dir, report_loose
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "coach.tar.gz"
@@ -57,13 +59,15 @@ class Service:
     process: Optional[subprocess.Popen] = None
 
     def start(self) -> "Service":
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
+        private_dir(self.log_path.parent)
+        # Logs hold conversation ids and replies: readable by the owner only.
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE), "ab")
         # A session of its own, so that Ctrl-C reaches only the launcher, which then stops
-        # every service in order instead of each dying halfway through a request.
+        # every service in order instead of each dying halfway through a request. The umask
+        # keeps whatever the service creates (tracker store, databases) private too.
         self.process = subprocess.Popen(
             self.command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, umask=PRIVATE_UMASK,
         )
         log.close()
         return self
@@ -160,9 +164,14 @@ def write_endpoints(*, settings: Settings, actions_url: str, tracker_db: Path) -
     lock_url = os.environ.get(LOCK_STORE_URL_ENV, "").strip()
     if lock_url:
         endpoints["lock_store"] = _lock_store(lock_url)
+    # Rasa sends this header with every action call; the action server refuses calls without it.
+    endpoints["action_endpoint"]["headers"] = {service_secret.HEADER: service_secret.load_service_secret(settings.var_dir)}
     path = settings.var_dir / f"endpoints.{settings.rasa_port}.yml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    private_dir(path.parent)
+    # It holds the secret (and maybe database passwords): written 0600 from the start.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE), "w", encoding="utf-8") as f:
+        f.write(yaml.safe_dump(endpoints, sort_keys=False))
+    os.chmod(path, PRIVATE_FILE_MODE)
     return path
 
 
@@ -180,13 +189,16 @@ def rasa_service(*, settings: Settings, model: Path, endpoints: Path) -> Service
         ],
         health_url=f"{settings.rasa_url}/",
         log_path=settings.var_dir / "logs" / f"rasa.{settings.rasa_port}.log",
+        # Our REST channel (bot.rasa_channel) reads the shared secret from this var folder.
+        env=quiet_env(COACH_VAR_DIR=str(settings.var_dir)),
     )
 
 
 def actions_service(*, settings: Settings, package: str = "actions") -> Service:
     return Service(
         name="Action server",
-        command=[sys.executable, "-m", "rasa_sdk", "--actions", package, "--port", str(settings.actions_port)],
+        # rasa_sdk's server behind the shared secret (bot.action_server).
+        command=[sys.executable, "-m", "bot.action_server", "--actions", package, "--port", str(settings.actions_port)],
         health_url=f"{settings.actions_url}/health",
         log_path=settings.var_dir / "logs" / f"actions.{settings.actions_port}.log",
         # rasa_sdk binds every interface unless SANIC_HOST says otherwise.
@@ -218,8 +230,9 @@ def prepare_database(settings: Settings) -> str:
     url = os.environ.get(db.DATABASE_URL_ENV) or str(
         URL.create("sqlite", database=str((settings.var_dir / db.engine.SQLITE_FILE_NAME).resolve()))
     )
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.var_dir)
     db.upgrade(url)
+    make_private(settings.var_dir)
     return url
 
 
@@ -249,6 +262,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args(argv)
     settings = load_settings()
+    # Everything this run creates (databases, logs, secrets) is readable by the owner only.
+    os.umask(PRIVATE_UMASK)
+    report_loose(settings.var_dir, sys.stderr)
+    make_private(settings.var_dir)
     if not args.model.exists():
         print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from bot.service_secret import load_service_secret
 from bot.settings import load_settings
 from bot.web.relay import ConversationLocks, RasaRelay
 
@@ -82,6 +83,7 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
         rasa_url=app.config["RASA_URL"],
         timeout=float(app.config["RELAY_TIMEOUT"]),
         locks=ConversationLocks(),
+        secret=app.config.get("SERVICE_SECRET") or load_service_secret(settings.var_dir),
     )
 
     from bot.web import api, auth, chat, hr, trainer
