@@ -285,6 +285,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    from bot import db
+    from bot.accounts import ensure_first_admin
+
+    # Before anything starts, so nobody can add people in between (issue 16, finding 8).
+    admin_file = ensure_first_admin(db.make_engine(prepare_database(settings)), settings.var_dir)
     with ExitStack() as stack:
         print("Starting the action server, the Rasa server and the web app (Rasa takes a minute)...", flush=True)
         try:
@@ -292,10 +297,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         except RuntimeError as exc:
             print(f"Start-up failed: {exc}", file=sys.stderr)
             return 1
-        from bot import db
-        from bot.accounts import ensure_first_admin
-
-        admin_file = ensure_first_admin(db.make_engine(prepare_database(settings)), settings.var_dir)
         first_sign_in = f"  First sign-in:             see {admin_file}\n" if admin_file else ""
         print(
             "\nThe assistant is up.\n"
