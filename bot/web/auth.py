@@ -267,7 +267,7 @@ def _failed_sign_in(email: str, keys: List[str]) -> None:
         audit_log.record(session=dbs, action="sign_in_failed", subject=("email", email), client=client,
                          after={"failures": {row.key.split(":")[0]: row.failures for row in rows}})
         for row in rows:
-            if throttle.is_locked(row) and row.failures == (throttle.CLIENT if row.key.startswith("ip:") else throttle.ACCOUNT).lock_after:
+            if throttle.is_locked(row):  # locked now, for the first time or again after a lock ran out
                 audit_log.record(session=dbs, action="sign_in_locked", subject=tuple(row.key.split(":", 1)),
                                  after={"failures": row.failures, "until": row.blocked_until.isoformat()}, client=client)
 
