@@ -23,7 +23,7 @@ export PYTHONWARNINGS := $(WARNING_FILTERS)$(if $(and $(WARNING_FILTERS),$(PYTHO
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 HIDE_PIP_NOISE := { grep -v "^WARNING: Location 'file://[^']*' is ignored: it is neither a file nor a directory\.$$" || true; }
 
-.PHONY: help install train run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency lock clean
+.PHONY: help install train run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency fuzz lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -80,6 +80,9 @@ bench-checks: install  ## accuracy per check (dev set, AnnoMI, GoEmotions) and s
 
 bench-latency: install train  ## turn latency through the REST protocol vs no-op actions; bench/results/latency.md
 	$(PY) -m bench.latency
+
+fuzz: install train  ## 1,000 random requests each to the web API and Rasa's webhook; bench/results/fuzz.md
+	$(PY) -m bench.fuzz
 
 lock:  ## re-pin requirements.txt from requirements.in in a scratch venv
 	@python=$$(scripts/find_python.sh) && rm -rf var/lock-venv && "$$python" -m venv var/lock-venv

@@ -5,6 +5,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import current_state, send
 from bot import conversation
+from bot.text_input import clean_text
 
 
 class ActionCustomerReply(Action):
@@ -13,4 +14,7 @@ class ActionCustomerReply(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         text = tracker.latest_message.get("text")
+        # Our Rasa channel cleans text already; this guards other ways in (a lone surrogate
+        # would fail the answer's UTF-8 encoding and leave the trainee with no answer).
+        text = clean_text(text) if isinstance(text, str) else None
         return send(conversation.reply(current_state(tracker), text), dispatcher, tracker)

@@ -42,11 +42,11 @@ def percentile(values: List[float], pct: float) -> float:
     return ordered[index]
 
 
-def play(rasa_url: str, conversations: int) -> List[float]:
+def play(settings, conversations: int) -> List[float]:
     """Milliseconds per trainee turn (start and end messages excluded from the figures)."""
     timings: List[float] = []
     for _ in range(conversations):
-        client = RasaRestClient(rasa_url, sender=f"bench-{uuid.uuid4().hex[:10]}")
+        client = RasaRestClient(settings.rasa_url, sender=f"bench-{uuid.uuid4().hex[:10]}", var_dir=settings.var_dir)
         if not client.send(start_command("laptop_at_home_service", "dispassionate", "coach")):
             raise RuntimeError("the start message got no answer")
         for line in SCRIPT:
@@ -89,8 +89,8 @@ def main(argv=None) -> int:
             with actions_service(settings=settings, package=package).start() as actions:
                 actions.wait_until_up()
                 rasa.wait_until_up()
-                play(settings.rasa_url, args.warmup)
-                results[label] = summary(play(settings.rasa_url, args.conversations))
+                play(settings, args.warmup)
+                results[label] = summary(play(settings, args.conversations))
                 print(f"{label}: {results[label]}", flush=True)
     real, noop = results["coach actions"], results["no-op actions"]
     ratio_p50, ratio_p95 = real["p50"] / noop["p50"], real["p95"] / noop["p95"]

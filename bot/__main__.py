@@ -101,16 +101,24 @@ def scenarios(*, as_json: bool, check: bool, directory: Optional[Path], stdout: 
 def users_add(args: argparse.Namespace, stdout: TextIO) -> int:
     from bot import db
     from bot.accounts import add_user
+    from bot.passwords import password_problem
 
+    roles = args.role or ["trainee"]
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    if password is not None:
+        problem = password_problem(password, email=args.email, name=args.name)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
     try:
         password = add_user(
-            db.make_engine(), email=args.email, name=args.name, role=args.role, team=args.team, password=password
+            db.make_engine(), email=args.email, name=args.name, role=roles[0], team=args.team, password=password,
+            roles=roles,
         )
     except CoachError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    stdout.write(f"Added {args.email} ({args.role}).\n")
+    stdout.write(f"Added {args.email} ({', '.join(roles)}).\n")
     if not args.password_stdin:
         stdout.write(f"Password: {password}\n")
     return 0
@@ -129,7 +137,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     adding = users_sub.add_parser("add", help="add a person; prints a new password unless --password-stdin")
     adding.add_argument("--email", required=True)
     adding.add_argument("--name", required=True)
-    adding.add_argument("--role", default="trainee", choices=("trainee", "trainer", "hr", "admin"))
+    adding.add_argument(
+        "--role", action="append", choices=("trainee", "trainer", "hr", "admin"),
+        help="trainee (the default), trainer, hr or admin; repeat for several, e.g. --role trainer --role hr",
+    )
     adding.add_argument("--team")
     adding.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     args = parser.parse_args(argv)

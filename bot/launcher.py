@@ -20,7 +20,8 @@ from typing import Callable, Dict, List, Optional
 import requests
 import yaml
 
-from bot import process_guard, quiet
+from bot import process_guard, quiet, service_secret
+from bot.private_files import PRIVATE_FILE_MODE, PRIVATE_UMASK, make_private, private_dir, report_loose
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "coach.tar.gz"
@@ -58,14 +59,16 @@ class Service:
     process: Optional[subprocess.Popen] = None
 
     def start(self) -> "Service":
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
+        private_dir(self.log_path.parent)
+        # Logs hold conversation ids and replies: readable by the owner only.
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE), "ab")
         # A session of its own, so that Ctrl-C reaches only the launcher, which then stops
-        # every service in order instead of each dying halfway through a request; and a
-        # SIGTERM from the kernel if the launcher dies without doing so (bot/process_guard.py).
+        # every service in order instead of each dying halfway through a request; a SIGTERM
+        # from the kernel if the launcher dies without doing so (bot/process_guard.py); and a
+        # umask that keeps whatever the service creates (tracker store, databases) private.
         self.process = subprocess.Popen(
             self.command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=process_guard.die_with_parent(),
+            start_new_session=True, preexec_fn=process_guard.die_with_parent(), umask=PRIVATE_UMASK,
         )
         log.close()
         return self
@@ -167,9 +170,14 @@ def write_endpoints(*, settings: Settings, actions_url: str, tracker_db: Path) -
     lock_url = os.environ.get(LOCK_STORE_URL_ENV, "").strip()
     if lock_url:
         endpoints["lock_store"] = _lock_store(lock_url)
+    # Rasa sends this header with every action call; the action server refuses calls without it.
+    endpoints["action_endpoint"]["headers"] = {service_secret.HEADER: service_secret.load_service_secret(settings.var_dir)}
     path = settings.var_dir / f"endpoints.{settings.rasa_port}.yml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    private_dir(path.parent)
+    # It holds the secret (and maybe database passwords): written 0600 from the start.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE), "w", encoding="utf-8") as f:
+        f.write(yaml.safe_dump(endpoints, sort_keys=False))
+    os.chmod(path, PRIVATE_FILE_MODE)
     return path
 
 
@@ -186,13 +194,16 @@ def rasa_service(*, settings: Settings, model: Path, endpoints: Path) -> Service
         ],
         health_url=f"{settings.rasa_url}/",
         log_path=settings.var_dir / "logs" / f"rasa.{settings.rasa_port}.log",
+        # Our REST channel (bot.rasa_channel) reads the shared secret from this var folder.
+        env=quiet_env(COACH_VAR_DIR=str(settings.var_dir)),
     )
 
 
 def actions_service(*, settings: Settings, package: str = "actions") -> Service:
     return Service(
         name="Action server",
-        command=[sys.executable, "-m", "bot.quiet", "rasa_sdk", "--actions", package, "--port", str(settings.actions_port)],
+        # rasa_sdk's server behind the shared secret (bot.action_server).
+        command=[sys.executable, "-m", "bot.quiet", "bot.action_server", "--actions", package, "--port", str(settings.actions_port)],
         health_url=f"{settings.actions_url}/health",
         log_path=settings.var_dir / "logs" / f"actions.{settings.actions_port}.log",
         # rasa_sdk binds every interface unless SANIC_HOST says otherwise.
@@ -224,8 +235,9 @@ def prepare_database(settings: Settings) -> str:
     url = os.environ.get(db.DATABASE_URL_ENV) or str(
         URL.create("sqlite", database=str((settings.var_dir / db.engine.SQLITE_FILE_NAME).resolve()))
     )
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.var_dir)
     db.upgrade(url)
+    make_private(settings.var_dir)
     return url
 
 
@@ -267,6 +279,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args(argv)
     settings = load_settings()
+    # Everything this run creates (databases, logs, secrets) is readable by the owner only.
+    os.umask(PRIVATE_UMASK)
+    report_loose(settings.var_dir, sys.stderr)
+    make_private(settings.var_dir)
     if not args.model.exists():
         print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
         return 2
@@ -288,6 +304,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    from bot import db
+    from bot.accounts import ensure_first_admin
+
+    # Before anything starts, so nobody can add people in between (issue 16, finding 8).
+    admin_file = ensure_first_admin(db.make_engine(prepare_database(settings)), settings.var_dir)
     with ExitStack() as stack:
         print("Starting the action server, the Rasa server and the web app (Rasa takes a minute)...", flush=True)
         record = process_guard.ProcessRecord(settings.var_dir)
@@ -300,10 +321,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         except RuntimeError as exc:
             print(f"Start-up failed: {exc}", file=sys.stderr)
             return 1
-        from bot import db
-        from bot.accounts import ensure_first_admin
-
-        admin_file = ensure_first_admin(db.make_engine(prepare_database(settings)), settings.var_dir)
         first_sign_in = f"  First sign-in:             see {admin_file}\n" if admin_file else ""
         print(
             "\nThe assistant is up.\n"

@@ -1,7 +1,7 @@
 """Configuration read from the environment, with the defaults a first run on one machine needs.
 
-Every server binds to loopback unless told otherwise: Rasa's webhooks and the action server
-have no authentication of their own, so only the web app may be exposed.
+Every server binds to loopback unless told otherwise; Rasa's webhook and the action server
+also require the shared service secret (bot.service_secret), and only the web app may be exposed.
 """
 from __future__ import annotations
 

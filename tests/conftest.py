@@ -125,7 +125,7 @@ def browser():
 @pytest.fixture
 def conversation(assistant):
     """A fresh conversation with the running assistant, under a sender id of its own."""
-    return RasaRestClient(assistant["rasa_url"], sender=f"test-{uuid.uuid4().hex[:12]}")
+    return RasaRestClient(assistant["rasa_url"], sender=f"test-{uuid.uuid4().hex[:12]}", var_dir=assistant["settings"].var_dir)
 
 
 # --- Storage (bot/db): the same tests on SQLite and on PostgreSQL ------------------------------

@@ -57,7 +57,7 @@ def _stored(database_url: str, session_id: str) -> db.Transcript:
 def test_killed_action_server_loses_no_answered_turn(own_assistant):
     settings = own_assistant["settings"]
     rasa, actions = own_assistant["services"]["Rasa server"], own_assistant["services"]["Action server"]
-    conversation = RasaRestClient(settings.rasa_url, sender=f"crash-{uuid.uuid4().hex[:12]}")
+    conversation = RasaRestClient(settings.rasa_url, sender=f"crash-{uuid.uuid4().hex[:12]}", var_dir=settings.var_dir)
 
     (started,) = _payloads(conversation.send(start_command("phone_warranty_water_damage", "angry")), "session_started")
     answered: Dict[int, Dict[str, Any]] = {}
@@ -88,8 +88,9 @@ def test_killed_action_server_loses_no_answered_turn(own_assistant):
     for feedback in in_flight:
         answered[feedback["turn"]] = {"text": IN_FLIGHT, "checks": feedback["checks"]}
 
-    # With the action server gone, the next message gets an empty answer, not an error page or a hang.
-    assert conversation.send("Are you still there?") == []
+    # With the action server gone, the next message gets a no_answer error, not an error page or a hang.
+    # Not silence (stock Rasa's `200 []`): our channel says the customer could not answer.
+    assert [e["code"] for e in _payloads(conversation.send("Are you still there?"), "error")] == ["no_answer"]
     assert rasa.process.poll() is None, "the Rasa server died with the action server"
     assert requests.get(f"{settings.rasa_url}/", timeout=10).status_code == 200
 

@@ -153,8 +153,10 @@ def test_users_add_cli(url, tmp_path):
     password = re.search(r"Password: (\S+)", added.stdout).group(1)
     again = run("--email", "sam@example.com", "--name", "Sam")
     assert again.returncode == 1 and "already exists" in again.stderr
-    given = run("--email", "kim@example.com", "--name", "Kim", "--password-stdin", input="s3cret pass\n")
+    short = run("--email", "kim@example.com", "--name", "Kim", "--password-stdin", input="s3cret pass\n")
+    assert short.returncode == 1 and "at least 12 characters" in short.stderr
+    given = run("--email", "kim@example.com", "--name", "Kim", "--password-stdin", input="s3cret pass phrase\n")
     assert given.returncode == 0 and "Password" not in given.stdout
     with db.session_scope(db.make_engine(url)) as session:
         assert db.authenticate(session=session, email="sam@example.com", password=password).team == "North"
-        assert db.authenticate(session=session, email="kim@example.com", password="s3cret pass").role == "trainee"
+        assert db.authenticate(session=session, email="kim@example.com", password="s3cret pass phrase").role == "trainee"

@@ -75,7 +75,7 @@ def test_a_conversation_with_postgresql_tracker_and_redis_lock_store(
     writes_before = _lock_writes(redis_url)
     with ExitStack() as stack:
         start_all(stack, settings=settings, model=DEFAULT_MODEL, with_web=False)
-        client = RasaRestClient(settings.rasa_url, sender=sender)
+        client = RasaRestClient(settings.rasa_url, sender=sender, var_dir=settings.var_dir)
         assert client.payloads(client.send(start_command("laptop_at_home_service")), "session_started")
         assert client.payloads(client.send("I'm so sorry about the crashes, Dana."), "feedback")
     assert not (tmp_path / "rasa_tracker.db").exists(), "the SQLite tracker store was used"

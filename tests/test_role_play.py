@@ -36,8 +36,8 @@ def skilled_lines(scenario_id):
     ]
 
 
-def play(rasa_url, scenario_id, persona, lines, mode="coach"):
-    client = RasaRestClient(rasa_url, sender=f"roleplay-{uuid.uuid4().hex[:10]}")
+def play(assistant, scenario_id, persona, lines, mode="coach"):
+    client = RasaRestClient(assistant["rasa_url"], sender=f"roleplay-{uuid.uuid4().hex[:10]}", var_dir=assistant["settings"].var_dir)
     opening = client.send(start_command(scenario_id, persona, mode))
     (started,) = payloads(opening, "session_started")
     moods, said, card = [started["mood"]], list(texts(opening)), None
@@ -59,7 +59,7 @@ def play(rasa_url, scenario_id, persona, lines, mode="coach"):
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("scenario_id", sorted(SCENARIOS))
 def test_a_skilled_trainee_resolves_every_scenario(assistant, scenario_id, persona):
-    started, moods, said, card = play(assistant["rasa_url"], scenario_id, persona, skilled_lines(scenario_id))
+    started, moods, said, card = play(assistant, scenario_id, persona, skilled_lines(scenario_id))
     assert card["outcome"] == "resolved", (card["criteria"], said)
     assert card["passed"] is True, card["criteria"]
     assert moods[-1] > moods[0]
@@ -69,7 +69,7 @@ def test_a_skilled_trainee_resolves_every_scenario(assistant, scenario_id, perso
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("scenario_id", sorted(SCENARIOS))
 def test_a_defensive_trainee_is_left_in_every_scenario(assistant, scenario_id, persona):
-    started, moods, said, card = play(assistant["rasa_url"], scenario_id, persona, SCRIPTS["defensive"])
+    started, moods, said, card = play(assistant, scenario_id, persona, SCRIPTS["defensive"])
     assert card["outcome"] in ("churned", "escalated"), (card["outcome"], said)
     assert card["passed"] is False
     assert not card["criteria"]["no_defensive"]["met"]
@@ -90,7 +90,7 @@ def test_a_defensive_trainee_is_left_in_every_scenario(assistant, scenario_id, p
 )
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_the_mood_moves_the_expected_way_after_each_kind_of_reply(assistant, persona, reply, direction):
-    _, moods, _, _ = play(assistant["rasa_url"], "laptop_at_home_service", persona, [reply])
+    _, moods, _, _ = play(assistant, "laptop_at_home_service", persona, [reply])
     assert (moods[1] - moods[0]) * direction > 0, moods
 
 
@@ -115,7 +115,7 @@ def test_a_broken_promise_is_remembered_quoted_and_scored(assistant):
         "I'll call you by 5 pm today.",
         "Actually I can't call you today after all.",
     ]
-    started, moods, said, card = play(assistant["rasa_url"], "laptop_at_home_service", "angry", lines)
+    started, moods, said, card = play(assistant, "laptop_at_home_service", "angry", lines)
     assert "I'll call you by 5 pm today" in said[-1], said[-1]
     assert moods[3] < moods[2]
     kept = card["criteria"]["kept_promises"]
@@ -123,7 +123,7 @@ def test_a_broken_promise_is_remembered_quoted_and_scored(assistant):
 
 
 def test_questions_about_details_are_answered_from_the_scenario_facts(assistant):
-    _, _, said, _ = play(assistant["rasa_url"], "unexplained_bill_charge", "dispassionate", ["How much is the charge?"])
+    _, _, said, _ = play(assistant, "unexplained_bill_charge", "dispassionate", ["How much is the charge?"])
     assert "14 dollars" in said[-1]
 
 

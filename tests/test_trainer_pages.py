@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+import time
 from datetime import datetime, timedelta, timezone
 from html import unescape
 from pathlib import Path
@@ -123,8 +124,9 @@ def add_session(
 
 
 def sign_in_as(client, user_id: int) -> None:
+    # As bot.web.auth.start_session_for does for a new account (session version 0).
     with client.session_transaction() as session:
-        session["user_id"] = user_id
+        session.update(user_id=user_id, session_version=0, seen=int(time.time()))
 
 
 def html(response) -> str:

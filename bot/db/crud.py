@@ -657,7 +657,7 @@ def get_transcript(*, session: Session, session_id: str) -> Optional[Transcript]
 
 def _require_reviewer(session: Session, reviewer_id: int) -> User:
     reviewer = _get_or_raise(session, User, reviewer_id, "user")
-    if reviewer.role not in REVIEWER_ROLES or not reviewer.active:
+    if not reviewer.roles & set(REVIEWER_ROLES) or not reviewer.active:
         raise NotAllowed(f"Only an active {' or '.join(REVIEWER_ROLES)} may overrule the machine.")
     return reviewer
 

@@ -105,6 +105,18 @@ class User(Base):
     password_hash = Column(String(255), nullable=False)
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     active = Column(Boolean, nullable=False, default=True)
+    # Roles beyond `role`, space-separated (someone in HR who also trains: role "hr", extra
+    # "trainer"). Read them through `roles`.
+    extra_roles = Column(String(64), nullable=False, default="", server_default="")
+    # Every signed-in cookie carries the version it was issued under; signing out, a password
+    # change and deactivation bump it, so every cookie issued before stops working.
+    session_version = Column(Integer, nullable=False, default=0, server_default="0")
+    password_changed_at = Column(UTCDateTime(), nullable=True)
+
+    @property
+    def roles(self) -> frozenset:
+        """Every role this person holds: `role` and the extra ones."""
+        return frozenset([self.role, *(self.extra_roles or "").split()])
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
@@ -273,3 +285,41 @@ class TurnComment(Base):
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
 
     author = relationship("User")
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per account (`email:<address>`) or per client (`ip:<address>`).
+
+    A row exists only after a failure; a successful sign-in deletes the account's row.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    key = Column(String(300), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    last_failure_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    # No attempt is checked before this time (the growing delay, or the temporary lock).
+    blocked_until = Column(UTCDateTime(), nullable=True)
+
+
+class AuditEntry(Base):
+    """Who did what, when, with the state before and after (bot.db.audit writes and reads these).
+
+    No foreign keys on purpose: the log outlives the people and sessions it names, so erasing a
+    trainee's data keeps the entries (and adds one saying so); names are copied at the time.
+    """
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime(), nullable=False, default=utcnow, index=True)
+    # Null for the system (launcher, command line without a signed-in person).
+    actor_id = Column(Integer, nullable=True, index=True)
+    actor = Column(String(EMAIL_MAX), nullable=True)
+    action = Column(String(64), nullable=False, index=True)
+    # What it was done to: ("user", "12"), ("session", "<id>"), ("roster", None) ...
+    subject_type = Column(String(32), nullable=True)
+    subject_id = Column(String(SESSION_ID_MAX), nullable=True)
+    before = Column(JSON, nullable=True)
+    after = Column(JSON, nullable=True)
+    client = Column(String(64), nullable=True)

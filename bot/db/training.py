@@ -787,7 +787,7 @@ def sign_off(*, session: Session, session_id: str, signer_id: int, note: Optiona
     scenario assigned to them; nobody signs off their own attempt; an attempt is signed once.
     """
     signer = session.get(User, signer_id)
-    if signer is None or signer.role not in REVIEWER_ROLES:
+    if signer is None or not signer.roles & set(REVIEWER_ROLES):
         raise NotAllowed("Only trainers and admins sign off a pass.")
     practice = session.get(PracticeSession, session_id)
     if practice is None:

@@ -14,6 +14,7 @@ from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from bot.service_secret import load_service_secret
 from bot.settings import load_settings
 from bot.web.relay import ConversationLocks, RasaRelay
 
@@ -57,6 +58,17 @@ def secret_key(var_dir: Path) -> str:
     return key
 
 
+def settings_idle_minutes() -> float:
+    """COACH_IDLE_TIMEOUT_MINUTES, else the default in bot.web.auth."""
+    from bot.web.auth import DEFAULT_IDLE_TIMEOUT_MINUTES
+
+    raw = os.environ.get("COACH_IDLE_TIMEOUT_MINUTES", "").strip()
+    try:
+        return float(raw) if raw else DEFAULT_IDLE_TIMEOUT_MINUTES
+    except ValueError:
+        raise SystemExit(f"COACH_IDLE_TIMEOUT_MINUTES must be a number of minutes, got {raw!r}") from None
+
+
 def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
     config = dict(config or {})
     settings = load_settings()
@@ -68,6 +80,7 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        IDLE_TIMEOUT_MINUTES=settings_idle_minutes(),
     )
     app.config.update(config)
     if not app.config.get("SECRET_KEY"):
@@ -82,9 +95,10 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
         rasa_url=app.config["RASA_URL"],
         timeout=float(app.config["RELAY_TIMEOUT"]),
         locks=ConversationLocks(),
+        secret=app.config.get("SERVICE_SECRET") or load_service_secret(settings.var_dir),
     )
 
-    from bot.web import api, auth, chat, history, hr, trainer
+    from bot.web import account, admin, api, auth, chat, history, hr, trainer
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(chat.bp)
@@ -92,6 +106,8 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
     app.register_blueprint(trainer.bp)
     app.register_blueprint(hr.bp)
     app.register_blueprint(history.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(admin.bp)
 
     @app.after_request
     def _security_headers(response):

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from waitress import serve
 
+from bot.private_files import PRIVATE_UMASK
 from bot.settings import load_settings
 from bot.web import create_app
 
@@ -15,6 +17,8 @@ THREADS = 8
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    # Started on its own too (not only by the launcher): whatever it creates in var/ stays private.
+    os.umask(PRIVATE_UMASK)
     app = create_app()
     logging.getLogger("bot.web").info(
         "Practice chat on %s/ (relaying to Rasa at %s)", settings.web_url, app.config["RASA_URL"]

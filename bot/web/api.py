@@ -38,6 +38,7 @@ from sqlalchemy import select
 
 from bot import db
 from bot.rasa_client import END_COMMAND, start_command
+from bot.text_input import clean_text
 from bot.web import auth
 from bot.web.relay import Delivery, RasaRelay, RelayError
 
@@ -50,6 +51,8 @@ bp = Blueprint("api", __name__)
 PERSONAS = ("angry", "dispassionate")
 MODES = ("coach", "assessment")
 SESSION_KEY = "conversation"
+# As bot.rasa_channel.CHOICE_MAX_CHARS: longer is no scenario id of ours.
+SCENARIO_ID_MAX = 100
 # The page makes its message ids with crypto.getRandomValues; anything else of this shape works.
 MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
@@ -214,8 +217,11 @@ def start_session():
     if failure:
         return failure
     scenario, persona, mode = body.get("scenario"), body.get("persona"), body.get("mode")
-    if not isinstance(scenario, str) or not scenario.strip():
+    if not isinstance(scenario, str) or not clean_text(scenario).strip():
         return _error(400, "bad_scenario", "Choose a scenario to practise.")
+    scenario = clean_text(scenario).strip()
+    if len(scenario) > SCENARIO_ID_MAX:
+        return _error(400, "bad_scenario", f"A scenario id has at most {SCENARIO_ID_MAX} characters.")
     if persona not in PERSONAS:
         return _error(400, "bad_persona", f"Unknown persona {persona!r}: choose one of {', '.join(PERSONAS)}.")
     if mode not in MODES:
@@ -242,9 +248,10 @@ def message():
     if failure:
         return failure
     text = body.get("text")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not clean_text(text).strip():
         return _error(400, "empty_message", "Your reply is empty: type what you would say to the customer.")
-    text = text.strip()
+    # Lone surrogates and control characters cannot be stored or sent on (bot.text_input).
+    text = clean_text(text).strip()
     limit = current_app.config["MAX_MESSAGE_CHARS"]
     if len(text) > limit:
         return _error(

@@ -37,7 +37,7 @@ from bot import db, xapi
 from bot.db import training
 from bot.errors import CoachError
 from bot.scenarios import PERSONAS, list_scenarios
-from bot.web.auth import engine, has_role, require_role
+from bot.web.auth import audit, engine, has_role, require_role
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
 
@@ -158,6 +158,8 @@ def import_roster():
     try:
         with db.session_scope(engine()) as dbs:
             result = training.import_roster(session=dbs, data=data)
+        audit("roster_imported", after={"file": upload.filename, "created": [a.email for a in result.created],
+                                        "updated": [a.email for a in result.updated], "problems": len(result.problems)})
     except training.TrainingError as exc:
         return render_template("hr/roster.html", **_context(error=str(exc), result=None)), 400
     response = Response(render_template("hr/roster.html", **_context(error=None, result=result)))
@@ -180,6 +182,7 @@ def passwords_csv():
     if not emails or not len(names) == len(emails) == len(teams) == len(passwords):
         abort(400, description="There are no passwords to download: import a roster first.")
     rows = [list(row) for row in zip(names, emails, teams, passwords)]
+    audit("passwords_exported", after={"emails": emails})
     return _download(
         csv_text(["name", "email", "team", "initial_password"], rows),
         filename=f"initial-passwords-{_stamp()}.csv",
@@ -343,6 +346,7 @@ def sign_off():
             signed = training.sign_off(session=dbs, session_id=session_id, signer_id=g.user.id, note=note)
             title = _titles().get(practice.scenario, practice.scenario)
             message = f"Signed off: {title} ({practice.persona}), score {_score_of(signed, dbs)}. The pass is certified."
+        audit("signed_off", subject=("session", session_id), after={"trainee_id": owner, "note": note})
     except (db.NotFound, db.NotAllowed, training.TrainingError) as exc:
         message = f"Not signed off: {exc}"
     flash(message, FLASH)
@@ -388,6 +392,7 @@ def export_csv():
     with db.session_scope(engine()) as dbs:
         summary = training.overview(session=dbs, team=team, today=_today())
         body = csv_text(list(STATUS_COLUMNS), [_status_record(r) for r in summary.rows])
+    audit("progress_exported", after={"format": "csv", "team": team, "rows": len(summary.rows)})
     return _download(body, filename=f"training-status-{_stamp()}.csv", mimetype="text/csv")
 
 
@@ -398,6 +403,7 @@ def export_xapi():
     with db.session_scope(engine()) as dbs:
         summary = training.overview(session=dbs, team=team, today=_today())
         statements = xapi.statements(summary.rows, titles=_titles())
+    audit("statements_exported", after={"format": "xapi", "team": team, "statements": len(statements)})
     body = json.dumps(statements, indent=2, ensure_ascii=False)
     return _download(body, filename=f"xapi-statements-{_stamp()}.json", mimetype="application/json")
 

@@ -1,6 +1,7 @@
 """The relay between the chat page and Rasa's REST channel.
 
-The browser never talks to Rasa: Rasa's webhook has no authentication and trusts whatever
+The browser never talks to Rasa: Rasa's webhook (our channel, bot.rasa_channel) answers only
+requests carrying the shared service secret, which only the relay sends, and trusts whatever
 sender id it is given. The relay picks the sender id (the conversation id in the signed
 session cookie), sends one message per conversation at a time, and turns every way Rasa can
 fail into an error the page can show, never an empty answer.
@@ -24,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import requests
+
+from bot import service_secret
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +66,14 @@ def normalise(answer: Any) -> List[Dict[str, Any]]:
             messages.append({"kind": "text", "text": item["text"]})
         if isinstance(item.get("custom"), dict):
             messages.append({"kind": "custom", "payload": item["custom"]})
-    if not messages:
+    if not messages or all(_is_no_answer(m) for m in messages):
         raise RelayError(502, "no_answer", NO_ANSWER)
     return messages
+
+
+def _is_no_answer(message: Dict[str, Any]) -> bool:
+    # Our Rasa channel says `no_answer` where stock Rasa answers `200 []`.
+    return message["kind"] == "custom" and message["payload"].get("code") == "no_answer"
 
 
 class ConversationLocks:
@@ -159,6 +167,8 @@ class RasaRelay:
     timeout: float
     locks: ConversationLocks
     answers: AnswerCache = field(default_factory=AnswerCache)
+    # The shared secret our Rasa channel requires (bot.service_secret).
+    secret: str = ""
 
     @property
     def webhook(self) -> str:
@@ -189,6 +199,7 @@ class RasaRelay:
             response = requests.post(
                 self.webhook,
                 json={"sender": conversation, "message": message},
+                headers={service_secret.HEADER: self.secret},
                 timeout=(CONNECT_TIMEOUT, self.timeout),
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -198,6 +209,11 @@ class RasaRelay:
         except requests.RequestException as exc:
             log.warning("Request to Rasa at %s failed: %s", self.rasa_url, exc)
             raise RelayError(502, "rasa_error", "The practice server could not be reached. Try again.") from None
+        if response.status_code == 401:
+            log.error("Rasa refused the service secret: is COACH_VAR_DIR the same for the web app and Rasa?")
+            raise RelayError(
+                502, "rasa_refused", "The practice server refused this web app's credentials. Tell an administrator."
+            )
         if response.status_code != 200:
             log.warning("Rasa answered HTTP %s: %.300s", response.status_code, response.text)
             raise RelayError(

@@ -19,7 +19,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 
 from bot import db
 from bot.errors import CoachError
-from bot.web.auth import engine, require_role
+from bot.web.auth import audit, engine, require_role
 from bot.web.evidence import BAD_CHECKS, CHECK_LABELS, check_label, highlight, ordered_checks, verdict_is_good
 from bot.web.exports import session_row, sessions_csv, transcript_csv, transcript_json
 from bot.web.mood_chart import mood_chart
@@ -134,6 +134,7 @@ def _export_stamp() -> str:
 @require_role("trainer")
 def export_sessions_csv():
     rows = _all_matching(_filtered_for_export())
+    audit("sessions_exported", after={"format": "csv", "sessions": len(rows), "filters": request.args.to_dict()})
     return _download(sessions_csv(rows), filename=f"sessions-{_export_stamp()}.csv", mimetype="text/csv")
 
 
@@ -147,6 +148,7 @@ def export_sessions_json():
         "total": len(rows),
         "sessions": [session_row(r) for r in rows],
     }
+    audit("sessions_exported", after={"format": "json", "sessions": len(rows), "filters": request.args.to_dict()})
     return _download(
         json.dumps(body, ensure_ascii=False, indent=2),
         filename=f"sessions-{_export_stamp()}.json",
@@ -251,6 +253,7 @@ def override_check(session_id: str, number: int):
             try:
                 db.override_check(session=dbs, turn_id=turn.id, check=check, trainer_found=found == "yes",
                                   reason=reason, reviewer_id=g.user.id)
+                audit_before = {"turn": number, "check": check, "machine_found": bool(turn.checks[check].get("found"))}
             except db.NotAllowed as exc:
                 abort(403, description=str(exc))
             except CoachError as exc:
@@ -258,6 +261,8 @@ def override_check(session_id: str, number: int):
     if errors:
         form = {"turn": number, "errors": errors, "check": check, "found": found, "reason": reason}
         return _render_transcript(session_id, forms={"override": form}, status=400)
+    audit("check_overridden", subject=("session", session_id), before=audit_before,
+          after={"turn": number, "check": check, "found": found == "yes", "reason": reason})
     verdict = "found" if found == "yes" else "not found"
     flash(f"Saved: {check_label(check)} on reply {number} is now “{verdict}”.", FLASH)
     return _back_to(session_id, f"turn-{number}")
@@ -274,7 +279,7 @@ def override_outcome(session_id: str):
     if not reason.strip():
         errors["reason"] = "Say why: an override needs a reason the trainee and other trainers can read."
     with db.session_scope(engine()) as dbs:
-        _load(dbs, session_id)
+        audit_before = {"outcome": _load(dbs, session_id).session.outcome}
         if not errors:
             try:
                 db.override_outcome(session=dbs, session_id=session_id, outcome=outcome, reason=reason,
@@ -286,6 +291,8 @@ def override_outcome(session_id: str):
     if errors:
         form = {"errors": errors, "outcome": outcome, "reason": reason}
         return _render_transcript(session_id, forms={"outcome": form}, status=400)
+    audit("outcome_overridden", subject=("session", session_id), before=audit_before,
+          after={"outcome": outcome, "reason": reason})
     flash(f"Saved: the outcome is now “{outcome}”.", FLASH)
     return _back_to(session_id, "outcome")
 
@@ -313,6 +320,7 @@ def comment(session_id: str, number: int):
 def export_transcript_csv(session_id: str):
     with db.session_scope(engine()) as dbs:
         body = transcript_csv(_load(dbs, session_id))
+    audit("transcript_exported", subject=("session", session_id), after={"format": "csv"})
     return _download(body, filename=f"session-{session_id}.csv", mimetype="text/csv")
 
 
@@ -321,6 +329,7 @@ def export_transcript_csv(session_id: str):
 def export_transcript_json(session_id: str):
     with db.session_scope(engine()) as dbs:
         body = transcript_json(_load(dbs, session_id))
+    audit("transcript_exported", subject=("session", session_id), after={"format": "json"})
     return _download(json.dumps(body, ensure_ascii=False, indent=2), filename=f"session-{session_id}.json",
                      mimetype="application/json")
 

@@ -1,0 +1,58 @@
+"""`python -m bot.action_server`: rasa_sdk's action server, answering only callers with the secret.
+
+rasa_sdk's own server (`python -m rasa_sdk`) runs any action for anyone who reaches its port and
+allows every CORS origin. This one is the same app with a check in front: every route but
+`/health` needs the `X-Coach-Secret` header (bot.service_secret), which Rasa sends because the
+launcher writes it into the run's endpoints file; no CORS.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import List, Optional
+
+from bot import service_secret
+
+log = logging.getLogger(__name__)
+
+OPEN_PATHS = frozenset({"/health"})
+
+
+def create_app(package: str, secret: str):
+    from rasa_sdk.endpoint import create_app as create_sdk_app
+    from sanic import response
+
+    app = create_sdk_app(package, cors_origins=None)
+
+    @app.middleware("request")
+    async def require_secret(request):
+        if request.path in OPEN_PATHS:
+            return None
+        if not service_secret.matches(request.headers.get(service_secret.HEADER), secret):
+            log.warning("Refused %s %s without the service secret from %s", request.method, request.path, request.ip)
+            return response.json({"error": f"Missing or wrong {service_secret.HEADER} header."}, status=401)
+        return None
+
+    return app
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.action_server", description=__doc__.split("\n")[0])
+    parser.add_argument("--actions", default="actions", help="the package holding the actions")
+    parser.add_argument("--port", type=int, default=5055)
+    args = parser.parse_args(argv)
+    from rasa_sdk import utils
+
+    utils.configure_colored_logging("INFO")
+    utils.update_sanic_log_level()
+    app = create_app(args.actions, service_secret.load_service_secret())
+    host = os.environ.get("SANIC_HOST", "127.0.0.1")
+    log.info("Action server on http://%s:%s (secret required)", host, args.port)
+    app.run(host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Our REST input channel for Rasa: only our web app may talk, and only in our protocol.
+
+Configured in credentials.yml instead of Rasa's stock `rest` channel and served at the same
+URL, `POST /webhooks/rest/webhook` with `{"sender", "message"}`. Before anything reaches NLU:
+
+- the `X-Coach-Secret` header must carry the shared secret (bot.service_secret): 401 otherwise;
+- the body must be a JSON object with a sender id of letters, digits and `_.:@-` and a string
+  message: 400 otherwise;
+- the text is cleaned of lone surrogates and control characters (bot.text_input);
+- a message starting with "/" must be one of our commands, `/end_session` or
+  `/start_scenario{...}` with only string values for scenario, persona and mode; the command is
+  rebuilt from the checked values, so Rasa never sees `/restart`, `/session_start`, a typed
+  intent, a confidence (`@0.9`) or an entity that is not a string;
+- a reply longer than COACH_MAX_MESSAGE_CHARS, or an empty one, is refused.
+
+Refusals of a well-formed request answer 200 with the protocol's error payload, as the actions
+do (`[{"custom": {"type": "error", "code", "message"}}]`); refusals of the request itself use
+the same payload with a 4xx status.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot import service_secret
+from bot.text_input import clean_text
+
+log = logging.getLogger(__name__)
+
+SENDER = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
+START_COMMAND = "/start_scenario"
+END_COMMAND = "/end_session"
+CHOICE_KEYS = ("scenario", "persona", "mode")
+# Scenario ids, persona and mode names are short words; anything longer is not one of ours.
+CHOICE_MAX_CHARS = 100
+NO_ANSWER = "The customer could not answer: the action server may be down. Try again."
+
+
+class Refused(Exception):
+    def __init__(self, code: str, message: str, status: int = 200):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+    def answer(self) -> HTTPResponse:
+        payload = {"type": "error", "code": self.code, "message": str(self)}
+        return response.json([{"custom": payload}], status=self.status)
+
+
+def _command(text: str) -> str:
+    """The command in `text` rebuilt from checked values; raises Refused."""
+    if text == END_COMMAND:
+        return END_COMMAND
+    if not text.startswith(START_COMMAND + "{"):
+        name = text.split("{", 1)[0][:40]
+        raise Refused(
+            "unknown_command",
+            f"{name!r} is not a command of this assistant: use {START_COMMAND}{{...}} or {END_COMMAND}.",
+        )
+    try:
+        choices = json.loads(text[len(START_COMMAND):])
+    except ValueError:
+        raise Refused("bad_command", f"{START_COMMAND} must be followed by a JSON object.") from None
+    if not isinstance(choices, dict):
+        raise Refused("bad_command", f"{START_COMMAND} must be followed by a JSON object.")
+    unknown = sorted(set(choices) - set(CHOICE_KEYS))
+    if unknown:
+        raise Refused("bad_command", f"{START_COMMAND} takes only {', '.join(CHOICE_KEYS)}, not {', '.join(unknown)}.")
+    for key, value in choices.items():
+        if not isinstance(value, str) or len(value) > CHOICE_MAX_CHARS:
+            raise Refused("bad_command", f"{key} must be a text of at most {CHOICE_MAX_CHARS} characters.")
+    return START_COMMAND + json.dumps({key: choices[key] for key in CHOICE_KEYS if key in choices})
+
+
+def checked_request(body: bytes, *, max_chars: int) -> Tuple[str, str]:
+    """(sender, message to hand to Rasa) from a request body; raises Refused."""
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        raise Refused("bad_request", "The request body must be JSON.", 400) from None
+    if not isinstance(data, dict):
+        raise Refused("bad_request", 'The request body must be a JSON object {"sender", "message"}.', 400)
+    sender, text = data.get("sender"), data.get("message")
+    if not isinstance(sender, str) or not SENDER.fullmatch(sender):
+        raise Refused("bad_sender", "sender must be 1 to 128 letters, digits or _.:@-", 400)
+    if not isinstance(text, str):
+        raise Refused("bad_request", "message must be a text.", 400)
+    text = clean_text(text).strip()
+    if not text:
+        raise Refused("empty_message", "The message is empty: type what you would say to the customer.")
+    if text.startswith("/"):
+        return sender, _command(text)
+    if len(text) > max_chars:
+        raise Refused(
+            "message_too_long",
+            f"The message is {len(text)} characters long; the limit is {max_chars}. Shorten it and send it again.",
+        )
+    return sender, text
+
+
+class CoachRestInput(RestInput):
+    """Rasa's REST channel behind the shared secret and the protocol checks above."""
+
+    def __init__(self, secret: Optional[str] = None, max_chars: Optional[int] = None) -> None:
+        from bot.settings import load_settings
+
+        self.secret = secret or service_secret.load_service_secret()
+        self.max_chars = max_chars or load_settings().max_message_chars
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "CoachRestInput":
+        return cls()
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        webhook = Blueprint("coach_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not service_secret.matches(request.headers.get(service_secret.HEADER), self.secret):
+                log.warning("Refused a message without the service secret from %s", request.ip)
+                return Refused("unauthorized", f"Missing or wrong {service_secret.HEADER} header.", 401).answer()
+            try:
+                sender, text = checked_request(request.body, max_chars=self.max_chars)
+            except Refused as refusal:
+                return refusal.answer()
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
+            except Exception:
+                log.exception("Handling a message of %s failed", sender)
+                return Refused("server_error", "The assistant failed on this message. Try again.", 500).answer()
+            if not collector.messages:
+                # Stock Rasa answers `200 []` when an action fails; a client cannot tell that
+                # from a hang. Say it instead (the web app's relay turns it into 502 no_answer).
+                return Refused("no_answer", NO_ANSWER).answer()
+            return response.json(collector.messages)
+
+        return webhook
