@@ -37,6 +37,8 @@ DECISIONS: Dict[str, object] = {
     "api.scenarios": SIGNED_IN,
     "api.start_session": SIGNED_IN,
     "hr.my_progress": SIGNED_IN,
+    "history.sessions": SIGNED_IN,  # each person sees only their own sessions
+    "history.transcript": SIGNED_IN,
     "admin.index": ADMIN,
     "admin.audit_page": ADMIN,
     "admin.audit_csv": ADMIN,
