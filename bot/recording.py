@@ -45,7 +45,7 @@ def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str) -> None:
     session_id = state["session_id"]
     rubric_version = load_rubric().version
     if not state.get("stored_start"):
-        with db.session_scope(bind) as session:
+        with db.session_scope(bind, write=True) as session:
             db.record_session_start(
                 session=session, session_id=session_id, sender_id=sender_id, scenario=state["scenario"],
                 persona=state["persona"], mode=state["mode"], start_mood=state["mood_curve"][0],
@@ -53,7 +53,7 @@ def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str) -> None:
             )
         state["stored_start"] = True
     for turn in state["turns"][state.get("stored_turns", 0):]:
-        with db.session_scope(bind) as session:
+        with db.session_scope(bind, write=True) as session:
             db.record_turn(
                 session=session, session_id=session_id, number=turn["turn"], trainee_text=turn["reply"],
                 customer_text=turn["answer"], checks=turn["checks"], checks_version=CHECKS_VERSION,
@@ -63,7 +63,7 @@ def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str) -> None:
         state["stored_turns"] = turn["turn"]
     if state.get("outcome") and not state.get("stored_end"):
         card = build_scorecard(state)
-        with db.session_scope(bind) as session:
+        with db.session_scope(bind, write=True) as session:
             db.record_session_end(
                 session=session, session_id=session_id, outcome=state["outcome"], mood_curve=state["mood_curve"]
             )
