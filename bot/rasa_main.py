@@ -1,4 +1,4 @@
-"""`python -m bot.rasa_main <rasa arguments>`: Rasa's own command line, with one fix installed first.
+"""`python -m bot.rasa_main <rasa arguments>`: Rasa's own command line, with two fixes installed first.
 
 Rasa 3.6 checks every action server response with `jsonschema.validate(result, schema)`, which
 also checks Rasa's own, never-changing response schema against the JSON Schema meta-schema on
@@ -6,8 +6,12 @@ every call: about 20 ms of a 25-50 ms turn on this machine. Here that check is d
 start, and every response is then validated by a validator built from the same schema, so a
 malformed response is rejected exactly as before (same error, same message).
 
-Nothing inside site-packages is edited. The fix is installed only on the Rasa versions it was
-written for and only when the method it replaces is there; otherwise Rasa runs as it is and a
+The second fix is for a SQLite tracker store (the default here): a connection pool instead of a
+new connection per use, and the write-ahead log with a disk sync at checkpoints instead of at
+every commit (see install_sqlite_tracker_store_tuning).
+
+Nothing inside site-packages is edited. The fixes are installed only on the Rasa versions they were
+written for and only when what they replace is there; otherwise Rasa runs as it is and a
 line in its log says why.
 """
 from __future__ import annotations
@@ -18,8 +22,9 @@ from typing import Any, Callable, Dict, List, Optional
 
 logger = logging.getLogger(__name__)
 
-# The Rasa releases whose RemoteAction._validate_action_result this was checked against
-# (rasa/core/actions/action.py): on any other, Rasa keeps its own.
+# The Rasa releases whose RemoteAction._validate_action_result (rasa/core/actions/action.py) and
+# create_engine_kwargs (rasa/core/tracker_store.py) these fixes were checked against: on any
+# other, Rasa keeps its own.
 PATCHED_FOR = ("3.6.21",)
 
 
@@ -87,6 +92,59 @@ def install_action_result_validator() -> Optional[Callable]:
     return original
 
 
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        try:
+            # The write-ahead log lets a commit append instead of rewriting the file through a
+            # rollback journal, and with synchronous=NORMAL it syncs the disk at checkpoints,
+            # not at every commit. A crashed process loses nothing; a power cut can lose the
+            # last commits (never corrupt the file). Our own database keeps the records.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+
+def install_sqlite_tracker_store_tuning() -> bool:
+    """Rasa's SQLite tracker store with a connection pool and the write-ahead log.
+
+    Rasa 3.6 gives a SQLite tracker store SQLAlchemy 1.4's default for files, a new connection
+    per use (NullPool), and SQLite's rollback journal with a disk sync per commit, several
+    times per turn: under load almost half the Rasa server's time. PostgreSQL is left alone.
+    """
+    import rasa
+    import rasa.core.tracker_store as tracker_store
+
+    version = getattr(rasa, "__version__", "unknown")
+    original = getattr(tracker_store, "create_engine_kwargs", None)
+    if version not in PATCHED_FOR or original is None:
+        logger.warning("Rasa %s: its SQLite tracker store keeps its own connection handling.", version)
+        return False
+    if getattr(original, "tuned", False):
+        return True
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine, make_url
+    from sqlalchemy.pool import QueuePool
+
+    def create_engine_kwargs(url: Any) -> Dict[str, Any]:
+        kwargs = original(url)
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            # Rasa's tracker store runs on the server's one event loop thread; the pool may
+            # still hand a connection to another thread, one at a time.
+            kwargs.update(poolclass=QueuePool, connect_args={"check_same_thread": False})
+        return kwargs
+
+    create_engine_kwargs.tuned = True  # type: ignore[attr-defined]
+    tracker_store.create_engine_kwargs = create_engine_kwargs
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
+    return True
+
+
 def _say(message: str) -> None:
     # Before Rasa sets up logging nothing else reaches its log file; one line says which check runs.
     print(f"bot.rasa_main: {message}", file=sys.stderr, flush=True)
@@ -98,6 +156,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         _say("action server responses are validated with a schema validator built once")
     else:
         _say("action server responses are validated by Rasa's own check (see the warning above)")
+    if install_sqlite_tracker_store_tuning():
+        _say("a SQLite tracker store gets a connection pool and the write-ahead log")
     from rasa.__main__ import main as rasa_main
 
     # Rasa reads its arguments from sys.argv, as when started as `rasa ...`.

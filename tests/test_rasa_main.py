@@ -80,3 +80,38 @@ def test_the_launcher_starts_rasa_through_the_entry_point(tmp_path):
 
     command = rasa_service(settings=load_settings(), model=tmp_path / "m.tar.gz", endpoints=tmp_path / "e.yml").command
     assert command[1:4] == ["-m", "bot.rasa_main", "run"]
+
+
+def test_a_sqlite_tracker_store_gets_a_pool_and_the_write_ahead_log(tmp_path, monkeypatch):
+    import rasa.core.tracker_store as tracker_store
+    from rasa.core.tracker_store import SQLTrackerStore
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import QueuePool
+
+    monkeypatch.setattr(tracker_store, "create_engine_kwargs", tracker_store.create_engine_kwargs)
+    assert rasa_main.install_sqlite_tracker_store_tuning() is True
+    try:
+        store = SQLTrackerStore(dialect="sqlite", db=str(tmp_path / "tracker.db"))
+        assert isinstance(store.engine.pool, QueuePool)
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    finally:
+        event.remove(Engine, "connect", rasa_main._sqlite_pragmas)
+
+
+def test_postgresql_tracker_store_settings_are_left_alone(monkeypatch):
+    import rasa.core.tracker_store as tracker_store
+
+    monkeypatch.setattr(tracker_store, "create_engine_kwargs", tracker_store.create_engine_kwargs)
+    original = tracker_store.create_engine_kwargs
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    try:
+        rasa_main.install_sqlite_tracker_store_tuning()
+        url = "postgresql://coach@127.0.0.1:5432/coach"
+        assert tracker_store.create_engine_kwargs(url) == original(url)
+    finally:
+        event.remove(Engine, "connect", rasa_main._sqlite_pragmas)

@@ -48,6 +48,10 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         # Readers do not block the writer and a killed process cannot leave a half-written page.
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode, NORMAL syncs the disk at checkpoints rather than at every commit (each
+        # turn commits): a crashed process loses nothing, a power cut at most the last commits,
+        # and the file is never corrupted. FULL made commits most of the action server's time.
+        cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
 
