@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import re
 import secrets
 import statistics
@@ -151,7 +152,16 @@ def stored_turns(database_url: str, conversations: List[str]) -> int:
     return int(count or 0)
 
 
-def play_class(web_url: str, database_url: str, size: int, seconds: float, *, count_stored: bool) -> Dict:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def play_class(web_url: str, database_url: str, size: int, seconds: float, *, count_stored: bool,
+               services: Optional[Dict[str, Service]] = None) -> Dict:
+    """One class of `size` trainees; with `services`, also the CPU time each used per answered turn."""
+    services = services or {}
     trainees = create_trainees(database_url, size)
     ready = threading.Barrier(size + 1)
     deadline_box: Dict[str, float] = {}
@@ -162,11 +172,13 @@ def play_class(web_url: str, database_url: str, size: int, seconds: float, *, co
     for thread in threads:
         thread.start()
     ready.wait()
+    cpu_before = {name: cpu_seconds(service.process.pid) for name, service in services.items()}
     began = time.monotonic()
     deadline_box["at"] = began + seconds
     for thread in threads:
         thread.join()
     wall = time.monotonic() - began
+    cpu_ms = {name: (cpu_seconds(service.process.pid) - cpu_before[name]) * 1000 for name, service in services.items()}
     latencies = [ms for t in trainees for ms in t.latencies_ms]
     answered = len(latencies)
     result = {
@@ -180,6 +192,7 @@ def play_class(web_url: str, database_url: str, size: int, seconds: float, *, co
         "p95": percentile(latencies, 95) if latencies else float("nan"),
         "turns_per_second": answered / wall if wall else 0.0,
         "wall": wall,
+        "cpu_ms_per_turn": {name: ms / max(1, answered) for name, ms in cpu_ms.items()},
     }
     if count_stored:
         result["stored"] = stored_turns(database_url, [t.conversation for t in trainees if t.conversation])
@@ -192,6 +205,14 @@ def _sampled(service: Service, out: Path) -> Service:
     module_at = command.index("-m")
     service.command = [command[0], "-m", "bench.sampling", "--out", str(out), *command[module_at:]]
     return service
+
+
+def _cpu_row(label: str, r: Dict) -> str:
+    cpu = r["cpu_ms_per_turn"]
+    rasa, actions, web = cpu.get("Rasa server", 0.0), cpu.get("Action server", 0.0), cpu.get("Web app", 0.0)
+    total = rasa + actions + web
+    ceiling = min(1000 / max(rasa, 1e-9), 1000 / max(actions, 1e-9), 2000 / max(total, 1e-9))
+    return f"| {label} | {r['trainees']} | {rasa:.1f} | {actions:.1f} | {web:.1f} | {total:.1f} | {ceiling:.0f} |"
 
 
 def _row(label: str, r: Dict) -> str:
@@ -236,7 +257,7 @@ def main(argv=None) -> int:
             time.sleep(WRITE_EVERY_SECONDS + 1)  # a snapshot after start-up and warm-up, to leave them out
             before = {name: sampling.load(path) for name, path in profiles.items() if path.exists()}
         for size in args.classes:
-            result = play_class(settings.web_url, database_url, size, args.seconds, count_stored=True)
+            result = play_class(settings.web_url, database_url, size, args.seconds, count_stored=True, services=services)
             results.append(result)
             print(f"coach, {size} trainees: {result}", flush=True)
         profile_text = ""
@@ -250,7 +271,8 @@ def main(argv=None) -> int:
         with actions_service(settings=settings, package="bench.noop_actions").start() as noop:
             noop.wait_until_up()
             play_class(settings.web_url, database_url, 2, 30, count_stored=False)
-            baseline = play_class(settings.web_url, database_url, max(args.classes), args.seconds, count_stored=False)
+            baseline = play_class(settings.web_url, database_url, max(args.classes), args.seconds, count_stored=False,
+                                  services={**services, "Action server": noop})
             print(f"no-op, {baseline['trainees']} trainees: {baseline}", flush=True)
     write_report(results, baseline, args, profile_text)
     return 0
@@ -290,6 +312,16 @@ def write_report(results: List[Dict], baseline: Dict, args, profile_text: str) -
         "",
         f"**Coach / no-op at {largest['trainees']} trainees: p50 {largest['p50'] / baseline['p50']:.2f}x, "
         f"p95 {largest['p95'] / baseline['p95']:.2f}x** (same run, same Rasa server and web app).",
+        "",
+    ]
+    lines += [
+        "CPU time per answered turn, per process (from /proc; a busy machine slows each turn down but "
+        "hardly changes these), and what they allow on two otherwise idle cores: Rasa and the action "
+        "server each use one core at a time (one event loop), the three processes share two.",
+        "",
+        "| actions | trainees | Rasa ms | action server ms | web app ms | all ms | turns/s these allow |",
+        "|---|---|---|---|---|---|---|",
+        *(_cpu_row(label, r) for label, r in [*(("coach", r) for r in results), ("no-op", baseline)]),
         "",
     ]
     problems = [(r["trainees"], r["start_problems"], r["error_kinds"]) for r in [*results, baseline]
