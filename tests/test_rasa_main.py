@@ -115,3 +115,18 @@ def test_postgresql_tracker_store_settings_are_left_alone(monkeypatch):
         assert tracker_store.create_engine_kwargs(url) == original(url)
     finally:
         event.remove(Engine, "connect", rasa_main._sqlite_pragmas)
+
+
+def test_event_types_resolve_as_rasa_resolves_them(monkeypatch):
+    from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    assert rasa_main.install_event_type_cache() is True
+    for _ in range(2):  # the second time from what it remembered
+        assert Event.resolve_by_type("slot") is SlotSet
+        assert Event.resolve_by_type("user") is UserUttered
+        assert Event.resolve_by_type("action") is ActionExecuted
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+    assert Event.from_parameters({"event": "slot", "name": "practice", "value": 1}) == SlotSet("practice", 1)
