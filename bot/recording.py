@@ -54,7 +54,7 @@ def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str) -> None:
                 opening=state["turns"][0]["customer"] if state["turns"] else state["last_customer_text"],
             )
         state["stored_start"] = True
-    # The slot holds only turns not stored yet (bot.session_history.compact), and any of them.
+    # The state holds every turn, or (read back from the slot) only those not stored yet.
     for turn in [t for t in state["turns"] if t["turn"] > state.get("stored_turns", 0)]:
         with db.session_scope(bind, write=True) as session:
             db.record_turn(
