@@ -315,9 +315,10 @@ def write_report(results: List[Dict], baseline: Dict, args, profile_text: str) -
         "",
     ]
     lines += [
-        "CPU time per answered turn, per process (from /proc; a busy machine slows each turn down but "
-        "hardly changes these), and what they allow on two otherwise idle cores: Rasa and the action "
-        "server each use one core at a time (one event loop), the three processes share two.",
+        "CPU time per answered turn, per process (from /proc; steadier than wall times on a busy "
+        "machine, though contention and the --profile sampler raise them too), and the turns/s they "
+        "would allow on two otherwise idle cores: Rasa and the action server each use one core at a "
+        "time (one event loop), the three processes share two.",
         "",
         "| actions | trainees | Rasa ms | action server ms | web app ms | all ms | turns/s these allow |",
         "|---|---|---|---|---|---|---|",
