@@ -5,7 +5,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import recording
+from bot import recording, session_history
 from bot.conversation import Answer
 
 STATE_SLOT = "practice"
@@ -16,13 +16,16 @@ def current_state(tracker: Tracker):
 
 
 def send(answer: Answer, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
-    """Store the session, send the answer, and keep the new state in the tracker."""
+    """Store the session, send the answer, and keep in the tracker what the next turn needs."""
     storage_problem = recording.store(answer.state, sender_id=tracker.sender_id)
+    told = False
     for message in answer.messages:
         if "text" in message:
             dispatcher.utter_message(text=message["text"])
         else:
             dispatcher.utter_message(json_message=message["custom"])
-    if storage_problem:
+            told = told or message["custom"].get("code") == "storage_unavailable"
+    if storage_problem and not told:
         dispatcher.utter_message(json_message={"type": "error", "code": "storage_unavailable", "message": storage_problem})
-    return [SlotSet(STATE_SLOT, answer.state)]
+    # Stored turns leave the slot: it is saved and sent again on every turn (bot.session_history).
+    return [SlotSet(STATE_SLOT, session_history.compact(answer.state))]

@@ -1,9 +1,11 @@
 """Turn latency through the REST protocol, against the same Rasa server with no-op actions.
 
-Plays a scripted conversation several times with the real action server, then with an action
-server whose actions answer at once, both behind one Rasa server in one run, and reports
-p50/p95 per turn and their ratio. Machines here are shared and noisy: compare ratios from one
-run, not absolute times across runs.
+Plays a scripted 12-turn conversation several times with the real action server, then with an
+action server whose actions answer at once, both behind one Rasa server in one run, and reports
+p50/p95 per turn, their ratio, the latency of each turn number (does turn 11 cost what turn 2
+costs?) and the size of one conversation's events in Rasa's tracker store. Every timed turn is
+checked to be a real turn: the customer answers, with feedback for that turn and no error.
+Machines here are shared and noisy: compare ratios from one run, not absolute times across runs.
 
     python -m bench.latency [--conversations 20]
 """
@@ -11,29 +13,50 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
-from bot.launcher import DEFAULT_MODEL, actions_service, free_port, rasa_service, write_endpoints
+from bot.launcher import DEFAULT_MODEL, actions_service, free_port, prepare_database, rasa_service, write_endpoints
 from bot.rasa_client import END_COMMAND, RasaRestClient, start_command
 from bot.settings import PROJECT_ROOT, load_settings
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "latency.md"
+SCENARIO, PERSONA = "laptop_at_home_service", "angry"
+# Twelve replies to the angry Dana (turn limit 12): no plan until the last one, so the customer
+# stays in the conversation for eleven turns and accepts the plan at the twelfth.
 SCRIPT = [
     "Hi Dana, thanks for getting in touch, my name is Sam.",
     "So your laptop has crashed every day since it arrived, and nobody called you back after three calls?",
     "I'm really sorry about that, it must be exhausting to lose your work every day.",
     "What happens on the screen right before it crashes?",
+    "When did you buy the laptop, and which model is it?",
+    "If I understand you, the at-home service you paid for never happened at all.",
+    "I apologise that you had to chase us three times for a call back.",
+    "Does it crash when it is on battery as well, or only when it is plugged in?",
+    "Have you been able to save your work at all, or did you lose files?",
+    "So the blue screens kept coming back even after the updates were installed.",
+    "Thank you for explaining all of that so clearly, Dana.",
     "I'll book a technician to visit you tomorrow morning and I'll call you by 5 pm today to confirm the time.",
-    "Thank you for your patience, Dana.",
 ]
+
+# The same script with turns 2 and 11 swapped, played in every other conversation: the same
+# reply is then timed at turn 2 and at turn 11, so the growth from turn 2 to turn 11 is the
+# conversation's length, not what one reply costs to check more than another.
+SWAPPED = [*SCRIPT[:1], SCRIPT[10], *SCRIPT[2:10], SCRIPT[1], *SCRIPT[11:]]
+EARLY, LATE = 2, 11
+
+
+class NotARealTurn(RuntimeError):
+    """A timed message was not answered as a trainee turn: the figures would measure something else."""
 
 
 def percentile(values: List[float], pct: float) -> float:
@@ -42,30 +65,73 @@ def percentile(values: List[float], pct: float) -> float:
     return ordered[index]
 
 
-def play(settings, conversations: int) -> List[float]:
-    """Milliseconds per trainee turn (start and end messages excluded from the figures)."""
-    timings: List[float] = []
-    for _ in range(conversations):
+def check_turn(answer: List[Dict[str, Any]], number: int, *, real_actions: bool) -> bool:
+    """Raise NotARealTurn unless `answer` is the customer's answer to turn `number`; True if it ended."""
+    texts = RasaRestClient.texts(answer)
+    errors = RasaRestClient.payloads(answer, "error")
+    if errors or not texts:
+        raise NotARealTurn(f"turn {number} was answered with {errors or answer!r}, not by the customer")
+    if not real_actions:
+        return False
+    feedback = RasaRestClient.payloads(answer, "feedback")
+    if [f.get("turn") for f in feedback] != [number]:
+        raise NotARealTurn(f"turn {number} got feedback for turns {[f.get('turn') for f in feedback]}")
+    return bool(RasaRestClient.payloads(answer, "scorecard"))
+
+
+def play(settings, conversations: int, *, real_actions: bool) -> Dict[str, Any]:
+    """Milliseconds per trainee turn, by turn number (start and end messages are not timed)."""
+    by_turn: Dict[int, List[float]] = {number: [] for number in range(1, len(SCRIPT) + 1)}
+    # Milliseconds of the two swapped replies, by (reply, turn number).
+    by_reply: Dict[tuple, List[float]] = {}
+    senders = []
+    for index in range(conversations):
         client = RasaRestClient(settings.rasa_url, sender=f"bench-{uuid.uuid4().hex[:10]}", var_dir=settings.var_dir)
-        if not client.send(start_command("laptop_at_home_service", "dispassionate", "coach")):
-            raise RuntimeError("the start message got no answer")
-        for line in SCRIPT:
+        senders.append(client.sender)
+        if not client.texts(client.send(start_command(SCENARIO, PERSONA, "coach"))):
+            raise RuntimeError("the start message got no answer from the customer")
+        for number, line in enumerate(SWAPPED if index % 2 else SCRIPT, start=1):
             began = time.perf_counter()
             answer = client.send(line)
-            timings.append((time.perf_counter() - began) * 1000)
-            if not answer:
-                raise RuntimeError(f"no answer to {line!r}: is the action server failing?")
+            elapsed = (time.perf_counter() - began) * 1000
+            by_turn[number].append(elapsed)
+            if number in (EARLY, LATE):
+                by_reply.setdefault((line, number), []).append(elapsed)
+            ended = check_turn(answer, number, real_actions=real_actions)
+            if ended and number < len(SCRIPT):
+                raise NotARealTurn(f"the customer ended the conversation at turn {number}; the script needs {len(SCRIPT)}")
         client.send(END_COMMAND)
-    return timings
+    return {"by_turn": by_turn, "by_reply": by_reply, "senders": senders}
 
 
-def summary(timings: List[float]) -> Dict[str, float]:
+def growth(by_reply: Dict[tuple, List[float]]) -> float:
+    """Turn 11 / turn 2 for the same replies: the geometric mean over the two swapped replies."""
+    ratios = [
+        statistics.median(by_reply[(line, LATE)]) / statistics.median(by_reply[(line, EARLY)])
+        for line in (SCRIPT[EARLY - 1], SCRIPT[LATE - 1])
+        if by_reply.get((line, LATE)) and by_reply.get((line, EARLY))
+    ]
+    return statistics.geometric_mean(ratios) if ratios else float("nan")
+
+
+def summary(by_turn: Dict[int, List[float]]) -> Dict[str, float]:
+    timings = [ms for values in by_turn.values() for ms in values]
     return {
         "turns": len(timings),
         "p50": statistics.median(timings),
         "p95": percentile(timings, 95),
         "mean": statistics.fmean(timings),
     }
+
+
+def tracker_bytes(tracker_db: Path, sender: str) -> Counter:
+    """Bytes of one conversation's events in Rasa's SQLite tracker store, by event type."""
+    with sqlite3.connect(tracker_db) as connection:
+        rows = connection.execute("SELECT type_name, data FROM events WHERE sender_id = ?", (sender,)).fetchall()
+    sizes: Counter = Counter()
+    for type_name, data in rows:
+        sizes[type_name] += len(data.encode("utf-8"))
+    return sizes
 
 
 def main(argv=None) -> int:
@@ -80,26 +146,36 @@ def main(argv=None) -> int:
         settings = dataclasses.replace(
             load_settings(), host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), var_dir=Path(var_dir)
         )
-        endpoints = write_endpoints(
-            settings=settings, actions_url=settings.actions_url, tracker_db=settings.var_dir / "bench_tracker.db"
-        )
+        prepare_database(settings)
+        tracker_db = settings.var_dir / "bench_tracker.db"
+        endpoints = write_endpoints(settings=settings, actions_url=settings.actions_url, tracker_db=tracker_db)
         rasa = stack.enter_context(rasa_service(settings=settings, model=DEFAULT_MODEL, endpoints=endpoints).start())
-        results = {}
+        results, per_turn, growths = {}, {}, {}
         for label, package in (("coach actions", "actions"), ("no-op actions", "bench.noop_actions")):
+            real = package == "actions"
             with actions_service(settings=settings, package=package).start() as actions:
                 actions.wait_until_up()
                 rasa.wait_until_up()
-                play(settings, args.warmup)
-                results[label] = summary(play(settings, args.conversations))
+                play(settings, args.warmup, real_actions=real)
+                played = play(settings, args.conversations, real_actions=real)
+                results[label] = summary(played["by_turn"])
+                per_turn[label] = played["by_turn"]
+                growths[label] = growth(played["by_reply"])
+                if real:
+                    sizes = tracker_bytes(tracker_db, played["senders"][-1])
                 print(f"{label}: {results[label]}", flush=True)
     real, noop = results["coach actions"], results["no-op actions"]
     ratio_p50, ratio_p95 = real["p50"] / noop["p50"], real["p95"] / noop["p95"]
+    coach_turns = per_turn["coach actions"]
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Turn latency through the REST protocol",
         "",
-        f"Run {stamp}; {args.conversations} conversations of {len(SCRIPT)} trainee replies each, after "
-        f"{args.warmup} warm-up conversations; one Rasa server, its action server swapped between runs.",
+        f"Run {stamp}; {args.conversations} conversations of {len(SCRIPT)} trainee replies each (the {PERSONA} "
+        f"customer of `{SCENARIO}`, who accepts the plan at the last reply), after {args.warmup} warm-up "
+        "conversations; one Rasa server (started by `python -m bot.rasa_main`), its action server swapped "
+        "between runs. Every timed turn was checked to be answered by the customer (with that turn's "
+        "feedback for the coach actions), never with an error.",
         "",
         "| action server | turns | p50 ms | p95 ms | mean ms |",
         "|---|---|---|---|---|",
@@ -109,6 +185,28 @@ def main(argv=None) -> int:
         ),
         "",
         f"**Ratio coach / no-op: p50 {ratio_p50:.2f}x, p95 {ratio_p95:.2f}x** (same run, same Rasa server).",
+        "",
+        "## Latency by turn number",
+        "",
+        "| turn | coach p50 ms | coach p95 ms | no-op p50 ms |",
+        "|---|---|---|---|",
+        *(
+            f"| {number} | {statistics.median(coach_turns[number]):.1f} | {percentile(coach_turns[number], 95):.1f} "
+            f"| {statistics.median(per_turn['no-op actions'][number]):.1f} |"
+            for number in coach_turns
+        ),
+        "",
+        f"**Turn 11 / turn 2, same replies (p50): coach {growths['coach actions']:.2f}x, no-op "
+        f"{growths['no-op actions']:.2f}x.** Every other conversation swaps replies 2 and 11, so each of them is "
+        f"timed at both turns; the table above mixes the two orders. Turn {len(SCRIPT)} also works out and sends "
+        "the scorecard.",
+        "",
+        "## One 12-turn conversation in Rasa's tracker store",
+        "",
+        "| event type | bytes |",
+        "|---|---|",
+        *(f"| {name} | {size:,} |" for name, size in sizes.most_common()),
+        f"| **all events** | **{sum(sizes.values()):,}** |",
         "",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

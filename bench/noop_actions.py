@@ -21,6 +21,12 @@ class NoOpStart(_NoOp):
     def name(self) -> str:
         return "action_start_scenario"
 
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        # The web app keeps a conversation only once it has seen the session start.
+        dispatcher.utter_message(text="ok")
+        dispatcher.utter_message(json_message={"type": "session_started", "session_id": "no-op"})
+        return []
+
 
 class NoOpReply(_NoOp):
     def name(self) -> str:

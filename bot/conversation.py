@@ -2,7 +2,8 @@
 
 Each handler takes the session state kept in the Rasa slot (or None) and returns the messages
 to send, as Rasa's REST channel shows them ({"text": ...} or {"custom": {...}}), and the new
-state. Every bad input gets an error payload, never silence.
+state. The slot holds only the turns not yet in our database (bot.session_history); the
+scorecard reads the others back. Every bad input gets an error payload, never silence.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.coaching import coach_turn
 from bot.errors import CoachError
 from bot.scenarios import get_scenario
 from bot.scoring import build_scorecard
+from bot.session_history import HistoryUnavailable, with_all_turns
 from bot.settings import load_settings
 
 
@@ -95,7 +97,7 @@ def reply(state: Optional[Dict[str, Any]], text: Optional[str]) -> Answer:
     if state["mode"] == "coach":
         answer.custom(feedback)
     if result.ended:
-        answer.custom(build_scorecard(state))
+        _add_scorecard(answer, state)
     return answer
 
 
@@ -105,4 +107,17 @@ def end(state: Optional[Dict[str, Any]]) -> Answer:
         return error("no_session", "No practice session is running, so there is nothing to end.")
     if not state.get("outcome"):
         state["outcome"] = "abandoned"
-    return Answer(state=state).custom(build_scorecard(state))
+    return _add_scorecard(Answer(state=state), state)
+
+
+def _add_scorecard(answer: Answer, state: Dict[str, Any]) -> Answer:
+    """The scorecard, over every turn: those no longer in the slot come back from our database.
+
+    When the database is down the session has still ended; the scorecard waits until it is
+    back, and `/end_session` then shows it (see bot.session_history).
+    """
+    try:
+        complete = with_all_turns(state)
+    except HistoryUnavailable as exc:
+        return answer.custom({"type": "error", "code": exc.code, "message": str(exc)})
+    return answer.custom(build_scorecard(complete))

@@ -184,8 +184,10 @@ def write_endpoints(*, settings: Settings, actions_url: str, tracker_db: Path) -
 def rasa_service(*, settings: Settings, model: Path, endpoints: Path) -> Service:
     return Service(
         name="Rasa server",
+        # Rasa's own command line through bot.rasa_main, which first installs an action response
+        # validator built once (Rasa re-checks its schema on every action call otherwise).
         command=[
-            sys.executable, "-m", "bot.quiet", "rasa", "run",
+            sys.executable, "-m", "bot.quiet", "bot.rasa_main", "run",
             "--model", str(model),
             "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),

@@ -3,7 +3,8 @@
 Called after every action with the session state. What the state holds and the database does
 not yet (the start, new turns, the end and its scorecard) is written, each turn committed on its
 own; `stored_turns` in the state remembers how far it got. When the database is down nothing is
-lost: the state still holds every turn in Rasa's tracker store, and the next call catches up.
+lost: the state keeps every turn not yet stored (in Rasa's tracker store), and the next call
+catches up.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import db
 from bot.checks.version import CHECKS_VERSION
 from bot.scoring import build_scorecard, load_rubric
+from bot.session_history import HistoryUnavailable, with_all_turns
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ def store(state: Optional[Dict[str, Any]], *, sender_id: str) -> Optional[str]:
         return None
     try:
         _store(engine(), state, sender_id=sender_id)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, HistoryUnavailable) as exc:
         logger.error("Could not store session %s: %s", state.get("session_id"), exc)
         return (
             "Your conversation goes on, but the training records database is not answering, so your "
@@ -45,15 +47,16 @@ def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str) -> None:
     session_id = state["session_id"]
     rubric_version = load_rubric().version
     if not state.get("stored_start"):
-        with db.session_scope(bind) as session:
+        with db.session_scope(bind, write=True) as session:
             db.record_session_start(
                 session=session, session_id=session_id, sender_id=sender_id, scenario=state["scenario"],
                 persona=state["persona"], mode=state["mode"], start_mood=state["mood_curve"][0],
                 opening=state["turns"][0]["customer"] if state["turns"] else state["last_customer_text"],
             )
         state["stored_start"] = True
-    for turn in state["turns"][state.get("stored_turns", 0):]:
-        with db.session_scope(bind) as session:
+    # The state holds every turn, or (read back from the slot) only those not stored yet.
+    for turn in [t for t in state["turns"] if t["turn"] > state.get("stored_turns", 0)]:
+        with db.session_scope(bind, write=True) as session:
             db.record_turn(
                 session=session, session_id=session_id, number=turn["turn"], trainee_text=turn["reply"],
                 customer_text=turn["answer"], checks=turn["checks"], checks_version=CHECKS_VERSION,
@@ -62,8 +65,8 @@ def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str) -> None:
             )
         state["stored_turns"] = turn["turn"]
     if state.get("outcome") and not state.get("stored_end"):
-        card = build_scorecard(state)
-        with db.session_scope(bind) as session:
+        card = build_scorecard(with_all_turns(state, engine=bind))
+        with db.session_scope(bind, write=True) as session:
             db.record_session_end(
                 session=session, session_id=session_id, outcome=state["outcome"], mood_curve=state["mood_curve"]
             )

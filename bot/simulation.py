@@ -5,6 +5,7 @@ any action server process can pick up any conversation.
 """
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import uuid
@@ -90,7 +91,11 @@ def start_session(scenario_id: Optional[str], persona: Optional[str], mode: Opti
         "turns": [],
         "commitments": [],
         "broken_commitments": [],
+        # Fingerprints (line_digest) of every customer line so far, and of every trainee reply:
+        # all the next turn needs to avoid repeating itself and to notice a repeated reply.
+        # The state travels in every Rasa turn, so it keeps these rather than the texts.
         "said": [],
+        "reply_digests": [],
         "defensive_count": 0,
         "outcome": None,
     }
@@ -129,7 +134,8 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
         checks["greeting"]["tip"] = None
 
     normalised = _normalise(reply)
-    repeated = any(t["normalised"] == normalised for t in state["turns"])
+    replies_before = state.setdefault("reply_digests", [])
+    repeated = line_digest(normalised) in replies_before
     vague = bool(model.vague_promise.search(reply)) and not checks["next_step"]["found"]
     partial_step = not checks["next_step"]["found"] and bool(checks["next_step"]["evidence"])
     tried_restating = bool(model.restatement_frame.search(reply))
@@ -206,7 +212,7 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
     )
     if situation == "detail" and detail_answer:
         customer_text = detail_answer
-        state["said"].append(customer_text)
+        state["said"].append(line_digest(customer_text))
     elif situation == "after_broken_commitment":
         lines = [line.format(promise=broken[0]["promise"]) for line in model.broken_promise_lines[state["persona"]]]
         customer_text = _pick(state, lines, scenario=scenario)
@@ -238,6 +244,7 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
             "answer": customer_text,
         }
     )
+    replies_before.append(line_digest(normalised))
     state["last_customer_text"] = customer_text
     return TurnResult(customer_text=customer_text, feedback=feedback, ended=state["outcome"] is not None)
 
@@ -330,15 +337,21 @@ ENDING_SITUATIONS = ("resolved", "leaving", "escalating")
 def _pick(state: Dict[str, Any], lines: List[str], *, scenario: Optional[Scenario] = None) -> str:
     """A line the customer has not said yet in this conversation, varied by session and turn."""
     rng = random.Random(f"{state['session_id']}:{state['turn']}")
-    unused = [line for line in lines if line not in state["said"]]
+    said = set(state["said"])
+    unused = [line for line in lines if line_digest(line) not in said]
     if not unused and scenario is not None:
         for fallback in FALLBACK_SITUATIONS:
-            unused = [line for line in scenario.lines(fallback, state["persona"]) if line not in state["said"]]
+            unused = [line for line in scenario.lines(fallback, state["persona"]) if line_digest(line) not in said]
             if unused:
                 break
         else:
             ongoing = [s for s in SITUATIONS if s not in ENDING_SITUATIONS]
-            unused = [l for s in ongoing for l in scenario.lines(s, state["persona"]) if l not in state["said"]]
+            unused = [l for s in ongoing for l in scenario.lines(s, state["persona"]) if line_digest(l) not in said]
     choice = rng.choice(unused or lines)
-    state["said"].append(choice)
+    state["said"].append(line_digest(choice))
     return choice
+
+
+def line_digest(text: str) -> str:
+    """A 12-hex-digit fingerprint of a line, for "said before?" without keeping the text."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=6).hexdigest()

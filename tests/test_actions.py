@@ -75,7 +75,7 @@ def test_reply_in_assessment_mode_stores_feedback_without_showing_it(dispatcher,
         ActionCustomerReply(), dispatcher, text="I'm sorry about that, Dana.", slots={STATE_SLOT: started}
     )
     assert not _custom(messages, "feedback")
-    assert state["turns"][0]["checks"]["apology"]["found"] is True
+    assert _stored_checks(state["session_id"])[0]["apology"]["found"] is True
 
 
 @pytest.mark.parametrize(
@@ -110,6 +110,13 @@ def test_reply_after_the_end_says_the_session_is_over(dispatcher, started):
     _, messages = _run(ActionCustomerReply(), dispatcher, text="Hello again", slots={STATE_SLOT: started})
     (error,) = _custom(messages, "error")
     assert error["code"] == "session_over"
+
+
+def _stored_checks(session_id):
+    from bot import db, recording
+
+    with db.session_scope(recording.engine()) as session:
+        return [t.checks for t in db.get_transcript(session=session, session_id=session_id).turns]
 
 
 def _stored_turns(session_id):
@@ -154,3 +161,87 @@ def test_the_end_and_its_scorecard_are_stored(dispatcher, started):
     with db.session_scope(recording.engine()) as session:
         stored = db.get_current_scorecard(session=session, session_id=state["session_id"])
         assert stored.score == card["score"] and stored.outcome == "abandoned"
+
+
+SCRIPT = [
+    "Hi Dana, thanks for getting in touch, my name is Sam.",
+    "So your laptop has crashed every day since it arrived, and nobody called you back?",
+    "I'm really sorry about that, it must be exhausting to lose your work every day.",
+    "What happens on the screen right before it crashes?",
+    "I'll book a technician to visit you tomorrow morning and call you by 5 pm today to confirm the time.",
+]
+
+
+def _play(state, replies):
+    for text in replies:
+        state, messages = _run(ActionCustomerReply(), CollectingDispatcher(), text=text, slots={STATE_SLOT: state})
+    return state, messages
+
+
+def test_the_slot_keeps_only_turns_not_yet_stored(started):
+    state, _ = _play(started, SCRIPT[:3])
+    assert state["turn"] == 3 and state["stored_turns"] == 3
+    assert state["turns"] == [], "stored turns leave the slot"
+    assert len(state["reply_digests"]) == 3 and len(state["said"]) == 4
+    assert [n for n, _ in _stored_turns(state["session_id"])] == [1, 2, 3]
+
+
+def test_the_scorecard_counts_turns_that_left_the_slot(started):
+    """Earned checks of turns only in the database (greeting at turn 1) still count."""
+    from bot import simulation
+    from bot.scoring import build_scorecard
+
+    state, _ = _play(started, SCRIPT[:3])
+    state, messages = _run(ActionEndSession(), CollectingDispatcher(), intent="end_session", slots={STATE_SLOT: state})
+    (card,) = _custom(messages, "scorecard")
+    # The same conversation with every turn kept in memory, as before the slot was compacted.
+    whole = simulation.start_session("laptop_at_home_service", "angry", "coach")
+    whole["session_id"] = started["session_id"]
+    whole["said"] = list(started["said"])
+    for text in SCRIPT[:3]:
+        simulation.take_turn(whole, text)
+    whole["outcome"] = "abandoned"
+    assert card["criteria"] == build_scorecard(whole)["criteria"]
+    assert card["criteria"]["greeting"]["met"] is True and "turn 1" in card["criteria"]["greeting"]["explanation"]
+    assert card["turns"] == 3
+
+
+def test_an_outage_at_the_end_keeps_the_scorecard_until_the_database_is_back(monkeypatch, started):
+    from sqlalchemy import create_engine
+
+    from bot import db, recording
+
+    state, _ = _play(started, SCRIPT[:3])
+    down = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True)
+    monkeypatch.setattr(recording, "engine", lambda: down)
+    state, messages = _run(ActionEndSession(), CollectingDispatcher(), intent="end_session", slots={STATE_SLOT: state})
+    assert not _custom(messages, "scorecard"), "no scorecard from part of the turns"
+    (error,) = _custom(messages, "error")
+    assert error["code"] == "storage_unavailable" and "/end_session" in error["message"]
+    assert state["outcome"] == "abandoned"
+
+    monkeypatch.undo()
+    state, messages = _run(ActionEndSession(), CollectingDispatcher(), intent="end_session", slots={STATE_SLOT: state})
+    (card,) = _custom(messages, "scorecard")
+    assert card["turns"] == 3 and card["criteria"]["greeting"]["met"] is True
+    with db.session_scope(recording.engine()) as session:
+        assert db.get_current_scorecard(session=session, session_id=state["session_id"]).score == card["score"]
+
+
+def test_turns_taken_during_an_outage_stay_in_the_slot_until_stored(monkeypatch, started):
+    from sqlalchemy import create_engine
+
+    from bot import recording
+
+    state, _ = _play(started, SCRIPT[:1])
+    down = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True)
+    monkeypatch.setattr(recording, "engine", lambda: down)
+    state, _ = _play(state, SCRIPT[1:3])
+    assert [t["turn"] for t in state["turns"]] == [2, 3] and state["stored_turns"] == 1
+    monkeypatch.undo()
+    state, messages = _play(state, SCRIPT[3:])
+    assert state["turns"] == [] and state["stored_turns"] == 5
+    assert [n for n, _ in _stored_turns(state["session_id"])] == [1, 2, 3, 4, 5]
+    if state["outcome"]:
+        (card,) = _custom(messages, "scorecard")
+        assert card["turns"] == 5

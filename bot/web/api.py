@@ -227,7 +227,7 @@ def start_session():
     if mode not in MODES:
         return _error(400, "bad_mode", f"Unknown mode {mode!r}: choose one of {', '.join(MODES)}.")
     conversation = new_conversation_id(g.user)
-    with db.session_scope(auth.engine()) as dbs:
+    with db.session_scope(auth.engine(), write=True) as dbs:
         # Before Rasa hears of it, so the action server can file the session under this trainee.
         db.claim_conversation(session=dbs, sender_id=conversation, user_id=g.user.id)
     delivery, failure = _relayed(conversation, start_command(scenario.strip(), persona, mode))

@@ -1,0 +1,132 @@
+"""bot.rasa_main: Rasa's action response check, with its schema checked once instead of per call."""
+from __future__ import annotations
+
+import logging
+
+import jsonschema
+import pytest
+import rasa
+from rasa.core.actions.action import RemoteAction
+from rasa.utils.endpoints import EndpointConfig
+
+from bot import rasa_main
+
+VALID = {
+    "events": [{"event": "slot", "name": "practice", "value": {"session_id": "abc", "mood": 40}}],
+    "responses": [{"text": "Hello"}, {"custom": {"type": "feedback", "turn": 1}}],
+}
+MALFORMED = [
+    {"events": "not a list"},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"name": "practice", "value": 1}]},  # an event without its type
+    {"responses": [["a list, not an object"]]},
+    ["not an object"],
+]
+
+
+@pytest.fixture
+def installed():
+    original = rasa_main.install_action_result_validator()
+    assert original is not None, "the validator was not installed on this Rasa version"
+    yield RemoteAction("action_customer_reply", EndpointConfig("http://127.0.0.1:1/webhook"))
+    RemoteAction._validate_action_result = original
+
+
+def test_a_valid_action_response_is_accepted(installed):
+    assert installed._validate_action_result(dict(VALID)) is True
+
+
+@pytest.mark.parametrize("response", MALFORMED)
+def test_a_malformed_action_response_is_rejected_as_rasa_rejects_it(installed, response):
+    with pytest.raises(jsonschema.ValidationError) as ours:
+        installed._validate_action_result(response)
+    with pytest.raises(jsonschema.ValidationError) as rasas:
+        jsonschema.validate(response, RemoteAction.action_response_format_spec())
+    assert ours.value.message.startswith(rasas.value.message)
+    assert "Failed to validate Action server response" in ours.value.message
+
+
+def test_the_schema_is_not_checked_again_per_call(installed, monkeypatch):
+    """Rasa's own check calls check_schema on every response: ~20 ms each on this machine."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("check_schema called per response")
+
+    monkeypatch.setattr(jsonschema.validators.validator_for(RemoteAction.action_response_format_spec()),
+                        "check_schema", refuse)
+    assert installed._validate_action_result(dict(VALID)) is True
+
+
+def test_another_rasa_version_keeps_rasas_own_check(monkeypatch, caplog):
+    before = RemoteAction._validate_action_result
+    monkeypatch.setattr(rasa, "__version__", "9.9.9")
+    with caplog.at_level(logging.WARNING, logger="bot.rasa_main"):
+        assert rasa_main.install_action_result_validator() is None
+    assert RemoteAction._validate_action_result is before
+    assert "Rasa 9.9.9 is not one of" in caplog.text
+
+
+def test_a_missing_method_keeps_rasas_own_behaviour(monkeypatch, caplog):
+    monkeypatch.delattr(RemoteAction, "_validate_action_result")
+    with caplog.at_level(logging.WARNING, logger="bot.rasa_main"):
+        assert rasa_main.install_action_result_validator() is None
+    assert not hasattr(RemoteAction, "_validate_action_result")
+    assert "is missing" in caplog.text
+
+
+def test_the_launcher_starts_rasa_through_the_entry_point(tmp_path):
+    from bot.launcher import rasa_service
+    from bot.settings import load_settings
+
+    command = rasa_service(settings=load_settings(), model=tmp_path / "m.tar.gz", endpoints=tmp_path / "e.yml").command
+    assert command[1:4] == ["-m", "bot.rasa_main", "run"]
+
+
+def test_a_sqlite_tracker_store_gets_a_pool_and_the_write_ahead_log(tmp_path, monkeypatch):
+    import rasa.core.tracker_store as tracker_store
+    from rasa.core.tracker_store import SQLTrackerStore
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import QueuePool
+
+    monkeypatch.setattr(tracker_store, "create_engine_kwargs", tracker_store.create_engine_kwargs)
+    assert rasa_main.install_sqlite_tracker_store_tuning() is True
+    try:
+        store = SQLTrackerStore(dialect="sqlite", db=str(tmp_path / "tracker.db"))
+        assert isinstance(store.engine.pool, QueuePool)
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    finally:
+        event.remove(Engine, "connect", rasa_main._sqlite_pragmas)
+
+
+def test_postgresql_tracker_store_settings_are_left_alone(monkeypatch):
+    import rasa.core.tracker_store as tracker_store
+
+    monkeypatch.setattr(tracker_store, "create_engine_kwargs", tracker_store.create_engine_kwargs)
+    original = tracker_store.create_engine_kwargs
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    try:
+        rasa_main.install_sqlite_tracker_store_tuning()
+        url = "postgresql://coach@127.0.0.1:5432/coach"
+        assert tracker_store.create_engine_kwargs(url) == original(url)
+    finally:
+        event.remove(Engine, "connect", rasa_main._sqlite_pragmas)
+
+
+def test_event_types_resolve_as_rasa_resolves_them(monkeypatch):
+    from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    assert rasa_main.install_event_type_cache() is True
+    for _ in range(2):  # the second time from what it remembered
+        assert Event.resolve_by_type("slot") is SlotSet
+        assert Event.resolve_by_type("user") is UserUttered
+        assert Event.resolve_by_type("action") is ActionExecuted
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+    assert Event.from_parameters({"event": "slot", "name": "practice", "value": 1}) == SlotSet("practice", 1)
