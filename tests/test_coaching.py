@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import conversation
+from bot import conversation, session_history
 from bot.checks import CHECK_NAMES
 from bot.coaching.examples import build_example, judge, scenario_problems
 from bot.coaching.rules import focus_order, rules
@@ -77,12 +77,17 @@ def test_a_model_reply_that_fails_its_check_is_reported(tmp_path):
 
 
 def play(scenario_id, replies, persona="angry"):
+    """Feedback payloads for `replies`, with the slot as the action server leaves it after each
+    turn: the turn stored in our database and dropped from the state (bot.session_history)."""
     answer = conversation.start(None, {"scenario": scenario_id, "persona": persona, "mode": "coach"})
     state = answer.state
     feedback = []
     for text in replies:
         answer = conversation.reply(state, text)
         state = answer.state
+        if state.get("turns"):
+            state["stored_turns"] = state["turns"][-1]["turn"]
+            state = session_history.compact(state)
         feedback.extend(m["custom"] for m in answer.messages if m.get("custom", {}).get("type") == "feedback")
     return feedback
 

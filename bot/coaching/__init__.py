@@ -27,9 +27,9 @@ def coach_turn(state: Dict[str, Any]) -> Dict[str, Any]:
     # Here, not at the top: the web app replays stored coaching without loading the checks.
     from bot.coaching.examples import build_example
 
-    turns = state["turns"]
-    turn = turns[-1]
-    earlier = turns[:-1]
+    turn = state["turns"][-1]
+    earlier = _remembered(state, before=turn["turn"])
+    turns = [*earlier, turn]
     scenario = get_scenario(state["scenario"])
     at_stage = stage(turns)
     checks = turn["checks"]
@@ -43,10 +43,45 @@ def coach_turn(state: Dict[str, Any]) -> Dict[str, Any]:
             focus["check"], scenario=scenario, customer_message=turn["customer"], shown_before=shown
         )
     praise = praise_for(checks)
+    _remember(state, turn, focus)
     turn["stage"] = at_stage
     turn["focus"] = focus
     turn["praise"] = praise
     return {"focus": focus, "praise": praise, "checks": checks}
+
+
+# Examples kept in the slot's coaching memory, so that the next ones are not the same; older
+# ones are dropped to keep the slot small.
+EXAMPLES_REMEMBERED = 4
+
+
+def _remembered(state: Dict[str, Any], *, before: int) -> List[Dict[str, Any]]:
+    """The earlier turns as coaching needs them: which checks each one met, and its example.
+
+    Stored turns leave the `practice` slot (bot.session_history), so the full turns are not
+    there to look back on; `state["coached"]` keeps this much of every coached turn instead.
+    """
+    return [
+        {
+            "turn": memory["turn"],
+            "checks": {name: {"found": True} for name in memory["found"]},
+            "focus": {"example": memory["example"]} if memory.get("example") else None,
+        }
+        for memory in state.get("coached", [])
+        if memory["turn"] < before
+    ]
+
+
+def _remember(state: Dict[str, Any], turn: Dict[str, Any], focus: Optional[Dict[str, Any]]) -> None:
+    memory = [m for m in state.get("coached", []) if m["turn"] < turn["turn"]]
+    memory.append({
+        "turn": turn["turn"],
+        "found": sorted(name for name, verdict in turn["checks"].items() if verdict.get("found")),
+        "example": (focus or {}).get("example"),
+    })
+    for older in memory[:-EXAMPLES_REMEMBERED]:
+        older.pop("example", None)
+    state["coached"] = memory
 
 
 def pick_focus(turns: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
