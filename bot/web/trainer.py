@@ -18,11 +18,13 @@ from typing import Any, Dict, List, Optional
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from bot import db
+from bot.db.adjusted import machine_scorecard, machine_scores_of, refresh_adjusted_scorecard
 from bot.errors import CoachError
 from bot.web.auth import engine, require_role
-from bot.web.evidence import BAD_CHECKS, CHECK_LABELS, check_label, highlight, ordered_checks, verdict_is_good
+from bot.web.evidence import CHECK_LABELS, check_label, ordered_checks
 from bot.web.exports import session_row, sessions_csv, transcript_csv, transcript_json
 from bot.web.mood_chart import mood_chart
+from bot.web.transcript_view import turn_views
 from bot.web.session_filters import ORDERS, PAGE_SIZES, SORTS, SessionFilters, parse_filters
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
@@ -134,7 +136,9 @@ def _export_stamp() -> str:
 @require_role("trainer")
 def export_sessions_csv():
     rows = _all_matching(_filtered_for_export())
-    return _download(sessions_csv(rows), filename=f"sessions-{_export_stamp()}.csv", mimetype="text/csv")
+    with db.session_scope(engine()) as dbs:
+        machine = machine_scores_of(session=dbs, session_ids=[r.session_id for r in rows])
+    return _download(sessions_csv(rows, machine), filename=f"sessions-{_export_stamp()}.csv", mimetype="text/csv")
 
 
 @bp.get("/sessions.json")
@@ -142,10 +146,12 @@ def export_sessions_csv():
 def export_sessions_json():
     filters = _filtered_for_export()
     rows = _all_matching(filters)
+    with db.session_scope(engine()) as dbs:
+        machine = machine_scores_of(session=dbs, session_ids=[r.session_id for r in rows])
     body = {
         "filters": {k: v for k, v in filters.values.items() if v},
         "total": len(rows),
-        "sessions": [session_row(r) for r in rows],
+        "sessions": [session_row(r, machine) for r in rows],
     }
     return _download(
         json.dumps(body, ensure_ascii=False, indent=2),
@@ -164,32 +170,6 @@ def _load(dbs: Any, session_id: str) -> db.Transcript:
     return transcript
 
 
-def _turn_view(t: db.Transcript, turn: db.Turn) -> Dict[str, Any]:
-    rows = []
-    for name in ordered_checks(turn.checks):
-        verdict = turn.checks[name]
-        found = bool(verdict.get("found"))
-        override = t.override_for(turn, name)
-        rows.append({
-            "name": name,
-            "label": check_label(name),
-            "bad_check": name in BAD_CHECKS,
-            "found": found,
-            "good": verdict_is_good(name, found),
-            "evidence": [e for e in verdict.get("evidence") or [] if isinstance(e, str)],
-            "tip": verdict.get("tip"),
-            "override": override,
-            "override_good": None if override is None else verdict_is_good(name, override.trainer_found),
-        })
-    return {
-        "turn": turn,
-        "segments": highlight(turn.trainee_text, turn.checks),
-        "checks": rows,
-        "overrides": [o for o in t.check_overrides if o.turn_id == turn.id],
-        "comments": t.comments_on(turn),
-    }
-
-
 def _render_transcript(session_id: str, *, forms: Optional[Dict[str, Any]] = None, status: int = 200):
     with db.session_scope(engine()) as dbs:
         t = _load(dbs, session_id)
@@ -200,8 +180,9 @@ def _render_transcript(session_id: str, *, forms: Optional[Dict[str, Any]] = Non
                 t=t,
                 practice=t.session,
                 scenario_title=titles.get(t.session.scenario, t.session.scenario),
-                turns=[_turn_view(t, turn) for turn in t.turns],
+                turns=turn_views(t),
                 chart=mood_chart(t.session.mood_curve),
+                machine_card=machine_scorecard(t),
                 forms=forms or {},
                 outcomes=OUTCOME_LABELS,
             ),
@@ -224,6 +205,14 @@ def _find_turn(t: db.Transcript, number: int) -> db.Turn:
 
 def _back_to(session_id: str, anchor: str):
     return redirect(url_for("trainer.transcript", session_id=session_id, _anchor=anchor), code=303)
+
+
+def _score_note(card: Optional[db.Scorecard]) -> str:
+    if card is None:
+        return ""
+    if card.trainer_adjusted:
+        return f" The trainer-adjusted score is {card.score} / 100 ({'passed' if card.passed else 'not passed'})."
+    return f" The score stays the machine's {card.score} / 100."
 
 
 @bp.post("/sessions/<session_id>/turns/<int:number>/checks")
@@ -251,6 +240,7 @@ def override_check(session_id: str, number: int):
             try:
                 db.override_check(session=dbs, turn_id=turn.id, check=check, trainer_found=found == "yes",
                                   reason=reason, reviewer_id=g.user.id)
+                score_note = _score_note(refresh_adjusted_scorecard(session=dbs, session_id=session_id))
             except db.NotAllowed as exc:
                 abort(403, description=str(exc))
             except CoachError as exc:
@@ -259,7 +249,7 @@ def override_check(session_id: str, number: int):
         form = {"turn": number, "errors": errors, "check": check, "found": found, "reason": reason}
         return _render_transcript(session_id, forms={"override": form}, status=400)
     verdict = "found" if found == "yes" else "not found"
-    flash(f"Saved: {check_label(check)} on reply {number} is now “{verdict}”.", FLASH)
+    flash(f"Saved: {check_label(check)} on reply {number} is now “{verdict}”.{score_note}", FLASH)
     return _back_to(session_id, f"turn-{number}")
 
 
@@ -279,6 +269,7 @@ def override_outcome(session_id: str):
             try:
                 db.override_outcome(session=dbs, session_id=session_id, outcome=outcome, reason=reason,
                                     reviewer_id=g.user.id)
+                score_note = _score_note(refresh_adjusted_scorecard(session=dbs, session_id=session_id))
             except db.NotAllowed as exc:
                 abort(403, description=str(exc))
             except CoachError as exc:
@@ -286,7 +277,7 @@ def override_outcome(session_id: str):
     if errors:
         form = {"errors": errors, "outcome": outcome, "reason": reason}
         return _render_transcript(session_id, forms={"outcome": form}, status=400)
-    flash(f"Saved: the outcome is now “{outcome}”.", FLASH)
+    flash(f"Saved: the outcome is now “{outcome}”.{score_note}", FLASH)
     return _back_to(session_id, "outcome")
 
 

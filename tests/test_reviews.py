@@ -1,0 +1,155 @@
+"""Reviews that change outcomes (issue 15) through Flask's test client on a migrated SQLite file:
+an overrule re-scores the session (page, exports, HR status) and agreement stays per check."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from bot import db
+from bot.adjusted_score import Overruling, adjust
+from bot.db.adjusted import refresh_adjusted_scorecard
+from tests.review_fixtures import GOOD_REPLY, add_person, add_scored_session, good_checks, verdicts
+
+
+@pytest.fixture(scope="module")
+def migrated_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("reviews-db") / "coach.db"
+    db.upgrade(URL.create("sqlite", database=str(path)).render_as_string(hide_password=False))
+    return path
+
+
+@pytest.fixture
+def app(tmp_path, migrated_file, monkeypatch):
+    monkeypatch.setattr(db.crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    shutil.copyfile(migrated_file, tmp_path / "coach.db")
+    url = URL.create("sqlite", database=str(tmp_path / "coach.db")).render_as_string(hide_password=False)
+    from bot.web import create_app
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test", "TESTING": True, "RASA_URL": "http://127.0.0.1:9",
+                      "HR_TODAY": "2026-12-01"})
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def engine(app):
+    return app.extensions["db_engine"]
+
+
+def client_as(app, user_id):
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["user_id"] = user_id
+    page = client.get("/hr/me").get_data(as_text=True)
+    client.token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client
+
+
+@pytest.fixture
+def failed(engine):
+    """A failed assessment: no restating of the problem (56 < 70)."""
+    trainee = add_person(engine, key="tina", name="Tina Trainee", team="North")
+    trainer = add_person(engine, key="terry", role="trainer", name="Terry Trainer")
+    checks = good_checks()
+    checks["active_listening"] = {"found": False, "evidence": ["crashes every day"], "tip": "Say it back."}
+    card = add_scored_session(engine, "s1", user_id=trainee, turns=[{"text": GOOD_REPLY, "checks": checks}])
+    assert card["score"] == 56 and not card["passed"]
+    return {"trainee": trainee, "trainer": trainer}
+
+
+def overrule(client, *, number=1, check="active_listening", found="yes", reason="It restates the daily crashes."):
+    return client.post(f"/trainer/sessions/s1/turns/{number}/checks",
+                       data={"check": check, "found": found, "reason": reason, "csrf_token": client.token})
+
+
+def test_adjust_moves_the_score_by_the_points_of_the_overruled_criteria_only():
+    machine = {"score": 40, "passed": False, "pass_mark": 70, "criteria": {
+        "apology": {"label": "Apology", "met": False, "weight": 15, "points": 0, "explanation": "Not met."},
+        "greeting": {"label": "Greeting", "met": True, "weight": 6, "points": 6, "explanation": "Earned."},
+        "thanks": {"label": "Thanks", "met": False, "weight": 7, "points": 0, "explanation": "n/a",
+                   "applicable": False},
+    }}
+    note = Overruling(reviewer="Terry", reason="It is an apology.", at="2026-12-01T10:00:00+00:00",
+                      check="apology", turn=2, found=True)
+    result = adjust(machine=machine,
+                    rejudged={"apology": {"met": True, "points": 15, "explanation": "Earned at turn 2."},
+                              "thanks": {"met": True, "points": 7}},
+                    overruled={"apology": [note], "thanks": [note]})
+    assert result.score == 55 and not result.passed
+    assert list(result.criteria) == ["apology", "greeting", "thanks"], "the scorecard's order is kept"
+    apology = result.criteria["apology"]
+    assert (apology["met"], apology["points"], apology["machine_met"], apology["machine_points"]) == (True, 15, False, 0)
+    assert apology["overruled_by"] == [{"reviewer": "Terry", "reason": "It is an apology.",
+                                        "at": "2026-12-01T10:00:00+00:00", "check": "apology", "turn": 2,
+                                        "found": True}]
+    assert "overruled_by" not in result.criteria["thanks"], "a criterion not applicable stays so"
+    assert result.overruled == ["apology"]
+
+
+def test_an_overrule_rescores_the_page_the_exports_and_hr_status(app, engine, failed):
+    trainer = client_as(app, failed["trainer"])
+    response = overrule(trainer)
+    assert response.status_code == 303
+    page = trainer.get("/trainer/sessions/s1").get_data(as_text=True)
+    assert "The trainer-adjusted score is 73 / 100 (passed)" in page
+    adjusted = re.search(r'id="adjusted-score">(.*?)</p>', page, re.S).group(1)
+    assert "73 / 100" in adjusted and "passed" in adjusted
+    assert "The machine's score: 56 / 100, not passed" in page
+    row = re.search(r'<tr class="met overruled" data-criterion="active_listening">(.*?)</tr>', page, re.S).group(1)
+    assert "0 / 17 (not met)" in row and "17 / 17 (met)" in row
+    assert "Overruled by <span class=\"who\">Terry Trainer</span>" in row and "It restates the daily crashes." in row
+
+    listed = list(csv.DictReader(io.StringIO(trainer.get("/trainer/sessions.csv").get_data(as_text=True))))
+    assert [(r["session_id"], r["score"], r["passed"]) for r in listed] == [("s1", "73", "yes")]
+    exported = json.loads(trainer.get("/trainer/sessions/s1/export.json").get_data(as_text=True))
+    assert exported["scorecard"]["score"] == 73 and exported["scorecard"]["trainer_adjusted"] is True
+    assert exported["scorecard"]["machine_score"] == 56
+    assert exported["scorecard"]["criteria"]["active_listening"]["overruled_by"][0]["reviewer"] == "Terry Trainer"
+
+    # Agreement stays per check: one verdict on active listening, where the trainer disagreed.
+    agreement = trainer.get("/trainer/agreement").get_data(as_text=True)
+    assert "Restating the problem" in agreement
+    with db.session_scope(engine) as s:
+        table = db.agreement_per_check(session=s)
+        assert (table["active_listening"].n, table["active_listening"].trainer_only) == (1, 1)
+        cards = db.get_transcript(session=s, session_id="s1").scorecards
+        assert [(c.score, c.is_current, c.trainer_adjusted) for c in cards] == [(56, False, False), (73, True, True)]
+
+
+def test_taking_an_overrule_back_restores_the_machine_score_and_repeats_add_nothing(app, engine, failed):
+    trainer = client_as(app, failed["trainer"])
+    overrule(trainer)
+    overrule(trainer)
+    with db.session_scope(engine) as s:
+        assert len(db.get_transcript(session=s, session_id="s1").scorecards) == 2, "the same verdict twice adds nothing"
+    overrule(trainer, found="no", reason="On second reading it only repeats a word.")
+    with db.session_scope(engine) as s:
+        t = db.get_transcript(session=s, session_id="s1")
+        assert (t.scorecard.score, t.scorecard.trainer_adjusted) == (56, False)
+    page = trainer.get("/trainer/sessions/s1").get_data(as_text=True)
+    assert 'id="adjusted-score"' not in page and "Score 56 / 100: not passed" in page
+
+
+def test_an_outcome_override_rescores_the_resolution_criterion(app, engine, failed):
+    trainer = client_as(app, failed["trainer"])
+    response = trainer.post("/trainer/sessions/s1/outcome", data={
+        "outcome": "resolved", "reason": "The customer said thanks and hung up happy.", "csrf_token": trainer.token})
+    assert response.status_code == 303
+    with db.session_scope(engine) as s:
+        card = db.get_transcript(session=s, session_id="s1").scorecard
+        assert card.score == 66 and card.criteria["resolution"]["overruled_by"][0]["outcome"] == "resolved"
+
+
+def test_refresh_without_a_scorecard_does_nothing(engine):
+    trainee = add_person(engine, key="rita")
+    add_scored_session(engine, "running", user_id=trainee, outcome=None,
+                       turns=[{"text": "Hello", "checks": verdicts()}])
+    with db.session_scope(engine) as s:
+        assert refresh_adjusted_scorecard(session=s, session_id="running") is None
