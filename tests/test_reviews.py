@@ -153,3 +153,38 @@ def test_refresh_without_a_scorecard_does_nothing(engine):
                        turns=[{"text": "Hello", "checks": verdicts()}])
     with db.session_scope(engine) as s:
         assert refresh_adjusted_scorecard(session=s, session_id="running") is None
+
+
+# --- error pages and the sign-in page ---------------------------------------------------------
+
+
+def test_403_404_and_500_are_pages_in_the_site_layout_with_a_way_home(app, engine, failed):
+    trainee = client_as(app, failed["trainee"])
+    response = trainee.get("/trainer/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert 'class="site-header"' in page and "Not for your account" in page
+    assert re.search(r'<a href="/" id="error-home">Back to your home page</a>', page)
+    missing = trainee.get("/no/such/page")
+    assert missing.status_code == 404 and "Page not found" in missing.get_data(as_text=True)
+    assert "requested URL was not found" not in missing.get_data(as_text=True)
+    gone = client_as(app, failed["trainer"]).get("/trainer/sessions/nope").get_data(as_text=True)
+    assert "There is no practice session with that id." in gone and 'href="/trainer/" id="error-home"' in gone
+
+
+def test_an_unexpected_failure_is_a_500_page_that_shows_no_internals(app):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    app.testing = False
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    crashed = app.test_client().get("/boom")
+    assert crashed.status_code == 500
+    text = crashed.get_data(as_text=True)
+    assert "Something went wrong" in text and 'href="/signin" id="error-home"' in text and "RuntimeError" not in text and "Traceback" not in text
+
+
+def test_the_sign_in_page_does_not_name_the_first_administrator_file(app):
+    page = app.test_client().get("/signin").get_data(as_text=True)
+    assert "first-admin" not in page and "administrator" not in page

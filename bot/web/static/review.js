@@ -18,6 +18,11 @@
     }
     location.hash = "#" + target.id;
     target.scrollIntoView({ block: "start" });
+    var status = document.getElementById("flag-status");
+    if (status) {
+      // Said by screen readers: where the jump landed among the flagged replies.
+      status.textContent = "Flagged reply " + (turns.indexOf(target) + 1) + " of " + turns.length + ".";
+    }
     var heading = target.querySelector("h3");
     if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
   }
