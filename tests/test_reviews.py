@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy.engine import URL
 from bot import db
 from bot.adjusted_score import Overruling, adjust
 from bot.db.adjusted import refresh_adjusted_scorecard
-from tests.review_fixtures import GOOD_REPLY, add_person, add_scored_session, good_checks, verdicts
+from tests.review_fixtures import GOOD_REPLY, T0, add_person, add_scored_session, good_checks, verdicts
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +189,90 @@ def test_an_unexpected_failure_is_a_500_page_that_shows_no_internals(app):
 def test_the_sign_in_page_does_not_name_the_first_administrator_file(app):
     page = app.test_client().get("/signin").get_data(as_text=True)
     assert "first-admin" not in page and "administrator" not in page
+
+
+# --- the review queue, the weakest checks, the never-met filter --------------------------------
+
+
+def queue_ids(page: str):
+    table = page.split('id="queue-table"', 1)[1].split("</table>", 1)[0] if 'id="queue-table"' in page else ""
+    return re.findall(r'<tr data-session="([^"]+)">', table)
+
+
+def test_the_queue_lists_a_failed_assessment_and_empties_after_review_and_sign_off(app, engine, failed):
+    from bot.db import training
+
+    with db.session_scope(engine) as s:
+        curriculum = training.create_curriculum(
+            session=s, name="Onboarding", scenario_ids=["laptop_at_home_service"], personas=["angry"],
+            items=[training.ItemSpec(scenario="laptop_at_home_service", persona="angry", pass_mark="70")])
+        training.assign_curriculum(session=s, curriculum_id=curriculum.id, team="North").created_at = (
+            db.get_session(session=s, session_id="s1").started_at - timedelta(days=1))
+    trainer = client_as(app, failed["trainer"])
+    page = trainer.get("/trainer/").get_data(as_text=True)
+    assert page.index('id="review-queue"') < page.index('id="filter-form"'), "the queue comes first"
+    assert queue_ids(page) == ["s1"]
+    row = page.split('<tr data-session="s1">')[1].split("</tr>")[0]
+    assert "Failed assessment" in row and "Machine unsure (near miss)" in row and "Never reviewed" in row
+    counts = dict(re.findall(r'<li data-reason="(\w+)"><span class="count-n">(\d+)</span>', page))
+    assert counts == {"failed_assessment": "1", "low_confidence": "1", "never_reviewed": "1"}
+
+    overrule(trainer)  # 56 -> 73: now a pass, which waits for a sign-off
+    page = trainer.get("/trainer/").get_data(as_text=True)
+    row = page.split('<tr data-session="s1">')[1].split("</tr>")[0]
+    assert "Pass awaiting sign-off" in row and "Failed assessment" not in row and "(trainer-adjusted)" in row
+    signed = trainer.post("/hr/sign-offs", data={"session_id": "s1", "csrf_token": trainer.token},
+                          follow_redirects=True)
+    assert "score 73. The pass is certified" in signed.get_data(as_text=True)
+    page = trainer.get("/trainer/").get_data(as_text=True)
+    assert queue_ids(page) == [] and 'id="queue-empty"' in page
+
+
+def test_defensive_sessions_come_before_sessions_only_never_reviewed(app, engine, failed):
+    add_scored_session(engine, "calm", user_id=failed["trainee"], mode="coach",
+                       turns=[{"text": "Hi", "checks": verdicts(greeting=["Hi"])}])
+    add_scored_session(engine, "blame", user_id=failed["trainee"], mode="coach", started_at=T0 - timedelta(days=1),
+                       turns=[{"text": "Not my fault.", "checks": verdicts(defensive=["Not my fault"])}])
+    page = client_as(app, failed["trainer"]).get("/trainer/").get_data(as_text=True)
+    assert queue_ids(page) == ["s1", "blame", "calm"]
+
+
+def test_the_weakest_checks_per_team_are_charted_with_a_text_description(app, engine, failed):
+    other = add_person(engine, key="sam", name="Sam South", team="South")
+    add_scored_session(engine, "south", user_id=other, turns=[{"text": GOOD_REPLY, "checks": good_checks()}])
+    trainer = client_as(app, failed["trainer"])
+    page = trainer.get("/trainer/?period_from=2026-11-01&period_to=2026-11-30").get_data(as_text=True)
+    description = re.search(r'<desc id="weak-svg-desc">(.*?)</desc>', page, re.S).group(1)
+    assert description.startswith("Least often met criteria per team. North (1 session): ")
+    assert "Restated the customer&#39;s issue with its details met in 0 of 1 (0%)" in description
+    assert "South (1 session): " in description and "Concrete next step with a time met in 0 of 1 (0%)" in description
+    assert page.count('<rect class="bar"') == 6
+    empty = trainer.get("/trainer/?period_from=2025-01-01&period_to=2025-01-31").get_data(as_text=True)
+    assert 'id="weak-empty"' in empty
+    bad = trainer.get("/trainer/?period_from=2026-12-01&period_to=2026-11-01")
+    assert bad.status_code == 400 and 'aria-describedby="period-to-error"' in bad.get_data(as_text=True)
+
+
+def test_the_never_met_filter_finds_sessions_without_a_check_in_any_reply(app, engine, failed):
+    add_scored_session(engine, "sorry", user_id=failed["trainee"], mode="coach",
+                       turns=[{"text": "Hi", "checks": verdicts()},
+                              {"text": "I'm sorry.", "checks": verdicts(apology=["I'm sorry"])}])
+    add_scored_session(engine, "never", user_id=failed["trainee"], mode="coach",
+                       turns=[{"text": "Hi", "checks": verdicts()}])
+    trainer = client_as(app, failed["trainer"])
+
+    def listed(url):
+        page = trainer.get(url).get_data(as_text=True)
+        table = page.split('id="sessions-table"', 1)[1].split("</table>", 1)[0] if 'id="sessions-table"' in page else ""
+        return re.findall(r'href="/trainer/sessions/([^"]+)" class="row-link">', table)
+
+    assert sorted(listed("/trainer/?unmet=apology")) == ["never"]
+    assert sorted(listed("/trainer/?unmet=next_step")) == ["never", "s1", "sorry"]
+    assert trainer.get("/trainer/?unmet=nonsense").status_code == 400
+
+
+def test_every_cell_of_a_list_row_links_to_the_transcript_and_only_one_is_tabbable(app, engine, failed):
+    page = client_as(app, failed["trainer"]).get("/trainer/").get_data(as_text=True)
+    row = page.split('id="sessions-table"', 1)[1].split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert row.count('href="/trainer/sessions/s1"') == 8
+    assert row.count('tabindex="-1" aria-hidden="true"') == 7

@@ -132,7 +132,11 @@ def html(response) -> str:
 
 
 def listed(response) -> List[str]:
-    return SESSION_LINK.findall(html(response))
+    """The sessions in the list (not the review queue above it), one per row: every cell of a row
+    links to the transcript, only the first one is in the tab order."""
+    page = html(response)
+    table = page.split('id="sessions-table"', 1)[1].split("</table>", 1)[0] if 'id="sessions-table"' in page else ""
+    return [m.group(1) for m in SESSION_LINK.finditer(table) if table[m.end():].startswith(' class="row-link">')]
 
 
 def csrf_from(client, url: str) -> str:

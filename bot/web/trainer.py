@@ -24,7 +24,11 @@ from bot.web.auth import engine, require_role
 from bot.web.evidence import CHECK_LABELS, check_label, ordered_checks
 from bot.web.exports import session_row, sessions_csv, transcript_csv, transcript_json
 from bot.web.mood_chart import mood_chart
+from bot.db.check_summary import weakest_checks
+from bot.db.review_queue import REASONS, review_queue
+from bot.web.review_period import parse_period
 from bot.web.transcript_view import turn_views
+from bot.web.weak_checks_chart import weak_checks_chart
 from bot.web.session_filters import ORDERS, PAGE_SIZES, SORTS, SessionFilters, parse_filters
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
@@ -42,6 +46,8 @@ WEAK_KAPPA = 0.40
 # Below this many reviewed verdicts one disagreement moves kappa a lot; the page says so.
 FEW_REVIEWS = 10
 FLASH = "review"
+# Queue rows on the landing page; the counts cover them all.
+QUEUE_ROWS = 25
 
 
 @bp.app_template_filter("review_time")
@@ -77,6 +83,7 @@ def _context(**extra: Any) -> Dict[str, Any]:
 @require_role("trainer")
 def sessions():
     filters = parse_filters(request.args)
+    period = parse_period(request.args)
     titles = _scenario_titles()
     page: Optional[db.SessionPage] = None
     with db.session_scope(engine()) as dbs:
@@ -85,6 +92,8 @@ def sessions():
             page = db.list_sessions(
                 session=dbs, **filters.query, limit=filters.per_page, offset=(filters.page - 1) * filters.per_page
             )
+        queue = review_queue(session=dbs, awaiting_sign_off=_awaiting_sign_off(dbs))
+        weakest = weakest_checks(session=dbs, **period.query) if period.ok else []
     pages = max(1, -(-page.total // filters.per_page)) if page else 1
     return render_template(
         "trainer/sessions.html",
@@ -95,6 +104,11 @@ def sessions():
             trainees=trainees,
             scenario_titles=titles,
             scenario_ids=sorted(set(titles) | ({filters.values["scenario"]} - {""})),
+            queue=queue,
+            queue_shown=queue.items[:QUEUE_ROWS],
+            reasons=REASONS,
+            period=period,
+            weak_chart=weak_checks_chart(weakest),
             personas=PERSONA_LABELS,
             outcomes=OUTCOME_LABELS,
             checks=CHECK_LABELS,
@@ -102,7 +116,15 @@ def sessions():
             orders=ORDERS,
             page_sizes=PAGE_SIZES,
         ),
-    ), (200 if filters.ok else 400)
+    ), (200 if filters.ok and period.ok else 400)
+
+
+def _awaiting_sign_off(dbs: Any) -> List[str]:
+    """Session ids of passes waiting for a trainer's sign-off (not the trainer's own)."""
+    from bot.db import training
+
+    summary = training.overview(session=dbs)
+    return [r.best_session_id for r in summary.awaiting_sign_off if r.best_session_id and r.user.id != g.user.id]
 
 
 def _all_matching(filters: SessionFilters) -> List[db.SessionRow]:
