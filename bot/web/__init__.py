@@ -99,6 +99,7 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
     app.config.update(
         RASA_URL=settings.rasa_url,
         MAX_MESSAGE_CHARS=settings.max_message_chars,
+        IDLE_MINUTES=settings.idle_minutes,
         RELAY_TIMEOUT=DEFAULT_RELAY_TIMEOUT,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
@@ -119,13 +120,14 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
         locks=ConversationLocks(),
     )
 
-    from bot.web import api, auth, chat, hr, trainer
+    from bot.web import api, auth, chat, hr, idle, trainer
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(chat.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(trainer.bp)
     app.register_blueprint(hr.bp)
+    idle.install(app)
 
     @app.after_request
     def _security_headers(response):
