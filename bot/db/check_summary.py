@@ -47,7 +47,8 @@ def weakest_checks(
     *, session: Session, started_from: Optional[datetime] = None, started_before: Optional[datetime] = None,
     per_team: int = WEAKEST_PER_TEAM,
 ) -> List[TeamSummary]:
-    """Per team (by name, people without a team last): its `per_team` least often met criteria."""
+    """Per team (by name, people without a team last): its `per_team` least often met criteria
+    (none when the team met every criterion in every session)."""
     stmt = (
         select(User.team, Scorecard.criteria)
         .join(PracticeSession, PracticeSession.user_id == User.id)
@@ -72,7 +73,9 @@ def weakest_checks(
             entry[2] += 1
     result = []
     for name in sorted(tallies, key=lambda t: (t == NO_TEAM, t.casefold())):
-        rates = [CriterionRate(criterion=k, label=v[0], met=v[1], sessions=v[2]) for k, v in tallies[name].items()]
+        # A criterion met in every session is nobody's weakness, however short the list gets.
+        rates = [CriterionRate(criterion=k, label=v[0], met=v[1], sessions=v[2])
+                 for k, v in tallies[name].items() if v[1] < v[2]]
         rates.sort(key=lambda r: (r.share, r.label))
         result.append(TeamSummary(team=name, sessions=counts[name], weakest=rates[:per_team]))
     return result

@@ -27,6 +27,14 @@ SHORT_LABELS: Dict[str, str] = {
 }
 
 
+# A bad check not found is good news, said as such: "✓ Defensive" would read as "was defensive".
+CLEAR_LABELS: Dict[str, str] = {
+    "defensive": "Not defensive",
+    "jargon": "No jargon",
+    "broken_promise": "Promises kept",
+}
+
+
 def short_label(name: str) -> str:
     return SHORT_LABELS.get(name, check_label(name))
 
@@ -62,6 +70,12 @@ class CheckRow:
         if self.effective_good:
             return "good"
         return "bad" if self.bad_check else "miss"
+
+    @property
+    def badge_text(self) -> str:
+        if self.bad_check and not self.effective_found:
+            return CLEAR_LABELS.get(self.name, f"No {self.short.lower()}")
+        return self.short
 
     @property
     def badge_words(self) -> str:

@@ -49,6 +49,7 @@ class WeakChecksChart:
         parts = []
         for block in self.teams:
             bars = "; ".join(f"{b.label} met in {b.met} of {b.sessions} ({b.percent}%)" for b in block.bars)
+            bars = bars or "every criterion met in every session"
             parts.append(f"{block.team} ({block.sessions} session{'s' if block.sessions != 1 else ''}): {bars}.")
         return "Least often met criteria per team. " + " ".join(parts)
 
