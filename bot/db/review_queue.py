@@ -34,8 +34,9 @@ REASONS: Dict[str, str] = {
 WEAK_KAPPA = 0.40
 # Fewer verdicts than this say little about a check: it is not called weak on so few.
 MIN_REVIEWS = 5
-# Near misses of these checks are ordinary (most replies have no thanks or name): not "unsure".
-NEAR_MISS_CHECKS = ("active_listening", "apology", "next_step", "defensive")
+# The checks whose near misses (evidence seen, not counted) say the machine was unsure; for the
+# others a miss is ordinary (most replies have no thanks or name in them).
+NEAR_MISS_CHECKS = ("active_listening", "apology", "next_step")
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def _turn_reasons(checks_per_turn: Iterable[dict], weak: Set[str]) -> List[str]:
         reasons.append("disagreement")
     if any(
         not (c.get(name) or {}).get("found") and (c.get(name) or {}).get("evidence")
-        for c in turns for name in NEAR_MISS_CHECKS if name != "defensive"
+        for c in turns for name in NEAR_MISS_CHECKS
     ):
         reasons.append("low_confidence")
     return reasons
