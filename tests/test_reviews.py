@@ -276,3 +276,15 @@ def test_every_cell_of_a_list_row_links_to_the_transcript_and_only_one_is_tabbab
     row = page.split('id="sessions-table"', 1)[1].split("<tbody>", 1)[1].split("</tr>", 1)[0]
     assert row.count('href="/trainer/sessions/s1"') == 8
     assert row.count('tabindex="-1" aria-hidden="true"') == 7
+
+
+def test_the_landing_page_shows_the_25_most_urgent_and_all_on_request(app, engine, failed, monkeypatch):
+    from bot.web import trainer as trainer_pages
+
+    monkeypatch.setattr(trainer_pages, "QUEUE_ROWS", 1)
+    add_scored_session(engine, "second", user_id=failed["trainee"], mode="coach",
+                       turns=[{"text": "Hi", "checks": verdicts(greeting=["Hi"])}])
+    client = client_as(app, failed["trainer"])
+    page = client.get("/trainer/").get_data(as_text=True)
+    assert queue_ids(page) == ["s1"] and "The 1 most urgent of 2 sessions" in page and 'id="queue-all"' in page
+    assert queue_ids(client.get("/trainer/?queue=all").get_data(as_text=True)) == ["s1", "second"]

@@ -105,7 +105,7 @@ def sessions():
             scenario_titles=titles,
             scenario_ids=sorted(set(titles) | ({filters.values["scenario"]} - {""})),
             queue=queue,
-            queue_shown=queue.items[:QUEUE_ROWS],
+            queue_shown=queue.items if request.args.get("queue") == "all" else queue.items[:QUEUE_ROWS],
             reasons=REASONS,
             period=period,
             weak_chart=weak_checks_chart(weakest),
