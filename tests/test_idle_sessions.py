@@ -48,6 +48,15 @@ def test_a_session_idle_too_long_ends_abandoned_with_its_scorecard_and_a_recent_
         assert len(db.get_transcript(session=s, session_id="idle").scorecards) == 1
 
 
+def test_sweeping_is_off_under_testing_unless_asked_for(app, engine):
+    tina = add_person(engine, key="tina")
+    trainer = add_person(engine, key="terry", role="trainer")
+    running(engine, "paused", user_id=tina, minutes_ago=90)
+    client_as(app, trainer).get("/trainer/")
+    with db.session_scope(engine) as s:
+        assert db.get_session(session=s, session_id="paused").ended_at is None
+
+
 def test_two_processes_closing_at_once_score_each_session_once(app, engine):
     tina = add_person(engine, key="tina")
     for n in range(4):
@@ -73,9 +82,7 @@ def test_the_trainer_list_shows_an_idle_session_as_abandoned_not_running(app, en
     tina = add_person(engine, key="tina")
     trainer = add_person(engine, key="terry", role="trainer")
     running(engine, "walked-away", user_id=tina, minutes_ago=31)
-    from bot.web import idle
-
-    idle._last_sweep["at"] = float("-inf")
+    app.config["IDLE_SWEEP"] = True  # off by default under TESTING (bot/web/idle.py)
     page = client_as(app, trainer).get("/trainer/").get_data(as_text=True)
     row = page.split('id="sessions-table"')[1].split("</tr>", 2)[1]
     assert "abandoned" in row and "running" not in row and "73" in row
@@ -84,6 +91,7 @@ def test_the_trainer_list_shows_an_idle_session_as_abandoned_not_running(app, en
 def test_a_message_to_a_conversation_closed_as_idle_is_refused_without_reaching_rasa(app, engine):
     tina = add_person(engine, key="tina")
     running(engine, "gone", user_id=tina, minutes_ago=40)
+    app.config["IDLE_SWEEP"] = True
     client = client_as(app, tina)
     with db.session_scope(engine) as s:
         db.claim_conversation(session=s, sender_id="sender-gone", user_id=tina)

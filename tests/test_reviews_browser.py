@@ -38,14 +38,20 @@ def site(tmp_path_factory) -> Iterator[Dict[str, Any]]:
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "RASA_URL": "http://127.0.0.1:9",
                       "HR_TODAY": "2026-12-01"})
     engine = app.extensions["db_engine"]
+    # A quick hash for these five people only (scrypt takes a quarter of a second each on
+    # purpose); signing in checks any werkzeug method, and the setting is put back at once.
+    method = db.crud.PASSWORD_HASH_METHOD
     db.crud.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
-    people = {
-        "tina": add_person(engine, key="tina", name="Tina Trainee", team="North"),
-        "lars": add_person(engine, key="lars", name="Lars Late", team="North"),
-        "sam": add_person(engine, key="sam", name="Sam South", team="South"),
-        "terry": add_person(engine, key="terry", role="trainer", name="Terry Trainer"),
-        "hana": add_person(engine, key="hana", role="hr", name="Hana HR"),
-    }
+    try:
+        people = {
+            "tina": add_person(engine, key="tina", name="Tina Trainee", team="North"),
+            "lars": add_person(engine, key="lars", name="Lars Late", team="North"),
+            "sam": add_person(engine, key="sam", name="Sam South", team="South"),
+            "terry": add_person(engine, key="terry", role="trainer", name="Terry Trainer"),
+            "hana": add_person(engine, key="hana", role="hr", name="Hana HR"),
+        }
+    finally:
+        db.crud.PASSWORD_HASH_METHOD = method
     with db.session_scope(engine) as s:
         curriculum = training.create_curriculum(
             session=s, name="Onboarding", scenario_ids=["laptop_at_home_service"], personas=["angry"],

@@ -86,3 +86,14 @@ def latest_session_of(*, session: Session, sender_id: str) -> Optional[PracticeS
         select(PracticeSession).where(PracticeSession.sender_id == sender_id)
         .order_by(PracticeSession.started_at.desc()).limit(1)
     ).scalar_one_or_none()
+
+
+def closed_as_idle(*, session: Session, practice: PracticeSession) -> bool:
+    """Whether `practice` was ended by `close_idle_sessions`: abandoned, and ended at its last
+    message (an /end_session ends it later than the last message, at the time it was sent)."""
+    if practice.outcome != IDLE_OUTCOME or practice.ended_at is None:
+        return False
+    last = session.execute(
+        select(_last_activity()).where(PracticeSession.id == practice.id)
+    ).scalar_one()
+    return last is not None and _aware(practice.ended_at) <= _aware(last)

@@ -19,12 +19,16 @@ from typing import Optional
 from flask import Flask, current_app, request
 
 from bot import db
-from bot.db.idle_sessions import close_idle_sessions, latest_session_of
+from bot.db.idle_sessions import close_idle_sessions, closed_as_idle, latest_session_of
 
 # Sweeping is one query; once a minute per process keeps it off the request path in practice.
 SWEEP_INTERVAL = 60.0
-_lock = threading.Lock()
-_last_sweep = {"at": float("-inf")}
+
+
+def enabled(app: Flask) -> bool:
+    """On unless IDLE_SWEEP says otherwise; off by default under TESTING, where pages are tried
+    on seeded sessions of fixed past dates that are meant to be still running."""
+    return bool(app.config.get("IDLE_SWEEP", not app.testing))
 
 
 def idle_after(app: Flask) -> timedelta:
@@ -32,10 +36,11 @@ def idle_after(app: Flask) -> timedelta:
 
 
 def sweep(app: Flask, *, force: bool = False) -> None:
-    with _lock:
-        if not force and time.monotonic() - _last_sweep["at"] < SWEEP_INTERVAL:
+    state = app.extensions.setdefault("idle_sweep", {"at": float("-inf"), "lock": threading.Lock()})
+    with state["lock"]:
+        if not force and time.monotonic() - state["at"] < SWEEP_INTERVAL:
             return
-        _last_sweep["at"] = time.monotonic()
+        state["at"] = time.monotonic()
     try:
         with db.session_scope(app.extensions["db_engine"]) as dbs:
             closed = close_idle_sessions(session=dbs, idle_after=idle_after(app))
@@ -43,7 +48,7 @@ def sweep(app: Flask, *, force: bool = False) -> None:
             app.logger.info("Closed %d idle session(s) as abandoned: %s", len(closed), ", ".join(closed))
     except Exception:  # a failed sweep must not fail the page; the next request tries again
         app.logger.exception("Closing idle sessions failed")
-        _last_sweep["at"] = float("-inf")
+        state["at"] = float("-inf")
 
 
 def session_over(conversation: str) -> Optional[str]:
@@ -52,11 +57,13 @@ def session_over(conversation: str) -> Optional[str]:
     Closes the session first when it has been idle too long, and then says so.
     """
     with db.session_scope(current_app.extensions["db_engine"]) as dbs:
-        closed = close_idle_sessions(session=dbs, idle_after=idle_after(current_app), sender_id=conversation)
+        closed = []
+        if enabled(current_app):
+            closed = close_idle_sessions(session=dbs, idle_after=idle_after(current_app), sender_id=conversation)
         practice = latest_session_of(session=dbs, sender_id=conversation)
         if practice is None or practice.ended_at is None:
             return None
-        if closed:
+        if closed or closed_as_idle(session=dbs, practice=practice):
             minutes = int(current_app.config["IDLE_MINUTES"])
             return (
                 f"This practice session has ended: there was no message for {minutes} minutes, so it was closed "
@@ -68,6 +75,6 @@ def session_over(conversation: str) -> Optional[str]:
 def install(app: Flask) -> None:
     @app.before_request
     def _close_idle_sessions() -> None:
-        if request.endpoint == "static" or request.path == "/healthz":
+        if request.endpoint == "static" or request.path == "/healthz" or not enabled(app):
             return
         sweep(app)
