@@ -141,7 +141,7 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
         if request.path.startswith("/api/"):
             code = (exc.name or "error").lower().replace(" ", "_")
             return jsonify(error={"code": code, "message": exc.description}), exc.code
-        if exc.code is None or exc.code < 400 or exc.code == 405 and request.method == "HEAD":
+        if exc.code is None or exc.code < 400:
             return exc
         return error_page(exc.code, exc.description), exc.code
 
