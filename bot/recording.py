@@ -67,12 +67,16 @@ def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str) -> None:
     if state.get("outcome") and not state.get("stored_end"):
         card = build_scorecard(with_all_turns(state, engine=bind))
         with db.session_scope(bind, write=True) as session:
+            # Already ended and scored (closed as idle by the web app, or a retried call): that
+            # end and scorecard stand; a second scorecard of the same end would only repeat it.
+            scored = db.get_current_scorecard(session=session, session_id=session_id) is not None
             db.record_session_end(
                 session=session, session_id=session_id, outcome=state["outcome"], mood_curve=state["mood_curve"]
             )
-            db.add_scorecard(
-                session=session, session_id=session_id, score=card["score"], passed=card["passed"],
-                criteria=card["criteria"], rubric_version=card["rubric_version"], checks_version=CHECKS_VERSION,
-                outcome=card["outcome"], pass_mark=card["pass_mark"],
-            )
+            if not scored:
+                db.add_scorecard(
+                    session=session, session_id=session_id, score=card["score"], passed=card["passed"],
+                    criteria=card["criteria"], rubric_version=card["rubric_version"], checks_version=CHECKS_VERSION,
+                    outcome=card["outcome"], pass_mark=card["pass_mark"],
+                )
         state["stored_end"] = True

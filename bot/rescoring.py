@@ -49,4 +49,10 @@ def rescore(engine: Engine, *, recheck_replies: bool = False, apply_overrides: b
             session=session, score_fn=score, rubric_version=rubric.version, checks_version=str(CHECKS_VERSION),
             apply_overrides=apply_overrides, force=force,
         )
+        if not apply_overrides:
+            # A new machine scorecard replaces a trainer-adjusted one: adjust the new one too.
+            from bot.db.adjusted import refresh_adjusted_scorecard
+
+            for card in added:
+                refresh_adjusted_scorecard(session=session, session_id=card.session_id)
         return [card.session_id for card in added]

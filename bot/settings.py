@@ -15,6 +15,10 @@ RESOURCES = Path(__file__).resolve().parent / "resources"
 # Longest trainee reply we accept. A support chat message is rarely over a few hundred
 # characters; 2,000 leaves room for a long explanation while keeping a pasted document out.
 DEFAULT_MAX_MESSAGE_CHARS = 2000
+# A conversation with no message for this long ends as abandoned (bot/db/idle_sessions.py):
+# longer than any pause to think or look something up, short enough that the trainer's list
+# does not fill with sessions "running" for days.
+DEFAULT_IDLE_MINUTES = 30
 
 
 def _int_env(name: str, default: int) -> int:
@@ -35,6 +39,7 @@ class Settings:
     web_port: int
     max_message_chars: int
     var_dir: Path
+    idle_minutes: int = DEFAULT_IDLE_MINUTES
 
     @property
     def rasa_url(self) -> str:
@@ -59,4 +64,12 @@ def load_settings() -> Settings:
         web_port=_int_env("COACH_WEB_PORT", 8000),
         max_message_chars=_int_env("COACH_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
         var_dir=var_dir,
+        idle_minutes=_positive("COACH_IDLE_MINUTES", DEFAULT_IDLE_MINUTES),
     )
+
+
+def _positive(name: str, default: int) -> int:
+    value = _int_env(name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1 (minutes), got {value}")
+    return value

@@ -174,6 +174,9 @@ def test_roster_curriculum_attempts_sign_off_and_exports(assistant, browser):
     sign_in(trainer, base, trainer_email, PASSWORD)
     trainer.click("nav >> text=Sign-offs")
     trainer.click("#waiting-table >> text=Ada Lovelace")
+    # count() does not wait: wait for the trainee's page first (a loaded machine is slow to get there).
+    trainer.wait_for_url("**/hr/trainees/*")
+    trainer.wait_for_selector(".sign-off-button")
     assert trainer.locator(".sign-off-button").count() == 1
     assert trainer.locator("a:has-text('Transcript')").count() >= 1
     trainer.fill(".sign-off-form input[name=note]", "Clear plan, calm tone.")

@@ -96,7 +96,16 @@ def setup_curriculum(app, hr_client, *, team="North", due="2026-12-10"):
     with db.session_scope(app.extensions["db_engine"]) as s:
         cid = training.list_curricula(session=s)[0].id
     assert post(hr_client, f"/hr/curricula/{cid}/assignments", {"team": team}).status_code == 302
+    backdate_assignments(app, cid)
     return cid
+
+
+def backdate_assignments(app, cid, when=T0 - timedelta(days=1)):
+    """Only attempts from the day of the assignment count: these tests' attempts are at T0, so the
+    assignment is dated the day before."""
+    with db.session_scope(app.extensions["db_engine"]) as s:
+        for assignment in training.assignments_of(session=s, curriculum_id=cid):
+            assignment.created_at = when
 
 
 @pytest.fixture

@@ -97,7 +97,8 @@ def test_trainer_finds_reviews_and_overrules_a_real_session(played, page, assist
     page.fill("#email", played["trainer"].email)
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
-    page.wait_for_selector("#filter-form")
+    # The landing page starts with the review queue; the filters are folded away below it.
+    page.wait_for_selector("#review-queue")
     assert page.locator("nav.site-nav a", has_text="Review").count() == 1
 
     # The agreement page before the review, reached from the list page's link.
@@ -107,6 +108,7 @@ def test_trainer_finds_reviews_and_overrules_a_real_session(played, page, assist
 
     # Find the session by filters: this trainee, this scenario, with an apology found.
     page.goto(f"{web}/trainer/")
+    page.click(".filters-box > summary")
     page.select_option("#f-trainee", str(played["trainee"].id))
     page.select_option("#f-scenario", "laptop_at_home_service")
     page.select_option("#f-flagged", "apology")
@@ -116,7 +118,8 @@ def test_trainer_finds_reviews_and_overrules_a_real_session(played, page, assist
     rows = page.locator("#sessions-table tbody tr")
     assert rows.count() == 1
     assert played["trainee"].name in rows.first.inner_text()
-    rows.first.locator("a").click()
+    # Every cell links to the transcript; the first link is the one in the tab order.
+    rows.first.locator("a").first.click()
     page.wait_for_url(f"**/trainer/sessions/{played['session_id']}")
 
     # The trainee's words, escaped, with the apology's evidence highlighted in green.
@@ -126,6 +129,9 @@ def test_trainer_finds_reviews_and_overrules_a_real_session(played, page, assist
     good = [m.lower() for m in reply.locator("mark.good").all_inner_texts()]
     evidence = [e.lower() for e in played["checks"]["apology"]["evidence"]]
     assert any(e in "".join(good) for e in evidence), (good, evidence)
+    # Each reply shows its verdicts as badges; the full table of checks opens on demand.
+    assert page.locator("#turn-1 .badges li[data-check=apology]").inner_text().startswith("✓ Apology")
+    page.click("#checks-details-1 > summary")
     assert page.locator("#checks-1 tr[data-check=apology] .verdict").first.inner_text().strip().endswith("Found")
     assert page.locator("svg.mood-svg desc").text_content().startswith("The customer's mood")
     assert page.locator("#criteria-table tbody tr").count() >= 6
@@ -140,6 +146,7 @@ def test_trainer_finds_reviews_and_overrules_a_real_session(played, page, assist
     page.click("#ov-1 button[type=submit]")
     page.wait_for_selector(".review-saved")
     assert "now “not found”" in page.locator(".review-saved").inner_text()
+    page.click("#checks-details-1 > summary")
     trainer_cell = page.locator("#checks-1 tr[data-check=apology] td.trainer-verdict").inner_text()
     assert reason in trainer_cell and played["trainer"].name in trainer_cell and "Not found" in trainer_cell
 
@@ -167,7 +174,7 @@ def test_review_pages_fit_a_phone_screen(played, browser):
         page.fill("#email", played["trainer"].email)
         page.fill("#password", PASSWORD)
         page.keyboard.press("Enter")
-        page.wait_for_selector("#filter-form")
+        page.wait_for_selector("#review-queue")
         for path in ("/trainer/", f"/trainer/sessions/{played['session_id']}", "/trainer/agreement"):
             page.goto(played["web"] + path)
             # Wide tables scroll inside their own box; the page itself does not scroll sideways.

@@ -25,6 +25,8 @@ from bot.db.training import CurriculumAssignment, ItemSpec
 from bot.scenarios import PERSONAS, list_scenarios
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+# Attempts count from the day of the assignment (bot/db/attempt_rules.py): these tests assign first.
+ASSIGNED = T0 - timedelta(days=1)
 LAPTOP = "laptop_at_home_service"
 PARCEL = "parcel_marked_delivered"
 SCENARIO_IDS = [s.id for s in list_scenarios()]
@@ -227,7 +229,7 @@ def test_a_file_that_is_not_a_roster_imports_nothing(storage_engine, people, dat
 def test_status_per_requirement(storage_engine, people):
     cid = make_curriculum(storage_engine)
     with session_scope(storage_engine) as s:
-        training.assign_curriculum(session=s, curriculum_id=cid, team="north")
+        training.assign_curriculum(session=s, curriculum_id=cid, team="north").created_at = ASSIGNED
     tina, nick = people["tina"], people["nick"]
     assert statuses(storage_engine, tina) == {
         (LAPTOP, "angry"): ("not_started", 0, None, False),
@@ -268,7 +270,7 @@ def test_status_per_requirement(storage_engine, people):
 def test_only_a_trainer_signs_off_a_passing_attempt_and_that_certifies_it(storage_engine, people):
     cid = make_curriculum(storage_engine)
     with session_scope(storage_engine) as s:
-        training.assign_curriculum(session=s, curriculum_id=cid, user_id=people["tina"])
+        training.assign_curriculum(session=s, curriculum_id=cid, user_id=people["tina"]).created_at = ASSIGNED
     attempt(storage_engine, "fail", people["tina"], score=50)
     attempt(storage_engine, "pass", people["tina"], score=85)
     attempt(storage_engine, "stray", people["sam"], score=99)
@@ -296,7 +298,7 @@ def test_only_a_trainer_signs_off_a_passing_attempt_and_that_certifies_it(storag
 def test_a_trainer_cannot_sign_off_their_own_attempt(storage_engine, people):
     cid = make_curriculum(storage_engine)
     with session_scope(storage_engine) as s:
-        training.assign_curriculum(session=s, curriculum_id=cid, user_id=people["rita"])
+        training.assign_curriculum(session=s, curriculum_id=cid, user_id=people["rita"]).created_at = ASSIGNED
     attempt(storage_engine, "mine", people["rita"], score=90)
     with session_scope(storage_engine) as s:
         with pytest.raises(NotAllowed, match="your own attempt"):
@@ -309,7 +311,7 @@ def test_a_trainer_cannot_sign_off_their_own_attempt(storage_engine, people):
 def test_xapi_statements_one_per_attempt(storage_engine, people):
     cid = make_curriculum(storage_engine)
     with session_scope(storage_engine) as s:
-        training.assign_curriculum(session=s, curriculum_id=cid, user_id=people["tina"])
+        training.assign_curriculum(session=s, curriculum_id=cid, user_id=people["tina"]).created_at = ASSIGNED
     sid_pass = "0123456789abcdef0123456789abcdef"
     attempt(storage_engine, "fail", people["tina"], score=50, at=T0)
     attempt(storage_engine, sid_pass, people["tina"], score=85, at=T0 + timedelta(hours=1))

@@ -453,6 +453,7 @@ def list_sessions(
     min_score: Optional[int] = None,
     max_score: Optional[int] = None,
     flagged_check: Optional[str] = None,
+    never_met_check: Optional[str] = None,
     sort: str = "started_at",
     descending: bool = True,
     limit: int = 50,
@@ -465,7 +466,7 @@ def list_sessions(
     - `min_score`/`max_score` (inclusive) look at the current scorecard; they leave out
       sessions without one.
     - `flagged_check`: sessions where that check was found (by the machine) in any turn,
-      e.g. "defensive".
+      e.g. "defensive"; `never_met_check`: sessions where it was found in no turn.
     - `sort`: "started_at" or "score" (sessions without a score last); ties by start time.
     """
     if sort not in SORT_KEYS:
@@ -512,6 +513,10 @@ def list_sessions(
         # The check name is a bound parameter inside the JSON path, never part of the SQL text.
         found = Turn.checks[(flagged_check, "found")].as_boolean()
         conditions.append(exists().where(Turn.session_id == PracticeSession.id, found == true()))
+    if never_met_check is not None:
+        from bot.db.session_conditions import never_found
+
+        conditions.append(never_found(never_met_check))
     stmt = stmt.where(*conditions)
 
     total = session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()

@@ -8,6 +8,7 @@ Conventions:
 - Machine verdicts are never edited: a trainer's correction is a row of its own
   (`CheckOverride`, `OutcomeOverride`), the latest one per turn and check (or per session) wins.
 - Re-scoring adds a `Scorecard` row and moves `is_current` to it; old rows stay beside it.
+  A trainer's override adds a trainer-adjusted scorecard (`adjusted_from_id` names the machine's).
 
 The initial migration (`migrations/versions/0001_initial.py`) creates exactly these tables; a
 test compares the migrated schema with this metadata on SQLite and PostgreSQL.
@@ -220,6 +221,14 @@ class Scorecard(Base):
     criteria = Column(JSON, nullable=False)
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     is_current = Column(Boolean, nullable=False, default=True)
+    # Set on a trainer-adjusted scorecard (bot/adjusted_score.py): the machine scorecard it
+    # re-scores with the trainers' verdicts. Null on the machine's own scorecards.
+    # No foreign key (see migration 0004_reviews): both rows belong to the same session.
+    adjusted_from_id = Column(Integer, nullable=True)
+
+    @property
+    def trainer_adjusted(self) -> bool:
+        return self.adjusted_from_id is not None
 
     def __repr__(self) -> str:
         return f"<Scorecard {self.id} {self.session_id} {self.score} current={self.is_current}>"

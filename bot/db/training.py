@@ -6,7 +6,8 @@ requirements are those of every curriculum assigned to them either way.
 
 Status of one trainee and one requirement (see `requirement_status`):
 - An *attempt* is an ended practice session of that trainee with the requirement's scenario,
-  persona and mode. Its score is the session's current scorecard's score.
+  persona and mode, started on or after the day the curriculum was assigned to them. Its score
+  is the session's current scorecard's score (trainer-adjusted where a trainer overruled).
 - ``passed``: the best attempt score is at least the requirement's pass mark (the curriculum's,
   not the rubric's). Passed stays passed, even when the pass came after the due date.
 - ``overdue``: not passed and the due date is in the past (today is after the due date); it
@@ -23,11 +24,12 @@ attempts (`SignOff`): a person decides, not the score alone.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import (
     CheckConstraint,
@@ -43,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, relationship
 
+from bot.db.attempt_rules import since_assignment
 from bot.db.crud import NotAllowed, NotFound, create_user, normalise_email
 from bot.db.models import (
     EMAIL_MAX,
@@ -184,12 +187,16 @@ class AssignedScenario:
     mode: str
     pass_mark: int
     due_date: Optional[date]
+    # When the curriculum first reached the trainee (directly or through the team): only
+    # attempts started on that day or later count (bot/db/attempt_rules.py).
+    assigned_at: Optional[datetime] = None
 
     @classmethod
-    def of(cls, item: "CurriculumItem", curriculum: str) -> "AssignedScenario":
+    def of(cls, item: "CurriculumItem", curriculum: str, assigned_at: Optional[datetime] = None) -> "AssignedScenario":
         return cls(
             item_id=item.id, curriculum_id=item.curriculum_id, curriculum=curriculum, scenario=item.scenario,
             persona=item.persona, mode=item.mode, pass_mark=item.pass_mark, due_date=item.due_date,
+            assigned_at=assigned_at,
         )
 
 
@@ -395,83 +402,20 @@ class ItemSpec:
     mode: str = DEFAULT_MODE
     pass_mark: str = ""
     due_date: str = ""
+    # The form row it came from (0-based), so a problem can mark the right field.
+    row: Optional[int] = None
 
 
 class CurriculumInvalid(TrainingError):
-    """Every problem with a curriculum at once, so a form can show them all."""
+    """Every problem with a curriculum at once, so a form can show them all.
 
-    def __init__(self, problems: List[str]):
+    `fields` maps the form field in error ("name", "item-<row>-<key>", row from 0) to its message.
+    """
+
+    def __init__(self, problems: List[str], fields: Optional[Dict[str, str]] = None):
         super().__init__(" ".join(problems))
         self.problems = problems
-
-
-def create_curriculum(
-    *,
-    session: Session,
-    name: str,
-    items: Iterable[ItemSpec],
-    scenario_ids: Iterable[str],
-    personas: Iterable[str],
-    created_by_id: Optional[int] = None,
-) -> Curriculum:
-    """A new curriculum with its required scenarios; CurriculumInvalid lists every problem.
-
-    `scenario_ids` and `personas` are the known ones (bot.scenarios), passed in so that this
-    module does not load scenario files.
-    """
-    known_scenarios = set(scenario_ids)
-    known_personas = tuple(personas)
-    problems: List[str] = []
-    name = " ".join((name or "").split())
-    if not name:
-        problems.append("Give the curriculum a name.")
-    elif len(name) > 200:
-        problems.append("The name is longer than 200 characters.")
-    elif session.execute(select(Curriculum).where(Curriculum.name == name)).scalar_one_or_none() is not None:
-        problems.append(f"A curriculum named {name!r} already exists: choose another name.")
-    built: List[CurriculumItem] = []
-    seen = set()
-    for number, spec in enumerate(items, start=1):
-        where = f"Scenario {number}"
-        scenario = (spec.scenario or "").strip()
-        persona = (spec.persona or "").strip()
-        mode = (spec.mode or DEFAULT_MODE).strip()
-        if scenario not in known_scenarios:
-            problems.append(f"{where}: unknown scenario id {scenario!r}; known: {', '.join(sorted(known_scenarios))}.")
-        if persona not in known_personas:
-            problems.append(f"{where}: unknown persona {persona!r}; choose {' or '.join(known_personas)}.")
-        if mode not in MODES:
-            problems.append(f"{where}: unknown mode {mode!r}; choose {' or '.join(MODES)}.")
-        pass_mark: Optional[int] = None
-        try:
-            pass_mark = int((spec.pass_mark or "").strip())
-        except ValueError:
-            problems.append(f"{where}: the pass mark {spec.pass_mark!r} is not a whole number from 0 to 100.")
-        else:
-            if not 0 <= pass_mark <= 100:
-                problems.append(f"{where}: the pass mark {pass_mark} is not between 0 and 100.")
-                pass_mark = None
-        due: Optional[date] = None
-        try:
-            due = parse_date(spec.due_date, what=f"{where}: the due date")
-        except TrainingError as exc:
-            problems.append(f"{exc}")
-        key = (scenario, persona, mode)
-        if key in seen:
-            problems.append(f"{where}: {scenario} / {persona} / {mode} is already in this curriculum.")
-        seen.add(key)
-        if pass_mark is not None:
-            built.append(
-                CurriculumItem(scenario=scenario, persona=persona, mode=mode, pass_mark=pass_mark, due_date=due)
-            )
-    if not seen:
-        problems.append("Add at least one required scenario.")
-    if problems:
-        raise CurriculumInvalid(problems)
-    curriculum = Curriculum(name=name, created_by_id=created_by_id, items=built)
-    session.add(curriculum)
-    session.flush()
-    return curriculum
+        self.fields = fields or {}
 
 
 def list_curricula(*, session: Session) -> List[Curriculum]:
@@ -647,12 +591,13 @@ def _requirements_for_users(session: Session, users: Sequence[User]) -> Dict[int
             items_by_curriculum.setdefault(item.curriculum_id, []).append(AssignedScenario.of(item, name))
     result: Dict[int, List[AssignedScenario]] = {}
     for user in users:
-        mine = {
-            a.curriculum_id
-            for a in assignments
-            if a.user_id == user.id or (a.team is not None and a.team == user.team)
-        }
-        found = [item for cid in mine for item in items_by_curriculum.get(cid, [])]
+        mine: Dict[int, datetime] = {}
+        for a in assignments:
+            if a.user_id == user.id or (a.team is not None and a.team == user.team):
+                mine[a.curriculum_id] = min(mine.get(a.curriculum_id, a.created_at), a.created_at)
+        found = [
+            dataclasses.replace(item, assigned_at=mine[cid]) for cid in mine for item in items_by_curriculum.get(cid, [])
+        ]
         found.sort(key=lambda a: (a.due_date is None, a.due_date or date.min, a.curriculum, a.scenario, a.persona))
         result[user.id] = found
     return result
@@ -706,6 +651,7 @@ def progress_of(
         rows = []
         for req in requirements.get(user.id, []):
             tried, unfinished = attempts.get((user.id, req.scenario, req.persona, req.mode), ([], []))
+            tried, unfinished = since_assignment(req, tried), since_assignment(req, unfinished)
             status, best = requirement_status(req, tried, len(unfinished), today)
             certifying = [a.sign_off for a in tried if a.sign_off is not None and a.score is not None and a.score >= req.pass_mark]
             rows.append(
@@ -816,3 +762,7 @@ def sign_off(*, session: Session, session_id: str, signer_id: int, note: Optiona
 
 def roster_entry(*, session: Session, user_id: int) -> Optional[RosterEntry]:
     return session.get(RosterEntry, user_id)
+
+
+# Creating (and editing) a curriculum lives in its own module; these names stay here for callers.
+from bot.db.curriculum_edits import create_curriculum, validate_curriculum  # noqa: E402,F401

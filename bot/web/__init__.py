@@ -69,6 +69,41 @@ def settings_idle_minutes() -> float:
         raise SystemExit(f"COACH_IDLE_TIMEOUT_MINUTES must be a number of minutes, got {raw!r}") from None
 
 
+# Page titles and the message shown when the error carries none of its own.
+ERROR_TEXTS = {
+    400: ("That request could not be used", "Something in the request was not right."),
+    403: ("Not for your account", "Your account may not open this page."),
+    404: ("Page not found", "There is no page at this address. It may have moved, or the link was mistyped."),
+    405: ("Not available that way", "This address does not accept that kind of request."),
+    413: ("Too large", "What you sent is larger than this site accepts."),
+    500: ("Something went wrong", "Something went wrong on our side and has been logged. Nothing you did caused it; "
+                                  "try again in a moment."),
+    503: ("Not available right now", "A part of the site is not answering. Try again in a moment."),
+}
+
+
+def error_page(status: int, description: Optional[str], *, title: Optional[str] = None, retry: bool = False) -> str:
+    """An error in the site's layout with a way back: the signed-in user's home, else sign-in."""
+    from flask import g, url_for
+
+    from bot.web.auth import home_for
+
+    default_title, default_message = ERROR_TEXTS.get(status, ("Something went wrong", "The request failed."))
+    # werkzeug's stock descriptions talk to developers ("The requested URL was not found on the server...").
+    generic = getattr(HTTPException, "description", None)
+    stock = {cls.description for cls in HTTPException.__subclasses__()} | {generic}
+    message = description if description and description not in stock else default_message
+    user = g.get("user")
+    if user is not None:
+        home_url, home_label = home_for(user), "Back to your home page"
+    else:
+        home_url, home_label = url_for("auth.signin"), "Go to the sign-in page"
+    return render_template(
+        "error.html", title=title or default_title, message=message, status=status, retry=retry or status >= 500,
+        home_url=home_url, home_label=home_label,
+    )
+
+
 def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
     config = dict(config or {})
     settings = load_settings()
@@ -76,6 +111,7 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
     app.config.update(
         RASA_URL=settings.rasa_url,
         MAX_MESSAGE_CHARS=settings.max_message_chars,
+        IDLE_MINUTES=settings.idle_minutes,
         RELAY_TIMEOUT=DEFAULT_RELAY_TIMEOUT,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
@@ -98,7 +134,7 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
         secret=app.config.get("SERVICE_SECRET") or load_service_secret(settings.var_dir),
     )
 
-    from bot.web import account, admin, api, auth, chat, history, hr, trainer
+    from bot.web import account, admin, api, auth, chat, history, hr, idle, trainer
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(chat.bp)
@@ -108,6 +144,7 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
     app.register_blueprint(history.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(admin.bp)
+    idle.install(app)
 
     @app.after_request
     def _security_headers(response):
@@ -117,11 +154,20 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        # The page's scripts read JSON errors; people opening a wrong URL get the usual page.
+        # The page's scripts read JSON errors; people get a page in the site's layout with a way back.
         if request.path.startswith("/api/"):
             code = (exc.name or "error").lower().replace(" ", "_")
             return jsonify(error={"code": code, "message": exc.description}), exc.code
-        return exc
+        if exc.code is None or exc.code < 400:
+            return exc
+        return error_page(exc.code, exc.description), exc.code
+
+    @app.errorhandler(500)
+    def _server_error(exc: Exception):
+        # Flask hands unhandled exceptions here wrapped in InternalServerError; the log has the trace.
+        if request.path.startswith("/api/"):
+            return jsonify(error={"code": "internal_server_error", "message": ERROR_TEXTS[500][1]}), 500
+        return error_page(500, None), 500
 
     @app.errorhandler(SQLAlchemyError)
     def _database_down(exc: SQLAlchemyError):
@@ -130,6 +176,6 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
         message = "The training records database is not answering. Nothing was lost; try again in a moment."
         if request.path.startswith("/api/"):
             return jsonify(error={"code": "database_down", "message": message}), 503
-        return render_template("error.html", title="Database not answering", message=message), 503
+        return error_page(503, message, title="Database not answering", retry=True), 503
 
     return app

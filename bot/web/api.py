@@ -39,7 +39,7 @@ from sqlalchemy import select
 from bot import db
 from bot.rasa_client import END_COMMAND, start_command
 from bot.text_input import clean_text
-from bot.web import auth
+from bot.web import auth, idle
 from bot.web.relay import Delivery, RasaRelay, RelayError
 
 log = logging.getLogger(__name__)
@@ -274,6 +274,12 @@ def message():
     )
     if failure:
         return failure
+    # A retried message that was answered already gets its answer again (the relay keeps it);
+    # anything else for a session that has ended (or is closed now for being idle) is refused.
+    if message_id is None or message_id not in _relay().answers.ids_for(conversation):
+        over = idle.session_over(conversation)
+        if over:
+            return _error(409, "session_over", over)
     delivery, failure = _relayed(conversation, text, message_id)
     if failure:
         return failure

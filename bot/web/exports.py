@@ -18,7 +18,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 SESSION_COLUMNS = (
     "session_id", "started_at", "ended_at", "trainee_name", "trainee_email", "scenario", "persona",
-    "mode", "outcome", "machine_outcome", "turns", "score", "passed",
+    "mode", "outcome", "machine_outcome", "turns", "score", "passed", "machine_score",
 )
 
 
@@ -55,7 +55,10 @@ def _iso(value: Optional[datetime]) -> Optional[str]:
 # --- a list of sessions ---------------------------------------------------------------------
 
 
-def session_row(row: db.SessionRow) -> Dict[str, Any]:
+def session_row(row: db.SessionRow, machine_scores: Optional[Dict[str, int]] = None) -> Dict[str, Any]:
+    """`score` is the current (trainer-adjusted, where a trainer overruled) score; `machine_score`
+    the machine's, given only where it differs in kind (`machine_scores` from bot.db.adjusted)."""
+    machine_scores = machine_scores or {}
     return {
         "session_id": row.session_id,
         "started_at": _iso(row.started_at),
@@ -70,11 +73,12 @@ def session_row(row: db.SessionRow) -> Dict[str, Any]:
         "turns": row.turns,
         "score": row.score,
         "passed": row.passed,
+        "machine_score": machine_scores.get(row.session_id, row.score),
     }
 
 
-def sessions_csv(rows: Iterable[db.SessionRow]) -> str:
-    return to_csv(SESSION_COLUMNS, (session_row(r) for r in rows))
+def sessions_csv(rows: Iterable[db.SessionRow], machine_scores: Optional[Dict[str, int]] = None) -> str:
+    return to_csv(SESSION_COLUMNS, (session_row(r, machine_scores) for r in rows))
 
 
 # --- one session ----------------------------------------------------------------------------
@@ -86,8 +90,11 @@ def _person(user: Optional[db.User]) -> Optional[Dict[str, Any]]:
 
 def transcript_json(t: db.Transcript) -> Dict[str, Any]:
     """Everything the transcript page shows, machine verdicts and trainers' verdicts apart."""
+    from bot.db.adjusted import machine_scorecard
+
     practice = t.session
     card = t.scorecard
+    machine = machine_scorecard(t)
     return {
         "session_id": practice.id,
         "trainee": _person(t.user),
@@ -147,6 +154,9 @@ def transcript_json(t: db.Transcript) -> Dict[str, Any]:
             "checks_version": card.checks_version,
             "criteria": card.criteria,
             "at": _iso(card.created_at),
+            # Trainer-adjusted when a trainer's verdict changed a criterion; then the machine's score beside it.
+            "trainer_adjusted": card.trainer_adjusted,
+            "machine_score": machine.score if machine is not None else None,
         },
     }
 

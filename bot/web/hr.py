@@ -34,7 +34,7 @@ from flask import (
 )
 
 from bot import db, xapi
-from bot.db import training
+from bot.db import assignment_checks, attempt_rules, training
 from bot.errors import CoachError
 from bot.scenarios import PERSONAS, list_scenarios
 from bot.web.auth import audit, engine, has_role, require_role
@@ -51,6 +51,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STATUS_COLUMNS = (
     "name", "email", "team", "curriculum", "scenario", "persona", "mode", "pass_mark", "due_date",
     "status", "attempts", "best_score", "certified", "signed_off_by", "signed_off_at",
+    "pass_date", "days_late", "last_attempt",
 )
 TRANSCRIPT_ENDPOINT = "trainer.transcript"
 
@@ -109,12 +110,20 @@ def _context(**extra: Any) -> Dict[str, Any]:
         "mode_labels": MODE_LABELS,
         "transcript_url": _transcript_url,
         "may_sign_off": has_role(g.user, "trainer"),
+        "pass_date": attempt_rules.pass_date,
+        "days_late": attempt_rules.days_late,
+        "last_attempt": attempt_rules.last_attempt,
         **extra,
     }
 
 
 def _team_arg() -> Optional[str]:
     return (request.args.get("team") or "").strip() or None
+
+
+@bp.app_template_test("late_pass")
+def _late_pass(row: training.RequirementStatus) -> bool:
+    return attempt_rules.days_late(row) is not None
 
 
 @bp.app_template_filter("hr_time")
@@ -205,7 +214,8 @@ def _blank_items() -> List[Dict[str, str]]:
 
 
 def _render_curricula(*, form: Optional[Dict[str, Any]] = None, problems: Optional[List[str]] = None,
-                      assign_error: Optional[str] = None, status: int = 200):
+                      assign_error: Optional[str] = None, assign_field: Optional[Dict[str, Any]] = None,
+                      status: int = 200):
     with db.session_scope(engine()) as dbs:
         curricula = training.list_curricula(session=dbs)
         assignments = {c.id: training.assignments_of(session=dbs, curriculum_id=c.id) for c in curricula}
@@ -214,7 +224,7 @@ def _render_curricula(*, form: Optional[Dict[str, Any]] = None, problems: Option
             **_context(
                 curricula=curricula,
                 assignments=assignments,
-                teams=training.list_teams(session=dbs),
+                teams=assignment_checks.existing_teams(session=dbs),
                 trainees=training.list_trainees(session=dbs),
                 scenarios=list_scenarios(),
                 personas=PERSONAS,
@@ -222,6 +232,7 @@ def _render_curricula(*, form: Optional[Dict[str, Any]] = None, problems: Option
                 form=form or {"name": "", "items": _blank_items()},
                 problems=problems or [],
                 assign_error=assign_error,
+                assign_field=assign_field,
             ),
         )
     return page, status
@@ -242,7 +253,7 @@ def create_curriculum():
         row = {key: request.form.get(f"item-{number}-{key}", "") for key in ("scenario", "persona", "mode", "pass_mark", "due_date")}
         rows.append(row)
     # A row without a scenario is one of the spare blank rows, whatever its defaults say.
-    specs = [training.ItemSpec(**row) for row in rows if row["scenario"].strip()]
+    specs = [training.ItemSpec(**row, row=n) for n, row in enumerate(rows) if row["scenario"].strip()]
     try:
         with db.session_scope(engine()) as dbs:
             created = training.create_curriculum(
@@ -255,7 +266,8 @@ def create_curriculum():
             )
             created_name = created.name
     except training.CurriculumInvalid as exc:
-        return _render_curricula(form={"name": name, "items": rows}, problems=exc.problems, status=400)
+        return _render_curricula(form={"name": name, "items": rows, "fields": exc.fields}, problems=exc.problems,
+                                 status=400)
     flash(f"Curriculum {created_name!r} saved. Assign it to trainees or teams below.", FLASH)
     return redirect(url_for("hr.curricula"))
 
@@ -276,6 +288,9 @@ def assign(curriculum_id: int):
             curriculum = training.get_curriculum(session=dbs, curriculum_id=curriculum_id)
             if curriculum is None:
                 abort(404, description="No such curriculum.")
+            assignment_checks.existing_people(session=dbs, user_ids=parsed)
+            if team:
+                team = assignment_checks.existing_team(session=dbs, team=team)
             for user_id in parsed:
                 training.assign_curriculum(
                     session=dbs, curriculum_id=curriculum_id, user_id=user_id, assigned_by_id=g.user.id
@@ -283,6 +298,10 @@ def assign(curriculum_id: int):
             if team:
                 training.assign_curriculum(session=dbs, curriculum_id=curriculum_id, team=team, assigned_by_id=g.user.id)
             curriculum_name = curriculum.name
+    except assignment_checks.UnknownAssignee as exc:
+        # Nothing is assigned, not even the trainees ticked with it: fix the team and send again.
+        field = {"curriculum_id": curriculum_id, "team": team} if exc.field == "team" else None
+        return _render_curricula(assign_error=str(exc), assign_field=field, status=400)
     except CoachError as exc:
         return _render_curricula(assign_error=str(exc), status=400)
     who = []
@@ -382,7 +401,18 @@ def _status_record(row: training.RequirementStatus) -> List[Any]:
         "yes" if row.certified else "no",
         row.sign_off.signed_by.name if row.sign_off else "",
         row.sign_off.created_at.astimezone(timezone.utc).isoformat(timespec="seconds") if row.sign_off else "",
+        _iso_day(attempt_rules.pass_date(row)),
+        attempt_rules.days_late(row) or "",
+        _iso_moment(attempt_rules.last_attempt(row)),
     ]
+
+
+def _iso_day(day: Optional[date]) -> str:
+    return day.isoformat() if day else ""
+
+
+def _iso_moment(moment: Optional[datetime]) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds") if moment else ""
 
 
 @bp.get("/export.csv")
@@ -421,3 +451,7 @@ def my_progress():
         context["may_sign_off"] = False
         context["transcript_url"] = lambda session_id: None
         return render_template("hr/trainee.html", **context)
+
+
+# Editing and deleting curricula live in their own module, on this blueprint.
+from bot.web import hr_curricula  # noqa: E402,F401

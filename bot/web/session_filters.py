@@ -16,7 +16,7 @@ from bot.web.evidence import CHECK_LABELS
 
 FIELDS = (
     "trainee", "scenario", "persona", "outcome", "date_from", "date_to",
-    "score_min", "score_max", "flagged", "sort", "order", "per_page",
+    "score_min", "score_max", "flagged", "unmet", "sort", "order", "per_page",
 )
 SORTS = {"started_at": "Start time", "score": "Score"}
 ORDERS = {"desc": "Newest or highest first", "asc": "Oldest or lowest first"}
@@ -104,6 +104,11 @@ def parse_filters(args: Mapping[str, str]) -> SessionFilters:
             query["flagged_check"] = values["flagged"]
         else:
             errors["flagged"] = f"There is no check “{values['flagged']}”: choose one from the list."
+    if values["unmet"]:
+        if values["unmet"] in CHECK_LABELS:
+            query["never_met_check"] = values["unmet"]
+        else:
+            errors["unmet"] = f"There is no check “{values['unmet']}”: choose one from the list."
 
     day_from = attempt("date_from", lambda v: _day(v, "“From”"))
     day_to = attempt("date_to", lambda v: _day(v, "“To”"))

@@ -18,11 +18,17 @@ from typing import Any, Dict, List, Optional
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from bot import db
+from bot.db.adjusted import machine_scorecard, machine_scores_of, refresh_adjusted_scorecard
 from bot.errors import CoachError
 from bot.web.auth import audit, engine, require_role
-from bot.web.evidence import BAD_CHECKS, CHECK_LABELS, check_label, highlight, ordered_checks, verdict_is_good
+from bot.web.evidence import CHECK_LABELS, check_label, ordered_checks
 from bot.web.exports import session_row, sessions_csv, transcript_csv, transcript_json
 from bot.web.mood_chart import mood_chart
+from bot.db.check_summary import weakest_checks
+from bot.db.review_queue import REASONS, review_queue
+from bot.web.review_period import parse_period
+from bot.web.transcript_view import turn_views
+from bot.web.weak_checks_chart import weak_checks_chart
 from bot.web.session_filters import ORDERS, PAGE_SIZES, SORTS, SessionFilters, parse_filters
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
@@ -40,6 +46,8 @@ WEAK_KAPPA = 0.40
 # Below this many reviewed verdicts one disagreement moves kappa a lot; the page says so.
 FEW_REVIEWS = 10
 FLASH = "review"
+# Queue rows on the landing page; the counts cover them all.
+QUEUE_ROWS = 25
 
 
 @bp.app_template_filter("review_time")
@@ -75,6 +83,7 @@ def _context(**extra: Any) -> Dict[str, Any]:
 @require_role("trainer")
 def sessions():
     filters = parse_filters(request.args)
+    period = parse_period(request.args)
     titles = _scenario_titles()
     page: Optional[db.SessionPage] = None
     with db.session_scope(engine()) as dbs:
@@ -83,6 +92,8 @@ def sessions():
             page = db.list_sessions(
                 session=dbs, **filters.query, limit=filters.per_page, offset=(filters.page - 1) * filters.per_page
             )
+        queue = review_queue(session=dbs, awaiting_sign_off=_awaiting_sign_off(dbs))
+        weakest = weakest_checks(session=dbs, **period.query) if period.ok else []
     pages = max(1, -(-page.total // filters.per_page)) if page else 1
     return render_template(
         "trainer/sessions.html",
@@ -93,6 +104,11 @@ def sessions():
             trainees=trainees,
             scenario_titles=titles,
             scenario_ids=sorted(set(titles) | ({filters.values["scenario"]} - {""})),
+            queue=queue,
+            queue_shown=queue.items if request.args.get("queue") == "all" else queue.items[:QUEUE_ROWS],
+            reasons=REASONS,
+            period=period,
+            weak_chart=weak_checks_chart(weakest),
             personas=PERSONA_LABELS,
             outcomes=OUTCOME_LABELS,
             checks=CHECK_LABELS,
@@ -100,7 +116,15 @@ def sessions():
             orders=ORDERS,
             page_sizes=PAGE_SIZES,
         ),
-    ), (200 if filters.ok else 400)
+    ), (200 if filters.ok and period.ok else 400)
+
+
+def _awaiting_sign_off(dbs: Any) -> List[str]:
+    """Session ids of passes waiting for a trainer's sign-off (not the trainer's own)."""
+    from bot.db import training
+
+    summary = training.overview(session=dbs)
+    return [r.best_session_id for r in summary.awaiting_sign_off if r.best_session_id and r.user.id != g.user.id]
 
 
 def _all_matching(filters: SessionFilters) -> List[db.SessionRow]:
@@ -134,8 +158,10 @@ def _export_stamp() -> str:
 @require_role("trainer")
 def export_sessions_csv():
     rows = _all_matching(_filtered_for_export())
+    with db.session_scope(engine()) as dbs:
+        machine = machine_scores_of(session=dbs, session_ids=[r.session_id for r in rows])
     audit("sessions_exported", after={"format": "csv", "sessions": len(rows), "filters": request.args.to_dict()})
-    return _download(sessions_csv(rows), filename=f"sessions-{_export_stamp()}.csv", mimetype="text/csv")
+    return _download(sessions_csv(rows, machine), filename=f"sessions-{_export_stamp()}.csv", mimetype="text/csv")
 
 
 @bp.get("/sessions.json")
@@ -143,10 +169,12 @@ def export_sessions_csv():
 def export_sessions_json():
     filters = _filtered_for_export()
     rows = _all_matching(filters)
+    with db.session_scope(engine()) as dbs:
+        machine = machine_scores_of(session=dbs, session_ids=[r.session_id for r in rows])
     body = {
         "filters": {k: v for k, v in filters.values.items() if v},
         "total": len(rows),
-        "sessions": [session_row(r) for r in rows],
+        "sessions": [session_row(r, machine) for r in rows],
     }
     audit("sessions_exported", after={"format": "json", "sessions": len(rows), "filters": request.args.to_dict()})
     return _download(
@@ -166,32 +194,6 @@ def _load(dbs: Any, session_id: str) -> db.Transcript:
     return transcript
 
 
-def _turn_view(t: db.Transcript, turn: db.Turn) -> Dict[str, Any]:
-    rows = []
-    for name in ordered_checks(turn.checks):
-        verdict = turn.checks[name]
-        found = bool(verdict.get("found"))
-        override = t.override_for(turn, name)
-        rows.append({
-            "name": name,
-            "label": check_label(name),
-            "bad_check": name in BAD_CHECKS,
-            "found": found,
-            "good": verdict_is_good(name, found),
-            "evidence": [e for e in verdict.get("evidence") or [] if isinstance(e, str)],
-            "tip": verdict.get("tip"),
-            "override": override,
-            "override_good": None if override is None else verdict_is_good(name, override.trainer_found),
-        })
-    return {
-        "turn": turn,
-        "segments": highlight(turn.trainee_text, turn.checks),
-        "checks": rows,
-        "overrides": [o for o in t.check_overrides if o.turn_id == turn.id],
-        "comments": t.comments_on(turn),
-    }
-
-
 def _render_transcript(session_id: str, *, forms: Optional[Dict[str, Any]] = None, status: int = 200):
     with db.session_scope(engine()) as dbs:
         t = _load(dbs, session_id)
@@ -202,8 +204,9 @@ def _render_transcript(session_id: str, *, forms: Optional[Dict[str, Any]] = Non
                 t=t,
                 practice=t.session,
                 scenario_title=titles.get(t.session.scenario, t.session.scenario),
-                turns=[_turn_view(t, turn) for turn in t.turns],
+                turns=turn_views(t),
                 chart=mood_chart(t.session.mood_curve),
+                machine_card=machine_scorecard(t),
                 forms=forms or {},
                 outcomes=OUTCOME_LABELS,
             ),
@@ -226,6 +229,14 @@ def _find_turn(t: db.Transcript, number: int) -> db.Turn:
 
 def _back_to(session_id: str, anchor: str):
     return redirect(url_for("trainer.transcript", session_id=session_id, _anchor=anchor), code=303)
+
+
+def _score_note(card: Optional[db.Scorecard]) -> str:
+    if card is None:
+        return ""
+    if card.trainer_adjusted:
+        return f" The trainer-adjusted score is {card.score} / 100 ({'passed' if card.passed else 'not passed'})."
+    return f" The score stays the machine's {card.score} / 100."
 
 
 @bp.post("/sessions/<session_id>/turns/<int:number>/checks")
@@ -254,6 +265,7 @@ def override_check(session_id: str, number: int):
                 db.override_check(session=dbs, turn_id=turn.id, check=check, trainer_found=found == "yes",
                                   reason=reason, reviewer_id=g.user.id)
                 audit_before = {"turn": number, "check": check, "machine_found": bool(turn.checks[check].get("found"))}
+                score_note = _score_note(refresh_adjusted_scorecard(session=dbs, session_id=session_id))
             except db.NotAllowed as exc:
                 abort(403, description=str(exc))
             except CoachError as exc:
@@ -264,7 +276,7 @@ def override_check(session_id: str, number: int):
     audit("check_overridden", subject=("session", session_id), before=audit_before,
           after={"turn": number, "check": check, "found": found == "yes", "reason": reason})
     verdict = "found" if found == "yes" else "not found"
-    flash(f"Saved: {check_label(check)} on reply {number} is now “{verdict}”.", FLASH)
+    flash(f"Saved: {check_label(check)} on reply {number} is now “{verdict}”.{score_note}", FLASH)
     return _back_to(session_id, f"turn-{number}")
 
 
@@ -284,6 +296,7 @@ def override_outcome(session_id: str):
             try:
                 db.override_outcome(session=dbs, session_id=session_id, outcome=outcome, reason=reason,
                                     reviewer_id=g.user.id)
+                score_note = _score_note(refresh_adjusted_scorecard(session=dbs, session_id=session_id))
             except db.NotAllowed as exc:
                 abort(403, description=str(exc))
             except CoachError as exc:
@@ -293,7 +306,7 @@ def override_outcome(session_id: str):
         return _render_transcript(session_id, forms={"outcome": form}, status=400)
     audit("outcome_overridden", subject=("session", session_id), before=audit_before,
           after={"outcome": outcome, "reason": reason})
-    flash(f"Saved: the outcome is now “{outcome}”.", FLASH)
+    flash(f"Saved: the outcome is now “{outcome}”.{score_note}", FLASH)
     return _back_to(session_id, "outcome")
 
 

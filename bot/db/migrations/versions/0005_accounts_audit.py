@@ -1,7 +1,7 @@
 """Accounts a company can trust: several roles, revocable sessions, sign-in throttling, audit log.
 
 Revision ID: 0005_accounts_audit
-Revises: 0003
+Revises: 0004_reviews
 Create Date: 2026-12-05
 
 users gains extra_roles, session_version and password_changed_at; new tables sign_in_throttle
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_accounts_audit"
-down_revision = "0003"
+down_revision = "0004_reviews"
 branch_labels = None
 depends_on = None
 
