@@ -3,7 +3,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import current_state, send
+from actions.common import current_state, heard_lines, send
 from bot import conversation
 
 
@@ -13,4 +13,4 @@ class ActionCustomerReply(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         text = tracker.latest_message.get("text")
-        return send(conversation.reply(current_state(tracker), text), dispatcher, tracker)
+        return send(conversation.reply(current_state(tracker), text, heard=heard_lines(tracker)), dispatcher, tracker)

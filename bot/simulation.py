@@ -10,10 +10,11 @@ import re
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from typing import Any, Collection, Dict, List, Optional
 
 import yaml
 
+from bot import customer_voice
 from bot.checks import assess_reply
 from bot.errors import CoachError, EmptyMessage
 from bot.follow_through import broken_promises, promises_in, verdict
@@ -32,9 +33,14 @@ class CustomerModel:
     resolve_at: int
     leave_at: int
     escalate_after_defensive: int
+    # Per mode, how many defensive replies cannot end the conversation on their own.
+    forgiven_slips: Dict[str, int]
+    slip_floor_margin: int
     vague_promise: re.Pattern
     restatement_frame: re.Pattern
     retraction: re.Pattern
+    # "Is there anything else I can help with?": an offer, not a question about the case.
+    closing_offer: re.Pattern
     # Per persona, lines that quote a broken promise back at the trainee ("{promise}").
     broken_promise_lines: Dict[str, List[str]]
 
@@ -53,9 +59,12 @@ def customer_model() -> CustomerModel:
         resolve_at=raw["thresholds"]["resolve_at"],
         leave_at=raw["thresholds"]["leave_at"],
         escalate_after_defensive=raw["thresholds"]["escalate_after_defensive"],
+        forgiven_slips=raw["second_chance"]["forgiven_slips"],
+        slip_floor_margin=raw["second_chance"]["slip_floor_margin"],
         vague_promise=_phrase_pattern(raw["vague_promise_phrases"]),
         restatement_frame=_phrase_pattern(raw["restatement_frames"]),
         retraction=_phrase_pattern(raw["retraction_phrases"]),
+        closing_offer=_phrase_pattern(raw["closing_offers"]),
         broken_promise_lines=raw["broken_promise_lines"],
     )
 
@@ -69,8 +78,14 @@ class TurnResult:
     ended: bool
 
 
-def start_session(scenario_id: Optional[str], persona: Optional[str], mode: Optional[str]) -> Dict[str, Any]:
-    """A new practice session state; raises CoachError with a clear message for bad choices."""
+def start_session(
+    scenario_id: Optional[str], persona: Optional[str], mode: Optional[str], *, heard: Collection[str] = ()
+) -> Dict[str, Any]:
+    """A new practice session state; raises CoachError with a clear message for bad choices.
+
+    `heard` holds the ids of the parts (bot/customer_voice.py) this trainee heard in earlier
+    sessions of the scenario; the customer says other ones first.
+    """
     scenario = get_scenario(scenario_id)
     persona = persona or "angry"
     mode = mode or "coach"
@@ -90,11 +105,14 @@ def start_session(scenario_id: Optional[str], persona: Optional[str], mode: Opti
         "turns": [],
         "commitments": [],
         "broken_commitments": [],
-        "said": [],
+        # Ids of the parts the customer said (bot/customer_voice.py), not their words.
+        "used": [],
         "defensive_count": 0,
+        # The customer accepted the plan and waits for the trainee's closing reply.
+        "accepted": False,
         "outcome": None,
     }
-    opening = _pick(state, scenario.opening.for_persona(persona))
+    opening = _say(state, "opening", scenario.opening.for_persona(persona), heard=heard)
     state["mood_curve"] = [state["mood"]]
     state["last_customer_text"] = opening
     return state
@@ -104,10 +122,13 @@ def opening_text(state: Dict[str, Any]) -> str:
     return state["last_customer_text"]
 
 
-def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = None) -> TurnResult:
+def take_turn(
+    state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = None, heard: Collection[str] = ()
+) -> TurnResult:
     """Check the trainee's reply, move the mood, and let the customer answer.
 
-    Mutates `state`. Raises EmptyMessage/MessageTooLong before changing anything.
+    Mutates `state`. Raises EmptyMessage/MessageTooLong before changing anything. `heard` as
+    for start_session.
     """
     if not reply or not reply.strip():
         raise EmptyMessage("Your reply is empty: type what you would say to the customer.")
@@ -133,8 +154,10 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
     vague = bool(model.vague_promise.search(reply)) and not checks["next_step"]["found"]
     partial_step = not checks["next_step"]["found"] and bool(checks["next_step"]["evidence"])
     tried_restating = bool(model.restatement_frame.search(reply))
-    asked = checks["probing_question"]["found"] or "?" in reply
+    offered_more = bool(model.closing_offer.search(reply))
+    asked = (checks["probing_question"]["found"] or "?" in reply) and not offered_more
     detail_answer = _detail_answer(scenario, reply, state["persona"]) if asked else None
+    closing = bool(state.get("accepted"))
     earlier = state.get("commitments", [])
     # Parsed only when there is a promise to read or to hold the reply against.
     doc = get_nlp()(reply) if checks["next_step"]["found"] or earlier else None
@@ -196,26 +219,48 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
         apply("nothing_useful")
 
     factor = persona["calm_factor"] if change > 0 else persona["anger_factor"]
-    state["mood"] = int(max(0, min(100, round(state["mood"] + change * factor))))
+    before = state["mood"]
+    mood = int(max(0, min(100, round(before + change * factor))))
+    forgiven = checks["defensive"]["found"] and state["defensive_count"] <= model.forgiven_slips[state["mode"]]
+    if forgiven:
+        # A slip costs mood but cannot make the customer leave on its own (customer_model.yml).
+        mood = max(mood, min(before, model.leave_at + model.slip_floor_margin))
+    state["mood"] = mood
     state["mood_curve"].append(state["mood"])
 
-    situation = _situation(
-        state, scenario, checks,
-        repeated=repeated, vague=vague, partial_step=partial_step,
-        tried_restating=tried_restating, asked=asked, broken=bool(broken),
-    )
-    if situation == "detail" and detail_answer:
-        customer_text = detail_answer
-        state["said"].append(customer_text)
-    elif situation == "after_broken_commitment":
-        lines = [line.format(promise=broken[0]["promise"]) for line in model.broken_promise_lines[state["persona"]]]
-        customer_text = _pick(state, lines, scenario=scenario)
+    if closing and not (checks["defensive"]["found"] or broken):
+        # The trainee's closing reply after the customer accepted the plan; a question about
+        # the case is answered first, and the customer still waits for the close.
+        situation = "detail" if detail_answer else "goodbye"
     else:
-        if situation == "detail":
-            situation = "after_detail_question"
-        customer_text = _pick(state, scenario.lines(situation, state["persona"]), scenario=scenario)
+        # A defensive or broken closing reply withdraws the acceptance: the conversation goes on.
+        state["accepted"] = False
+        situation = _situation(
+            state, scenario, checks,
+            repeated=repeated, vague=vague, partial_step=partial_step,
+            tried_restating=tried_restating, asked=asked, broken=bool(broken), forgiven=forgiven,
+        )
+    if situation == "goodbye":
+        voice = customer_voice.voice()
+        lines = (voice.goodbye_after_offer if offered_more else voice.goodbye)[state["persona"]]
+        customer_text = _say(state, situation, lines, heard=heard)
+    elif situation == "detail" and detail_answer:
+        customer_text = _say_detail(state, detail_answer, heard=heard)
+    elif situation == "after_broken_commitment":
+        customer_text = _say(
+            state, situation, model.broken_promise_lines[state["persona"]], heard=heard,
+            fill={"promise": broken[0]["promise"]},
+        )
+    elif situation == "detail":
+        situation = "after_detail_question"
+        customer_text = _say(state, situation, scenario.unanswerable.for_persona(state["persona"]), heard=heard)
+    else:
+        customer_text = _say(state, situation, scenario.lines(situation, state["persona"]), heard=heard, scenario=scenario)
+    if situation == "resolved":
+        state["accepted"] = True
+    state["accepted"] = state["accepted"] and situation != "goodbye"
     if situation in ENDING_SITUATIONS:
-        state["outcome"] = {"resolved": "resolved", "leaving": "churned", "escalating": "escalated"}[situation]
+        state["outcome"] = {"goodbye": "resolved", "leaving": "churned", "escalating": "escalated"}[situation]
 
     feedback = {
         "type": "feedback",
@@ -253,14 +298,19 @@ def _situation(
     tried_restating: bool,
     asked: bool,
     broken: bool = False,
+    forgiven: bool = False,
 ) -> str:
-    """Which kind of line the customer answers with; the first that applies wins."""
+    """Which kind of line the customer answers with; the first that applies wins.
+
+    `resolved` means the customer accepts the plan; the conversation ends with the trainee's
+    next reply (`goodbye`, decided by take_turn).
+    """
     model = customer_model()
     mood = state["mood"]
     if mood <= model.leave_at:
         return "leaving"
     if checks["defensive"]["found"]:
-        if state["defensive_count"] >= model.escalate_after_defensive:
+        if not forgiven and state["defensive_count"] >= model.escalate_after_defensive:
             return "escalating"
         return "after_blame"
     if broken:
@@ -288,6 +338,9 @@ def _situation(
         return "after_restatement"
     if tried_restating:
         return "after_wrong_restatement"
+    if state["commitments"]:
+        # A plan is on the table: the customer doubts it rather than asking for one.
+        return "after_plan_doubted"
     return "neutral"
 
 
@@ -308,12 +361,26 @@ def _ignored_question(customer_text: str, reply: str, checks: Dict[str, Dict[str
 
 
 def _detail_answer(scenario: Scenario, reply: str, persona: str) -> Optional[str]:
-    words = set(re.findall(r"[a-z0-9']+", reply.lower()))
-    best, best_hits = None, 0
+    """The answer of the detail the question asks about, or None when the facts do not say.
+
+    A question word alone ("what", "when") names no topic: a detail needs a hit on one of its
+    content keywords; question words only break ties."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    words = set(re.findall(r"[a-z0-9'-]+", reply.lower()))
+    lowered = reply.lower()
+    best, best_score = None, 0.0
     for detail in scenario.details:
-        hits = sum(1 for k in detail.keywords if k.lower() in words or (" " in k and k.lower() in reply.lower()))
-        if hits > best_hits:
-            best, best_hits = detail, hits
+        content = function = 0
+        for keyword in (k.lower() for k in detail.keywords):
+            hit = keyword in words or (" " in keyword and re.search(rf"\b{re.escape(keyword)}\b", lowered))
+            if hit and (" " in keyword or keyword not in STOP_WORDS):
+                content += 1
+            elif hit:
+                function += 1
+        score = content + 0.5 * function
+        if content and score > best_score:
+            best, best_score = detail, score
     return getattr(best.answer, persona) if best else None
 
 
@@ -323,22 +390,50 @@ def _normalise(text: str) -> str:
 
 # Where the customer looks for something else to say when every variant of a situation has
 # been used: the generic push for a solution first, anything unsaid last.
-FALLBACK_SITUATIONS = ("neutral", "after_vague_promise", "after_next_step_without_time", "after_detail_question")
-ENDING_SITUATIONS = ("resolved", "leaving", "escalating")
+FALLBACK_SITUATIONS = ("neutral", "after_vague_promise", "after_next_step_without_time")
+ENDING_SITUATIONS = ("goodbye", "leaving", "escalating")
 
 
-def _pick(state: Dict[str, Any], lines: List[str], *, scenario: Optional[Scenario] = None) -> str:
-    """A line the customer has not said yet in this conversation, varied by session and turn."""
+def _say(
+    state: Dict[str, Any],
+    situation: str,
+    bodies: List[str],
+    *,
+    heard: Collection[str],
+    scenario: Optional[Scenario] = None,
+    fill: Optional[Dict[str, str]] = None,
+) -> str:
+    """What the customer says in `situation`: a body not said yet in this conversation (and not
+    heard by this trainee before, when there is one), with an opener and closer, varied by
+    session and turn. Remembers the parts' ids in the state."""
     rng = random.Random(f"{state['session_id']}:{state['turn']}")
-    unused = [line for line in lines if line not in state["said"]]
-    if not unused and scenario is not None:
+    used = set(state["used"])
+    if not customer_voice.has_fresh(bodies, used) and scenario is not None:
         for fallback in FALLBACK_SITUATIONS:
-            unused = [line for line in scenario.lines(fallback, state["persona"]) if line not in state["said"]]
-            if unused:
+            lines = scenario.lines(fallback, state["persona"])
+            if customer_voice.has_fresh(lines, used):
+                bodies, situation = lines, fallback
                 break
         else:
-            ongoing = [s for s in SITUATIONS if s not in ENDING_SITUATIONS]
-            unused = [l for s in ongoing for l in scenario.lines(s, state["persona"]) if l not in state["said"]]
-    choice = rng.choice(unused or lines)
-    state["said"].append(choice)
-    return choice
+            ongoing = [s for s in SITUATIONS if s not in ENDING_SITUATIONS and s != "resolved"]
+            bodies = [line for s in ongoing for line in scenario.lines(s, state["persona"])]
+    template = customer_voice.choose(bodies, used=used, heard=heard, rng=rng)
+    body = template.format(**fill) if fill else template
+    text, ids = customer_voice.compose(body, situation=situation, persona=state["persona"], used=used, heard=heard, rng=rng)
+    # A filled-in line is remembered by its template, so it counts as said whatever was quoted.
+    ids = [customer_voice.part_id(template) if i == customer_voice.part_id(body) else i for i in ids]
+    state["used"].extend(i for i in ids if i not in used)
+    return text
+
+
+def _say_detail(state: Dict[str, Any], answer: str, *, heard: Collection[str]) -> str:
+    """A detail answer; one already given in this conversation is said again as such."""
+    answer_id = customer_voice.part_id(answer)
+    if answer_id not in state["used"]:
+        state["used"].append(answer_id)
+        return answer
+    rng = random.Random(f"{state['session_id']}:{state['turn']}")
+    again = customer_voice.voice().told_again[state["persona"]]
+    prefix = customer_voice.choose(again, used=set(state["used"]), heard=heard, rng=rng)
+    state["used"].append(customer_voice.part_id(prefix))
+    return f"{prefix} {answer}"
