@@ -9,7 +9,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install train run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency lock clean
+.PHONY: help install train run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency bench-coaching lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -55,13 +55,16 @@ nlu-cv: install  ## 5-fold cross-validation of the NLU; writes var/nlu-cv/ and p
 	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out var/nlu-cv --quiet
 	$(PY) -c 'import json; r = json.load(open("var/nlu-cv/intent_report.json")); print("intent macro-F1 (5-fold CV): %.3f" % r["macro avg"]["f1-score"])'
 
-bench: bench-checks bench-latency  ## both benchmarks; results in bench/results/
+bench: bench-checks bench-latency bench-coaching  ## every benchmark; results in bench/results/
 
 bench-checks: install  ## accuracy per check (dev set, AnnoMI, GoEmotions) and speed; bench/results/checks.md
 	$(PY) -m bench.checks_quality
 
 bench-latency: install train  ## turn latency through the REST protocol vs no-op actions; bench/results/latency.md
 	$(PY) -m bench.latency
+
+bench-coaching: install train  ## scripted trainees through every scenario and persona; bench/results/coaching.md
+	$(PY) -m bench.coaching
 
 lock:  ## re-pin requirements.txt from requirements.in in a scratch venv
 	@python=$$(scripts/find_python.sh) && rm -rf var/lock-venv && "$$python" -m venv var/lock-venv

@@ -41,6 +41,7 @@ class CustomerModel:
     retraction: re.Pattern
     # "Is there anything else I can help with?": an offer, not a question about the case.
     closing_offer: re.Pattern
+    topicless_words: frozenset
     # Per persona, lines that quote a broken promise back at the trainee ("{promise}").
     broken_promise_lines: Dict[str, List[str]]
 
@@ -65,6 +66,7 @@ def customer_model() -> CustomerModel:
         restatement_frame=_phrase_pattern(raw["restatement_frames"]),
         retraction=_phrase_pattern(raw["retraction_phrases"]),
         closing_offer=_phrase_pattern(raw["closing_offers"]),
+        topicless_words=frozenset(raw["topicless_words"]),
         broken_promise_lines=raw["broken_promise_lines"],
     )
 
@@ -364,11 +366,14 @@ def _detail_answer(scenario: Scenario, reply: str, persona: str) -> Optional[str
     """The answer of the detail the question asks about, or None when the facts do not say.
 
     A question word alone ("what", "when") names no topic: a detail needs a hit on one of its
-    content keywords; question words only break ties."""
+    content keywords, or, when the question names nothing the case does not know ("When did
+    this happen?"), on its question words."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
     words = set(re.findall(r"[a-z0-9'-]+", reply.lower()))
     lowered = reply.lower()
+    known = _case_vocabulary(scenario.id) | customer_model().topicless_words
+    vague = all(w in STOP_WORDS or len(w) <= 2 or w in known for w in words)
     best, best_score = None, 0.0
     for detail in scenario.details:
         content = function = 0
@@ -379,9 +384,17 @@ def _detail_answer(scenario: Scenario, reply: str, persona: str) -> Optional[str
             elif hit:
                 function += 1
         score = content + 0.5 * function
-        if content and score > best_score:
+        if (content or vague) and score > best_score:
             best, best_score = detail, score
     return getattr(best.answer, persona) if best else None
+
+
+@lru_cache(maxsize=None)
+def _case_vocabulary(scenario_id: str) -> frozenset:
+    """Every word of the case: its facts and the keywords of its details."""
+    scenario = get_scenario(scenario_id)
+    text = " ".join([*scenario.fact_texts(), *(k for d in scenario.details for k in d.keywords)])
+    return frozenset(re.findall(r"[a-z0-9'-]+", text.lower()))
 
 
 def _normalise(text: str) -> str:
