@@ -26,7 +26,7 @@ from bot.settings import RESOURCES
 OPENER_SHARE = 0.5
 CLOSER_SHARE = 0.4
 # A body this long already says enough: a closer after it sounds tacked on.
-CLOSER_MAX_BODY_CHARS = 90
+CLOSER_MAX_BODY_CHARS = 70
 
 
 def part_id(text: str) -> str:
@@ -62,6 +62,12 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
+def _content(words: str) -> FrozenSet[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(w for w in words.split() if w not in STOP_WORDS and len(w) > 2)
+
+
 def choose(candidates: Sequence[str], *, used: Collection[str], heard: Collection[str], rng: random.Random) -> str:
     """A candidate not said in this session nor heard before, else only heard before, else any."""
     fresh = [c for c in candidates if part_id(c) not in used and part_id(c) not in heard]
@@ -89,9 +95,11 @@ def compose(
     ids = [part_id(body)]
     text = body
 
+    body_content = _content(words)
+
     def fits(part: str) -> bool:
-        # Never say the same thing twice in one breath ("I want this sorted today." twice).
-        return _words(part) not in words
+        # Never say the same thing twice in one breath ("I'm still waiting ... I'm waiting.").
+        return _words(part) not in words and not (_content(_words(part)) & body_content)
 
     openers = [o for o in v.openers[persona].get(situation, []) if fits(o)]
     if openers and first not in v.interjections and rng.random() < OPENER_SHARE:

@@ -17,7 +17,7 @@ import yaml
 from bot import customer_voice
 from bot.checks import assess_reply
 from bot.errors import CoachError, EmptyMessage
-from bot.follow_through import broken_promises, promises_in, verdict
+from bot.follow_through import broken_promises, normal_time, promises_in, verdict
 from bot.nlp import get_nlp
 from bot.scenarios import PERSONAS, SITUATIONS, Scenario, get_scenario
 from bot.settings import RESOURCES
@@ -161,6 +161,8 @@ def take_turn(
     detail_answer = _detail_answer(scenario, reply, state["persona"]) if asked else None
     closing = bool(state.get("accepted"))
     earlier = state.get("commitments", [])
+    # What was promised before this reply (the list itself grows below).
+    promised = {(c["action"], normal_time(c["when"])) for c in earlier}
     # Parsed only when there is a promise to read or to hold the reply against.
     doc = get_nlp()(reply) if checks["next_step"]["found"] or earlier else None
     new_promises = promises_in(turn, doc, checks["next_step"]) if doc is not None else []
@@ -231,9 +233,13 @@ def take_turn(
     state["mood_curve"].append(state["mood"])
 
     if closing and not (checks["defensive"]["found"] or broken):
-        # The trainee's closing reply after the customer accepted the plan; a question about
-        # the case is answered first, and the customer still waits for the close.
-        situation = "detail" if detail_answer else "goodbye"
+        # The trainee's closing reply after the customer accepted the plan. A question about the
+        # case is answered, and a plan with a promise not made before is accepted too; either
+        # way the customer still waits for the close. A recap of the same promises closes.
+        more_plan = checks["next_step"]["found"] and (
+            not new_promises or any((p.action, normal_time(p.when)) not in promised for p in new_promises)
+        )
+        situation = "detail" if detail_answer else "resolved" if more_plan else "goodbye"
     else:
         # A defensive or broken closing reply withdraws the acceptance: the conversation goes on.
         state["accepted"] = False

@@ -255,3 +255,17 @@ def test_parts_heard_are_recognised_in_stored_texts():
         said.append(conversation.reply(state, line).messages[0]["text"])
     heard = customer_voice.parts_heard(said, scenario, "dispassionate")
     assert set(state["used"]) <= heard
+
+
+def test_a_new_promise_after_the_acceptance_is_accepted_and_the_close_still_awaited():
+    """Bench: a restatement read as a plan made the customer accept early, and the real plan
+    then ended the conversation with the scorecard."""
+    state = coached("dispassionate")
+    for line in SKILLED[:3]:
+        conversation.reply(state, line)
+    assert state["accepted"]
+    conversation.reply(state, "I'll also email you the visit confirmation by 6 pm tonight.")
+    assert state["accepted"] and state["outcome"] is None
+    assert state["turns"][-1]["situation"] == "resolved"
+    conversation.reply(state, "Thank you, Dana. Have a good day.")
+    assert state["outcome"] == "resolved"
