@@ -27,6 +27,8 @@ OPENER_SHARE = 0.5
 CLOSER_SHARE = 0.4
 # A body this long already says enough: a closer after it sounds tacked on.
 CLOSER_MAX_BODY_CHARS = 70
+# How often a short line in a reminder situation brings back a fact of the case instead.
+REMINDER_SHARE = 0.35
 
 
 def part_id(text: str) -> str:
@@ -42,6 +44,7 @@ class Voice:
     told_again: Dict[str, List[str]]
     goodbye: Dict[str, List[str]]
     goodbye_after_offer: Dict[str, List[str]]
+    reminder_situations: FrozenSet[str]
 
 
 @lru_cache(maxsize=None)
@@ -55,6 +58,7 @@ def voice() -> Voice:
         told_again=raw["told_again"],
         goodbye=raw["goodbye"],
         goodbye_after_offer=raw["goodbye_after_offer"],
+        reminder_situations=frozenset(raw["reminder_situations"]),
     )
 
 
@@ -87,8 +91,12 @@ def compose(
     used: Collection[str],
     heard: Collection[str],
     rng: random.Random,
+    reminders: Sequence[str] = (),
+    before: str = "",
 ) -> Tuple[str, List[str]]:
-    """The body with an opener and a closer where they fit; the text and the ids of its parts."""
+    """The body with an opener and a closer (or a reminder of the case) where they fit; the text
+    and the ids of its parts. `before` is what the customer said last: a reminder of it would
+    only repeat it."""
     v = voice()
     words = _words(body)
     first = words.split(" ", 1)[0] if words else ""
@@ -105,8 +113,17 @@ def compose(
     if openers and first not in v.interjections and rng.random() < OPENER_SHARE:
         opener = choose(openers, used=used, heard=heard, rng=rng)
         text, ids = f"{opener} {text}", [part_id(opener), *ids]
+    short = len(body) <= CLOSER_MAX_BODY_CHARS
+    said_before = _content(_words(before))
+    facts = [
+        r for r in reminders
+        if fits(r) and part_id(r) not in used and not (_content(_words(r)) & said_before)
+    ] if situation in v.reminder_situations else []
     closers = [c for c in v.closers[persona].get(situation, []) if fits(c)]
-    if closers and "?" not in body and len(body) <= CLOSER_MAX_BODY_CHARS and rng.random() < CLOSER_SHARE:
+    if facts and short and rng.random() < REMINDER_SHARE:
+        reminder = choose(facts, used=used, heard=heard, rng=rng)
+        text, ids = f"{text} {reminder}", [*ids, part_id(reminder)]
+    elif closers and "?" not in body and short and rng.random() < CLOSER_SHARE:
         closer = choose(closers, used=used, heard=heard, rng=rng)
         text, ids = f"{text} {closer}", [*ids, part_id(closer)]
     return text, ids
@@ -120,6 +137,7 @@ def catalogue(scenario: Scenario, persona: str) -> Dict[str, str]:
         texts.extend(scenario.lines(situation, persona))
     texts.extend(getattr(d.answer, persona) for d in scenario.details)
     texts.extend(scenario.unanswerable.for_persona(persona))
+    texts.extend(scenario.reminders.for_persona(persona))
     for group in (v.openers[persona], v.closers[persona]):
         for lines in group.values():
             texts.extend(lines)

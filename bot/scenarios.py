@@ -119,6 +119,8 @@ class Scenario(_Strict):
     replies: Replies
     # Answers to a question the facts cannot answer, in character and about this case.
     unanswerable: PersonaLines
+    # Facts the customer brings back when pushing for a solution (bot/customer_voice.py).
+    reminders: PersonaLines
 
     @validator("turn_limit")
     def _turn_limit_in_range(cls, value: int) -> int:
@@ -178,13 +180,14 @@ def _case_words(scenario: Scenario) -> Set[str]:
 def _check_unanswerable_is_about_the_case(path: Path, scenario: Scenario) -> None:
     # "No idea." could be said in any scenario; a line that names nothing of the case is generic.
     case = _case_words(scenario)
-    for persona in PERSONAS:
-        for line in scenario.unanswerable.for_persona(persona):
-            if not case & set(re.findall(r"[a-z0-9]+", line.lower())):
-                raise ScenarioFileError(
-                    f"{path.name}: field 'unanswerable.{persona}': line names nothing of the case "
-                    f"(no word of the product, facts or keywords): {line!r}"
-                )
+    for field in ("unanswerable", "reminders"):
+        for persona in PERSONAS:
+            for line in getattr(scenario, field).for_persona(persona):
+                if not case & set(re.findall(r"[a-z0-9]+", line.lower())):
+                    raise ScenarioFileError(
+                        f"{path.name}: field '{field}.{persona}': line names nothing of the case "
+                        f"(no word of the product, facts or keywords): {line!r}"
+                    )
 
 
 def _check_no_repeated_lines(path: Path, scenario: Scenario) -> None:
@@ -194,9 +197,10 @@ def _check_no_repeated_lines(path: Path, scenario: Scenario) -> None:
         for persona in PERSONAS:
             for line in scenario.lines(situation, persona):
                 _remember(path, seen, line, f"replies.{situation}.{persona}")
-    for persona in PERSONAS:
-        for line in scenario.unanswerable.for_persona(persona):
-            _remember(path, seen, line, f"unanswerable.{persona}")
+    for field in ("unanswerable", "reminders"):
+        for persona in PERSONAS:
+            for line in getattr(scenario, field).for_persona(persona):
+                _remember(path, seen, line, f"{field}.{persona}")
 
 
 def _remember(path: Path, seen: Dict[str, str], line: str, where: str) -> None:

@@ -438,7 +438,11 @@ def _say(
             bodies = [line for s in ongoing for line in scenario.lines(s, state["persona"])]
     template = customer_voice.choose(bodies, used=used, heard=heard, rng=rng)
     body = template.format(**fill) if fill else template
-    text, ids = customer_voice.compose(body, situation=situation, persona=state["persona"], used=used, heard=heard, rng=rng)
+    reminders = scenario.reminders.for_persona(state["persona"]) if scenario is not None else ()
+    text, ids = customer_voice.compose(
+        body, situation=situation, persona=state["persona"], used=used, heard=heard, rng=rng, reminders=reminders,
+        before=state.get("last_customer_text", ""),
+    )
     # A filled-in line is remembered by its template, so it counts as said whatever was quoted.
     ids = [customer_voice.part_id(template) if i == customer_voice.part_id(body) else i for i in ids]
     state["used"].extend(i for i in ids if i not in used)
