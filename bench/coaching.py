@@ -174,23 +174,40 @@ def claimed_client(engine, rasa_url: str, user_id: int) -> RasaRestClient:
     return RasaRestClient(rasa_url, sender=sender)
 
 
+# Rows of sessions: the scripts each trainee plays in order, and whether the conversations are
+# claimed for the trainee. The unclaimed row is the control: raw REST senders, whom the customer
+# cannot recognise, so only variety within a session applies.
+ROWS = (
+    ("three scripts", ("skilled", "mixed", "defensive"), True),
+    ("skilled three times", ("skilled",) * 3, True),
+    ("skilled three times, not claimed (control)", ("skilled",) * 3, False),
+)
+
+
 def run(rasa_url: str, database_url: str, scenarios: List[Scenario]) -> Dict[str, List[List[Session]]]:
-    """Per row ("three scripts", "skilled three times"), each trainee's sessions in order."""
+    """Per row (ROWS), each trainee's sessions in order."""
     engine = db.make_engine(database_url)
-    rows: Dict[str, List[List[Session]]] = {"three scripts": [], "skilled three times": []}
+    rows: Dict[str, List[List[Session]]] = {row: [] for row, _, _ in ROWS}
     for scenario in scenarios:
         for persona in PERSONAS:
-            for row, kinds in (("three scripts", ("skilled", "mixed", "defensive")), ("skilled three times", ("skilled",) * 3)):
-                label = f"{scenario.id}-{persona}-{row.replace(' ', '-')}"
+            for row, kinds, claimed in ROWS:
+                label = f"{scenario.id}-{persona}-{re.sub(r'[^a-z]+', '-', row).strip('-')}"
                 user_id = make_trainee(engine, label)
-                sessions = [play(claimed_client(engine, rasa_url, user_id), scenario, persona, kind, label) for kind in kinds]
+
+                def client() -> RasaRestClient:
+                    if claimed:
+                        return claimed_client(engine, rasa_url, user_id)
+                    return RasaRestClient(rasa_url, sender=f"bench-{uuid.uuid4().hex}")
+
+                sessions = [play(client(), scenario, persona, kind, label) for kind in kinds]
                 rows[row].append(sessions)
                 print(f"{label}: " + ", ".join(f"{s.kind} {s.outcome}" for s in sessions), flush=True)
     return rows
 
 
 def report(rows: Dict[str, List[List[Session]]], scenarios: Dict[str, Scenario], seconds: float) -> str:
-    every = [s for trainees in rows.values() for sessions in trainees for s in sessions]
+    claimed_rows = {row for row, _, claimed in ROWS if claimed}
+    every = [s for row, trainees in rows.items() if row in claimed_rows for sessions in trainees for s in sessions]
     payloads = [(s, before, fb) for s in every for before, fb in s.feedback]
     with_focus = [(s, before, fb) for s, before, fb in payloads if "focus" in fb]
     examples = [
@@ -240,7 +257,9 @@ def report(rows: Dict[str, List[List[Session]]], scenarios: Dict[str, Scenario],
         "Rasa's REST channel with the real action server. Per scenario and persona one trainee plays a skilled, a "
         "mixed (one slip: \"That wasn't my fault.\" after a greeting and a restatement) and a defensive session, and "
         "a second trainee plays the skilled script three times; every conversation is claimed for its trainee as "
-        f"the web app does. {len(every)} conversations, {len(payloads)} feedback payloads.",
+        f"the web app does. {len(every)} conversations, {len(payloads)} feedback payloads. As a control, the "
+        "skilled script is also played three times under raw REST senders nobody claimed (only the repeat "
+        "measure reads them: the customer cannot know it is the same person).",
         "",
         "| measure | target | result |",
         "|---|---|---|",
@@ -249,7 +268,8 @@ def report(rows: Dict[str, List[List[Session]]], scenarios: Dict[str, Scenario],
         + (f" ({', '.join(f'{c} {n}' for c, n in tip_cases.most_common())})" if tip_cases else "") + " |",
         *(
             f"| customer lines of a trainee's 2nd/3rd session heard before, {row}: with a sentence heard before "
-            f"(word for word) | <= {TARGET_REPEAT_SHARE:.0%} | {share(sentence, total)} ({share(exact, total)}) |"
+            f"(word for word) | {'<= ' + format(TARGET_REPEAT_SHARE, '.0%') if row in claimed_rows else '(none)'} "
+            f"| {share(sentence, total)} ({share(exact, total)}) |"
             for row, total, exact, sentence in repeat_rows
         ),
         f"| conversations ended by a single slip | 0 | {len(slip_ended)} of {len(mixed)} mixed conversations"
