@@ -14,11 +14,11 @@ import random
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Collection, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Collection, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.scenarios import PERSONAS, Scenario
+from bot.scenarios import PERSONAS, SITUATIONS, Scenario
 from bot.settings import RESOURCES
 
 # How often a body gets an opener or a closer: often enough to vary, rarely enough that the
@@ -153,3 +153,59 @@ def parts_heard(texts: Iterable[Optional[str]], scenario: Scenario, persona: str
     if not said:
         return frozenset()
     return frozenset(pid for pid, text in catalogue(scenario, persona).items() if text in said)
+
+
+# Where the customer looks for something else to say when every variant of a situation has
+# been used: the generic push for a solution first, anything unsaid last.
+FALLBACK_SITUATIONS = ("neutral", "after_vague_promise", "after_next_step_without_time")
+# Never a fallback: they end the conversation or accept the plan.
+NOT_FALLBACK = ("resolved", "leaving", "escalating")
+
+
+def say(
+    state: Dict[str, Any],
+    situation: str,
+    bodies: List[str],
+    *,
+    heard: Collection[str],
+    scenario: Optional[Scenario] = None,
+    fill: Optional[Dict[str, str]] = None,
+) -> str:
+    """What the customer says in `situation`: a body not said yet in this conversation (and not
+    heard by this trainee before, when there is one), with an opener and closer, varied by
+    session and turn. Remembers the parts' ids in the state."""
+    rng = random.Random(f"{state['session_id']}:{state['turn']}")
+    used = set(state["used"])
+    if not has_fresh(bodies, used) and scenario is not None:
+        for fallback in FALLBACK_SITUATIONS:
+            lines = scenario.lines(fallback, state["persona"])
+            if has_fresh(lines, used):
+                bodies, situation = lines, fallback
+                break
+        else:
+            ongoing = [s for s in SITUATIONS if s not in NOT_FALLBACK]
+            bodies = [line for s in ongoing for line in scenario.lines(s, state["persona"])]
+    template = choose(bodies, used=used, heard=heard, rng=rng)
+    body = template.format(**fill) if fill else template
+    reminders = scenario.reminders.for_persona(state["persona"]) if scenario is not None else ()
+    text, ids = compose(
+        body, situation=situation, persona=state["persona"], used=used, heard=heard, rng=rng, reminders=reminders,
+        before=state.get("last_customer_text", ""),
+    )
+    # A filled-in line is remembered by its template, so it counts as said whatever was quoted.
+    ids = [part_id(template) if i == part_id(body) else i for i in ids]
+    state["used"].extend(i for i in ids if i not in used)
+    return text
+
+
+def say_detail(state: Dict[str, Any], answer: str, *, heard: Collection[str]) -> str:
+    """A detail answer; one already given in this conversation is said again as such."""
+    answer_id = part_id(answer)
+    if answer_id not in state["used"]:
+        state["used"].append(answer_id)
+        return answer
+    rng = random.Random(f"{state['session_id']}:{state['turn']}")
+    again = voice().told_again[state["persona"]]
+    prefix = choose(again, used=set(state["used"]), heard=heard, rng=rng)
+    state["used"].append(part_id(prefix))
+    return f"{prefix} {answer}"

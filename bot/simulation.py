@@ -5,7 +5,6 @@ any action server process can pick up any conversation.
 """
 from __future__ import annotations
 
-import random
 import re
 import uuid
 from dataclasses import dataclass
@@ -14,12 +13,12 @@ from typing import Any, Collection, Dict, List, Optional
 
 import yaml
 
-from bot import customer_voice
+from bot import customer_answers, customer_voice
 from bot.checks import assess_reply
 from bot.errors import CoachError, EmptyMessage
 from bot.follow_through import broken_promises, normal_time, promises_in, verdict
 from bot.nlp import get_nlp
-from bot.scenarios import PERSONAS, SITUATIONS, Scenario, get_scenario
+from bot.scenarios import PERSONAS, Scenario, get_scenario
 from bot.settings import RESOURCES
 
 MODES = ("coach", "assessment")
@@ -114,7 +113,7 @@ def start_session(
         "accepted": False,
         "outcome": None,
     }
-    opening = _say(state, "opening", scenario.opening.for_persona(persona), heard=heard)
+    opening = customer_voice.say(state, "opening", scenario.opening.for_persona(persona), heard=heard)
     state["mood_curve"] = [state["mood"]]
     state["last_customer_text"] = opening
     return state
@@ -158,7 +157,10 @@ def take_turn(
     tried_restating = bool(model.restatement_frame.search(reply))
     offered_more = bool(model.closing_offer.search(reply))
     asked = (checks["probing_question"]["found"] or "?" in reply) and not offered_more
-    detail_answer = _detail_answer(scenario, reply, state["persona"]) if asked else None
+    detail_answer = (
+        customer_answers.detail_answer(scenario, reply, state["persona"], topicless_words=model.topicless_words)
+        if asked else None
+    )
     closing = bool(state.get("accepted"))
     earlier = state.get("commitments", [])
     # What was promised before this reply (the list itself grows below).
@@ -251,19 +253,19 @@ def take_turn(
     if situation == "goodbye":
         voice = customer_voice.voice()
         lines = (voice.goodbye_after_offer if offered_more else voice.goodbye)[state["persona"]]
-        customer_text = _say(state, situation, lines, heard=heard)
+        customer_text = customer_voice.say(state, situation, lines, heard=heard)
     elif situation == "detail" and detail_answer:
-        customer_text = _say_detail(state, detail_answer, heard=heard)
+        customer_text = customer_voice.say_detail(state, detail_answer, heard=heard)
     elif situation == "after_broken_commitment":
-        customer_text = _say(
+        customer_text = customer_voice.say(
             state, situation, model.broken_promise_lines[state["persona"]], heard=heard,
             fill={"promise": broken[0]["promise"]},
         )
     elif situation == "detail":
         situation = "after_detail_question"
-        customer_text = _say(state, situation, scenario.unanswerable.for_persona(state["persona"]), heard=heard)
+        customer_text = customer_voice.say(state, situation, scenario.unanswerable.for_persona(state["persona"]), heard=heard)
     else:
-        customer_text = _say(state, situation, scenario.lines(situation, state["persona"]), heard=heard, scenario=scenario)
+        customer_text = customer_voice.say(state, situation, scenario.lines(situation, state["persona"]), heard=heard, scenario=scenario)
     if situation == "resolved":
         state["accepted"] = True
     state["accepted"] = state["accepted"] and situation != "goodbye"
@@ -368,95 +370,8 @@ def _ignored_question(customer_text: str, reply: str, checks: Dict[str, Dict[str
     return not (asked_about & _content_words(reply))
 
 
-def _detail_answer(scenario: Scenario, reply: str, persona: str) -> Optional[str]:
-    """The answer of the detail the question asks about, or None when the facts do not say.
-
-    A question word alone ("what", "when") names no topic: a detail needs a hit on one of its
-    content keywords, or, when the question names nothing the case does not know ("When did
-    this happen?"), on its question words."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    words = set(re.findall(r"[a-z0-9'-]+", reply.lower()))
-    lowered = reply.lower()
-    known = _case_vocabulary(scenario.id) | customer_model().topicless_words
-    vague = all(w in STOP_WORDS or len(w) <= 2 or w in known for w in words)
-    best, best_score = None, 0.0
-    for detail in scenario.details:
-        content = function = 0
-        for keyword in (k.lower() for k in detail.keywords):
-            hit = keyword in words or (" " in keyword and re.search(rf"\b{re.escape(keyword)}\b", lowered))
-            if hit and (" " in keyword or keyword not in STOP_WORDS):
-                content += 1
-            elif hit:
-                function += 1
-        score = content + 0.5 * function
-        if (content or vague) and score > best_score:
-            best, best_score = detail, score
-    return getattr(best.answer, persona) if best else None
-
-
-@lru_cache(maxsize=None)
-def _case_vocabulary(scenario_id: str) -> frozenset:
-    """Every word of the case: its facts and the keywords of its details."""
-    scenario = get_scenario(scenario_id)
-    text = " ".join([*scenario.fact_texts(), *(k for d in scenario.details for k in d.keywords)])
-    return frozenset(re.findall(r"[a-z0-9'-]+", text.lower()))
-
-
 def _normalise(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
-# Where the customer looks for something else to say when every variant of a situation has
-# been used: the generic push for a solution first, anything unsaid last.
-FALLBACK_SITUATIONS = ("neutral", "after_vague_promise", "after_next_step_without_time")
 ENDING_SITUATIONS = ("goodbye", "leaving", "escalating")
-
-
-def _say(
-    state: Dict[str, Any],
-    situation: str,
-    bodies: List[str],
-    *,
-    heard: Collection[str],
-    scenario: Optional[Scenario] = None,
-    fill: Optional[Dict[str, str]] = None,
-) -> str:
-    """What the customer says in `situation`: a body not said yet in this conversation (and not
-    heard by this trainee before, when there is one), with an opener and closer, varied by
-    session and turn. Remembers the parts' ids in the state."""
-    rng = random.Random(f"{state['session_id']}:{state['turn']}")
-    used = set(state["used"])
-    if not customer_voice.has_fresh(bodies, used) and scenario is not None:
-        for fallback in FALLBACK_SITUATIONS:
-            lines = scenario.lines(fallback, state["persona"])
-            if customer_voice.has_fresh(lines, used):
-                bodies, situation = lines, fallback
-                break
-        else:
-            ongoing = [s for s in SITUATIONS if s not in ENDING_SITUATIONS and s != "resolved"]
-            bodies = [line for s in ongoing for line in scenario.lines(s, state["persona"])]
-    template = customer_voice.choose(bodies, used=used, heard=heard, rng=rng)
-    body = template.format(**fill) if fill else template
-    reminders = scenario.reminders.for_persona(state["persona"]) if scenario is not None else ()
-    text, ids = customer_voice.compose(
-        body, situation=situation, persona=state["persona"], used=used, heard=heard, rng=rng, reminders=reminders,
-        before=state.get("last_customer_text", ""),
-    )
-    # A filled-in line is remembered by its template, so it counts as said whatever was quoted.
-    ids = [customer_voice.part_id(template) if i == customer_voice.part_id(body) else i for i in ids]
-    state["used"].extend(i for i in ids if i not in used)
-    return text
-
-
-def _say_detail(state: Dict[str, Any], answer: str, *, heard: Collection[str]) -> str:
-    """A detail answer; one already given in this conversation is said again as such."""
-    answer_id = customer_voice.part_id(answer)
-    if answer_id not in state["used"]:
-        state["used"].append(answer_id)
-        return answer
-    rng = random.Random(f"{state['session_id']}:{state['turn']}")
-    again = customer_voice.voice().told_again[state["persona"]]
-    prefix = customer_voice.choose(again, used=set(state["used"]), heard=heard, rng=rng)
-    state["used"].append(customer_voice.part_id(prefix))
-    return f"{prefix} {answer}"

@@ -120,7 +120,7 @@ def test_bad_start_choices_are_explained(choices, code):
 
 # --- Room to learn, closing, in-character answers and varied lines (issue 11) -------------------
 
-from bot import customer_voice, simulation  # noqa: E402
+from bot import customer_answers, customer_voice, simulation  # noqa: E402
 from bot.scenarios import get_scenario  # noqa: E402
 
 GOOD_START = SKILLED[:2]
@@ -208,13 +208,19 @@ def test_an_unanswerable_question_gets_the_scenarios_in_character_answer(persona
     assert any(line in answer.messages[0]["text"] for line in lines), answer.messages[0]["text"]
 
 
+def answer_to(scenario, question, persona):
+    return customer_answers.detail_answer(
+        scenario, question, persona, topicless_words=simulation.customer_model().topicless_words
+    )
+
+
 def test_a_question_word_alone_does_not_pick_a_detail():
     """'What colour is the laptop?' was answered with the crash symptoms: 'what' was a keyword."""
-    assert simulation._detail_answer(get_scenario("laptop_at_home_service"), "What colour is it?", "angry") is None
-    assert "14 dollars" in simulation._detail_answer(get_scenario("unexplained_bill_charge"), "How much is the charge?", "dispassionate")
+    assert answer_to(get_scenario("laptop_at_home_service"), "What colour is it?", "angry") is None
+    assert "14 dollars" in answer_to(get_scenario("unexplained_bill_charge"), "How much is the charge?", "dispassionate")
     # A question that names nothing the case does not know is still answered from the facts.
-    assert "8 June" in simulation._detail_answer(get_scenario("restaurant_bad_visit"), "When did this happen?", "dispassionate")
-    assert "March" in simulation._detail_answer(get_scenario("laptop_at_home_service"), "When did it start?", "dispassionate")
+    assert "8 June" in answer_to(get_scenario("restaurant_bad_visit"), "When did this happen?", "dispassionate")
+    assert "March" in answer_to(get_scenario("laptop_at_home_service"), "When did it start?", "dispassionate")
 
 
 def test_an_offer_of_more_help_is_not_a_question_about_the_case():
