@@ -5,14 +5,25 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import recording, session_history
-from bot.conversation import Answer
+from bot import customer_memory, recording, session_history
+from bot.conversation import Answer, HeardLines
 
 STATE_SLOT = "practice"
 
 
 def current_state(tracker: Tracker):
     return tracker.get_slot(STATE_SLOT)
+
+
+def heard_lines(tracker: Tracker) -> HeardLines:
+    """What this conversation's trainee heard in earlier sessions (nothing when it has no owner)."""
+
+    def heard(scenario: str, persona: str, session_id):
+        return customer_memory.heard_before(
+            sender_id=tracker.sender_id, scenario=scenario, persona=persona, session_id=session_id
+        )
+
+    return heard
 
 
 def send(answer: Answer, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:

@@ -3,7 +3,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import current_state, send
+from actions.common import current_state, heard_lines, send
 from bot import conversation
 from bot.text_input import clean_text
 
@@ -17,4 +17,4 @@ class ActionCustomerReply(Action):
         # Our Rasa channel cleans text already; this guards other ways in (a lone surrogate
         # would fail the answer's UTF-8 encoding and leave the trainee with no answer).
         text = clean_text(text) if isinstance(text, str) else None
-        return send(conversation.reply(current_state(tracker), text), dispatcher, tracker)
+        return send(conversation.reply(current_state(tracker), text, heard=heard_lines(tracker)), dispatcher, tracker)

@@ -3,7 +3,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import current_state, send
+from actions.common import current_state, heard_lines, send
 from bot import conversation
 
 
@@ -19,4 +19,4 @@ class ActionStartScenario(Action):
         if odd:
             message = f"{', '.join(odd)} must be a text, e.g. \"scenario\": \"laptop_at_home_service\"."
             return send(conversation.error("bad_choice", message, current_state(tracker)), dispatcher, tracker)
-        return send(conversation.start(current_state(tracker), choices), dispatcher, tracker)
+        return send(conversation.start(current_state(tracker), choices, heard=heard_lines(tracker)), dispatcher, tracker)

@@ -8,12 +8,12 @@ scorecard reads the others back. Every bad input gets an error payload, never si
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Collection, Dict, List, Mapping, Optional
 
 from bot import simulation
 from bot.coaching import coach_turn
 from bot.errors import CoachError
-from bot.scenarios import get_scenario
+from bot.scenarios import PERSONAS, get_scenario
 from bot.scoring import build_scorecard
 from bot.session_history import HistoryUnavailable, with_all_turns
 from bot.settings import load_settings
@@ -33,14 +33,26 @@ class Answer:
         return self
 
 
+# What this conversation's trainee heard in earlier sessions of a scenario, as part ids
+# (bot/customer_voice.py): called with (scenario id, persona, the running session's id or None).
+HeardLines = Callable[[str, str, Optional[str]], Collection[str]]
+
+
 def error(code: str, message: str, state: Optional[Dict[str, Any]] = None) -> Answer:
     return Answer(state=state).custom({"type": "error", "code": code, "message": message})
 
 
-def start(state: Optional[Dict[str, Any]], choices: Mapping[str, Optional[str]]) -> Answer:
+def start(
+    state: Optional[Dict[str, Any]], choices: Mapping[str, Optional[str]], *, heard: Optional[HeardLines] = None
+) -> Answer:
     """`/start_scenario{...}`: a new session replaces any previous one of this sender."""
+    scenario_id, persona = choices.get("scenario"), choices.get("persona") or "angry"
     try:
-        new_state = simulation.start_session(choices.get("scenario"), choices.get("persona"), choices.get("mode"))
+        earlier = heard(get_scenario(scenario_id).id, persona, None) if heard and persona in PERSONAS else ()
+    except CoachError:
+        earlier = ()  # start_session explains the bad choice below
+    try:
+        new_state = simulation.start_session(scenario_id, choices.get("persona"), choices.get("mode"), heard=earlier)
     except CoachError as exc:
         # Keep the previous session: a typo in a scenario id must not lose a conversation.
         return error(exc.code, str(exc), state)
@@ -64,7 +76,7 @@ def start(state: Optional[Dict[str, Any]], choices: Mapping[str, Optional[str]])
     )
 
 
-def reply(state: Optional[Dict[str, Any]], text: Optional[str]) -> Answer:
+def reply(state: Optional[Dict[str, Any]], text: Optional[str], *, heard: Optional[HeardLines] = None) -> Answer:
     """Any other message: the trainee's reply to the customer."""
     if not state:
         return error(
@@ -79,7 +91,8 @@ def reply(state: Optional[Dict[str, Any]], text: Optional[str]) -> Answer:
             state,
         )
     try:
-        result = simulation.take_turn(state, text or "", max_chars=load_settings().max_message_chars)
+        earlier = heard(state["scenario"], state["persona"], state["session_id"]) if heard else ()
+        result = simulation.take_turn(state, text or "", max_chars=load_settings().max_message_chars, heard=earlier)
     except CoachError as exc:
         return error(exc.code, str(exc), state)
     # Coached in both modes: the stored turn keeps the tips a trainer reviews later.
@@ -102,11 +115,14 @@ def reply(state: Optional[Dict[str, Any]], text: Optional[str]) -> Answer:
 
 
 def end(state: Optional[Dict[str, Any]]) -> Answer:
-    """`/end_session`: the trainee stops; the scorecard says so. Repeating it is harmless."""
+    """`/end_session`: the trainee stops; the scorecard says so. Repeating it is harmless.
+
+    After the customer accepted the plan, ending without a closing reply still counts as resolved.
+    """
     if not state:
         return error("no_session", "No practice session is running, so there is nothing to end.")
     if not state.get("outcome"):
-        state["outcome"] = "abandoned"
+        state["outcome"] = "resolved" if state.get("accepted") else "abandoned"
     return _add_scorecard(Answer(state=state), state)
 
 

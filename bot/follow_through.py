@@ -81,7 +81,8 @@ def promises_in(turn: int, doc: Doc, next_step: Dict[str, Any]) -> List[Promise]
     return found
 
 
-def _normal_time(when: str) -> str:
+def normal_time(when: str) -> str:
+    """A promise's time as compared: its lower-case words and numbers ('By 5 pm, today' -> 'by 5 pm today')."""
     return " ".join(re.findall(r"[a-z0-9]+", when.lower()))
 
 
@@ -109,7 +110,7 @@ def broken_promises(
                     kind, evidence = "retracted", sentence.text.strip()
         if kind is None:
             for new in new_promises:
-                if new.action == promise["action"] and _normal_time(new.when) != _normal_time(promise["when"]):
+                if new.action == promise["action"] and normal_time(new.when) != normal_time(promise["when"]):
                     kind, evidence = "moved", new.text
         if kind is None:
             match = retraction.search(reply)

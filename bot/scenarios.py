@@ -6,9 +6,10 @@ never halfway through a trainee's conversation.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Literal, Optional
+from typing import Dict, List, Literal, Optional, Set
 
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, conlist, constr, validator
@@ -27,7 +28,6 @@ SITUATIONS = (
     "after_plan_doubted",
     "after_blame",
     "after_repeat",
-    "after_detail_question",
     "after_jargon",
     "neutral",
     "resolved",
@@ -98,7 +98,6 @@ class Replies(_Strict):
     after_plan_doubted: PersonaLines
     after_blame: PersonaLines
     after_repeat: PersonaLines
-    after_detail_question: PersonaLines
     after_jargon: PersonaLines
     neutral: PersonaLines
     resolved: PersonaLines
@@ -133,6 +132,10 @@ class Scenario(_Strict):
     jargon: List[Text] = []
     opening: OpeningLines
     replies: Replies
+    # Answers to a question the facts cannot answer, in character and about this case.
+    unanswerable: PersonaLines
+    # Facts the customer brings back when pushing for a solution (bot/customer_voice.py).
+    reminders: PersonaLines
 
     @validator("remedy")
     def _remedy_follows_ill(cls, value: str) -> str:
@@ -183,7 +186,29 @@ def load_scenario_file(path: Path) -> Scenario:
             f"{path.name}: field 'id': '{scenario.id}' must match the file name '{path.stem}'"
         )
     _check_no_repeated_lines(path, scenario)
+    _check_unanswerable_is_about_the_case(path, scenario)
     return scenario
+
+
+def _case_words(scenario: Scenario) -> Set[str]:
+    """Content words of the case (product, what happened, what was tried, keywords)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    text = " ".join(scenario.fact_texts())
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOP_WORDS and len(w) > 2}
+
+
+def _check_unanswerable_is_about_the_case(path: Path, scenario: Scenario) -> None:
+    # "No idea." could be said in any scenario; a line that names nothing of the case is generic.
+    case = _case_words(scenario)
+    for field in ("unanswerable", "reminders"):
+        for persona in PERSONAS:
+            for line in getattr(scenario, field).for_persona(persona):
+                if not case & set(re.findall(r"[a-z0-9]+", line.lower())):
+                    raise ScenarioFileError(
+                        f"{path.name}: field '{field}.{persona}': line names nothing of the case "
+                        f"(no word of the product, facts or keywords): {line!r}"
+                    )
 
 
 def _check_no_repeated_lines(path: Path, scenario: Scenario) -> None:
@@ -192,12 +217,17 @@ def _check_no_repeated_lines(path: Path, scenario: Scenario) -> None:
     for situation in SITUATIONS:
         for persona in PERSONAS:
             for line in scenario.lines(situation, persona):
-                where = f"replies.{situation}.{persona}"
-                if line in seen and seen[line] != where:
-                    raise ScenarioFileError(
-                        f"{path.name}: field '{where}': line also used in '{seen[line]}': {line!r}"
-                    )
-                seen[line] = where
+                _remember(path, seen, line, f"replies.{situation}.{persona}")
+    for field in ("unanswerable", "reminders"):
+        for persona in PERSONAS:
+            for line in getattr(scenario, field).for_persona(persona):
+                _remember(path, seen, line, f"{field}.{persona}")
+
+
+def _remember(path: Path, seen: Dict[str, str], line: str, where: str) -> None:
+    if line in seen and seen[line] != where:
+        raise ScenarioFileError(f"{path.name}: field '{where}': line also used in '{seen[line]}': {line!r}")
+    seen[line] = where
 
 
 def load_all(directory: Path = SCENARIO_DIR) -> Dict[str, Scenario]:

@@ -6,20 +6,20 @@ any action server process can pick up any conversation.
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from typing import Any, Collection, Dict, List, Optional
 
 import yaml
 
+from bot import customer_answers, customer_voice
 from bot.checks import assess_reply
 from bot.errors import CoachError, EmptyMessage
-from bot.follow_through import broken_promises, promises_in, verdict
+from bot.follow_through import broken_promises, normal_time, promises_in, verdict
 from bot.nlp import get_nlp
-from bot.scenarios import PERSONAS, SITUATIONS, Scenario, get_scenario
+from bot.scenarios import PERSONAS, Scenario, get_scenario
 from bot.settings import RESOURCES
 
 MODES = ("coach", "assessment")
@@ -33,9 +33,15 @@ class CustomerModel:
     resolve_at: int
     leave_at: int
     escalate_after_defensive: int
+    # Per mode, how many defensive replies cannot end the conversation on their own.
+    forgiven_slips: Dict[str, int]
+    slip_floor_margin: int
     vague_promise: re.Pattern
     restatement_frame: re.Pattern
     retraction: re.Pattern
+    # "Is there anything else I can help with?": an offer, not a question about the case.
+    closing_offer: re.Pattern
+    topicless_words: frozenset
     # Per persona, lines that quote a broken promise back at the trainee ("{promise}").
     broken_promise_lines: Dict[str, List[str]]
 
@@ -54,9 +60,13 @@ def customer_model() -> CustomerModel:
         resolve_at=raw["thresholds"]["resolve_at"],
         leave_at=raw["thresholds"]["leave_at"],
         escalate_after_defensive=raw["thresholds"]["escalate_after_defensive"],
+        forgiven_slips=raw["second_chance"]["forgiven_slips"],
+        slip_floor_margin=raw["second_chance"]["slip_floor_margin"],
         vague_promise=_phrase_pattern(raw["vague_promise_phrases"]),
         restatement_frame=_phrase_pattern(raw["restatement_frames"]),
         retraction=_phrase_pattern(raw["retraction_phrases"]),
+        closing_offer=_phrase_pattern(raw["closing_offers"]),
+        topicless_words=frozenset(raw["topicless_words"]),
         broken_promise_lines=raw["broken_promise_lines"],
     )
 
@@ -70,8 +80,14 @@ class TurnResult:
     ended: bool
 
 
-def start_session(scenario_id: Optional[str], persona: Optional[str], mode: Optional[str]) -> Dict[str, Any]:
-    """A new practice session state; raises CoachError with a clear message for bad choices."""
+def start_session(
+    scenario_id: Optional[str], persona: Optional[str], mode: Optional[str], *, heard: Collection[str] = ()
+) -> Dict[str, Any]:
+    """A new practice session state; raises CoachError with a clear message for bad choices.
+
+    `heard` holds the ids of the parts (bot/customer_voice.py) this trainee heard in earlier
+    sessions of the scenario; the customer says other ones first.
+    """
     scenario = get_scenario(scenario_id)
     persona = persona or "angry"
     mode = mode or "coach"
@@ -91,15 +107,17 @@ def start_session(scenario_id: Optional[str], persona: Optional[str], mode: Opti
         "turns": [],
         "commitments": [],
         "broken_commitments": [],
-        # Fingerprints (line_digest) of every customer line so far, and of every trainee reply:
-        # all the next turn needs to avoid repeating itself and to notice a repeated reply.
-        # The state travels in every Rasa turn, so it keeps these rather than the texts.
-        "said": [],
+        # Fingerprints (line_digest) of every trainee reply, to notice a repeated one: the state
+        # travels in every Rasa turn, so it keeps these rather than the texts.
         "reply_digests": [],
+        # Ids of the parts the customer said (bot/customer_voice.py), not their words.
+        "used": [],
         "defensive_count": 0,
+        # The customer accepted the plan and waits for the trainee's closing reply.
+        "accepted": False,
         "outcome": None,
     }
-    opening = _pick(state, scenario.opening.for_persona(persona))
+    opening = customer_voice.say(state, "opening", scenario.opening.for_persona(persona), heard=heard)
     state["mood_curve"] = [state["mood"]]
     state["last_customer_text"] = opening
     return state
@@ -109,10 +127,13 @@ def opening_text(state: Dict[str, Any]) -> str:
     return state["last_customer_text"]
 
 
-def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = None) -> TurnResult:
+def take_turn(
+    state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = None, heard: Collection[str] = ()
+) -> TurnResult:
     """Check the trainee's reply, move the mood, and let the customer answer.
 
-    Mutates `state`. Raises EmptyMessage/MessageTooLong before changing anything.
+    Mutates `state`. Raises EmptyMessage/MessageTooLong before changing anything. `heard` as
+    for start_session.
     """
     if not reply or not reply.strip():
         raise EmptyMessage("Your reply is empty: type what you would say to the customer.")
@@ -139,9 +160,16 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
     vague = bool(model.vague_promise.search(reply)) and not checks["next_step"]["found"]
     partial_step = not checks["next_step"]["found"] and bool(checks["next_step"]["evidence"])
     tried_restating = bool(model.restatement_frame.search(reply))
-    asked = checks["probing_question"]["found"] or "?" in reply
-    detail_answer = _detail_answer(scenario, reply, state["persona"]) if asked else None
+    offered_more = bool(model.closing_offer.search(reply))
+    asked = (checks["probing_question"]["found"] or "?" in reply) and not offered_more
+    detail_answer = (
+        customer_answers.detail_answer(scenario, reply, state["persona"], topicless_words=model.topicless_words)
+        if asked else None
+    )
+    closing = bool(state.get("accepted"))
     earlier = state.get("commitments", [])
+    # What was promised before this reply (the list itself grows below).
+    promised = {(c["action"], normal_time(c["when"])) for c in earlier}
     # Parsed only when there is a promise to read or to hold the reply against.
     doc = get_nlp()(reply) if checks["next_step"]["found"] or earlier else None
     new_promises = promises_in(turn, doc, checks["next_step"]) if doc is not None else []
@@ -202,26 +230,52 @@ def take_turn(state: Dict[str, Any], reply: str, *, max_chars: Optional[int] = N
         apply("nothing_useful")
 
     factor = persona["calm_factor"] if change > 0 else persona["anger_factor"]
-    state["mood"] = int(max(0, min(100, round(state["mood"] + change * factor))))
+    before = state["mood"]
+    mood = int(max(0, min(100, round(before + change * factor))))
+    forgiven = checks["defensive"]["found"] and state["defensive_count"] <= model.forgiven_slips[state["mode"]]
+    if forgiven:
+        # A slip costs mood but cannot make the customer leave on its own (customer_model.yml).
+        mood = max(mood, min(before, model.leave_at + model.slip_floor_margin))
+    state["mood"] = mood
     state["mood_curve"].append(state["mood"])
 
-    situation = _situation(
-        state, scenario, checks,
-        repeated=repeated, vague=vague, partial_step=partial_step,
-        tried_restating=tried_restating, asked=asked, broken=bool(broken),
-    )
-    if situation == "detail" and detail_answer:
-        customer_text = detail_answer
-        state["said"].append(line_digest(customer_text))
-    elif situation == "after_broken_commitment":
-        lines = [line.format(promise=broken[0]["promise"]) for line in model.broken_promise_lines[state["persona"]]]
-        customer_text = _pick(state, lines, scenario=scenario)
+    if closing and not (checks["defensive"]["found"] or broken):
+        # The trainee's closing reply after the customer accepted the plan. A question about the
+        # case is answered, and a plan with a promise not made before is accepted too; either
+        # way the customer still waits for the close. A recap of the same promises closes.
+        more_plan = checks["next_step"]["found"] and (
+            not new_promises or any((p.action, normal_time(p.when)) not in promised for p in new_promises)
+        )
+        situation = "detail" if detail_answer else "resolved" if more_plan else "goodbye"
     else:
-        if situation == "detail":
-            situation = "after_detail_question"
-        customer_text = _pick(state, scenario.lines(situation, state["persona"]), scenario=scenario)
+        # A defensive or broken closing reply withdraws the acceptance: the conversation goes on.
+        state["accepted"] = False
+        situation = _situation(
+            state, scenario, checks,
+            repeated=repeated, vague=vague, partial_step=partial_step,
+            tried_restating=tried_restating, asked=asked, broken=bool(broken), forgiven=forgiven,
+        )
+    if situation == "goodbye":
+        voice = customer_voice.voice()
+        lines = (voice.goodbye_after_offer if offered_more else voice.goodbye)[state["persona"]]
+        customer_text = customer_voice.say(state, situation, lines, heard=heard)
+    elif situation == "detail" and detail_answer:
+        customer_text = customer_voice.say_detail(state, detail_answer, heard=heard)
+    elif situation == "after_broken_commitment":
+        customer_text = customer_voice.say(
+            state, situation, model.broken_promise_lines[state["persona"]], heard=heard,
+            fill={"promise": broken[0]["promise"]},
+        )
+    elif situation == "detail":
+        situation = "after_detail_question"
+        customer_text = customer_voice.say(state, situation, scenario.unanswerable.for_persona(state["persona"]), heard=heard)
+    else:
+        customer_text = customer_voice.say(state, situation, scenario.lines(situation, state["persona"]), heard=heard, scenario=scenario)
+    if situation == "resolved":
+        state["accepted"] = True
+    state["accepted"] = state["accepted"] and situation != "goodbye"
     if situation in ENDING_SITUATIONS:
-        state["outcome"] = {"resolved": "resolved", "leaving": "churned", "escalating": "escalated"}[situation]
+        state["outcome"] = {"goodbye": "resolved", "leaving": "churned", "escalating": "escalated"}[situation]
 
     feedback = {
         "type": "feedback",
@@ -260,14 +314,19 @@ def _situation(
     tried_restating: bool,
     asked: bool,
     broken: bool = False,
+    forgiven: bool = False,
 ) -> str:
-    """Which kind of line the customer answers with; the first that applies wins."""
+    """Which kind of line the customer answers with; the first that applies wins.
+
+    `resolved` means the customer accepts the plan; the conversation ends with the trainee's
+    next reply (`goodbye`, decided by take_turn).
+    """
     model = customer_model()
     mood = state["mood"]
     if mood <= model.leave_at:
         return "leaving"
     if checks["defensive"]["found"]:
-        if state["defensive_count"] >= model.escalate_after_defensive:
+        if not forgiven and state["defensive_count"] >= model.escalate_after_defensive:
             return "escalating"
         return "after_blame"
     if broken:
@@ -295,6 +354,9 @@ def _situation(
         return "after_restatement"
     if tried_restating:
         return "after_wrong_restatement"
+    if state["commitments"]:
+        # A plan is on the table: the customer doubts it rather than asking for one.
+        return "after_plan_doubted"
     return "neutral"
 
 
@@ -314,44 +376,13 @@ def _ignored_question(customer_text: str, reply: str, checks: Dict[str, Dict[str
     return not (asked_about & _content_words(reply))
 
 
-def _detail_answer(scenario: Scenario, reply: str, persona: str) -> Optional[str]:
-    words = set(re.findall(r"[a-z0-9']+", reply.lower()))
-    best, best_hits = None, 0
-    for detail in scenario.details:
-        hits = sum(1 for k in detail.keywords if k.lower() in words or (" " in k and k.lower() in reply.lower()))
-        if hits > best_hits:
-            best, best_hits = detail, hits
-    return getattr(best.answer, persona) if best else None
-
-
 def _normalise(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
-# Where the customer looks for something else to say when every variant of a situation has
-# been used: the generic push for a solution first, anything unsaid last.
-FALLBACK_SITUATIONS = ("neutral", "after_vague_promise", "after_next_step_without_time", "after_detail_question")
-ENDING_SITUATIONS = ("resolved", "leaving", "escalating")
-
-
-def _pick(state: Dict[str, Any], lines: List[str], *, scenario: Optional[Scenario] = None) -> str:
-    """A line the customer has not said yet in this conversation, varied by session and turn."""
-    rng = random.Random(f"{state['session_id']}:{state['turn']}")
-    said = set(state["said"])
-    unused = [line for line in lines if line_digest(line) not in said]
-    if not unused and scenario is not None:
-        for fallback in FALLBACK_SITUATIONS:
-            unused = [line for line in scenario.lines(fallback, state["persona"]) if line_digest(line) not in said]
-            if unused:
-                break
-        else:
-            ongoing = [s for s in SITUATIONS if s not in ENDING_SITUATIONS]
-            unused = [l for s in ongoing for l in scenario.lines(s, state["persona"]) if line_digest(l) not in said]
-    choice = rng.choice(unused or lines)
-    state["said"].append(line_digest(choice))
-    return choice
+ENDING_SITUATIONS = ("goodbye", "leaving", "escalating")
 
 
 def line_digest(text: str) -> str:
-    """A 12-hex-digit fingerprint of a line, for "said before?" without keeping the text."""
+    """A 12-hex-digit fingerprint of a text, for "said before?" without keeping the text."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=6).hexdigest()

@@ -37,6 +37,7 @@ def test_a_conversation_from_start_to_scorecard(conversation):
 
 
 def test_the_customer_ends_a_resolved_conversation_with_a_scorecard(conversation):
+    # The customer accepts the plan and waits; the trainee's closing reply brings the scorecard.
     conversation.send(start_command("laptop_at_home_service", "dispassionate", "assessment"))
     last = []
     for reply in [
@@ -46,8 +47,8 @@ def test_the_customer_ends_a_resolved_conversation_with_a_scorecard(conversation
     ]:
         last = conversation.send(reply)
         assert not payloads(last, "feedback"), "assessment mode must not show feedback"
-        if payloads(last, "scorecard"):
-            break
+        assert not payloads(last, "scorecard"), "the scorecard came before the closing reply"
+    last = conversation.send("Thank you, Dana. Have a good day.")
     (card,) = payloads(last, "scorecard")
     assert card["outcome"] == "resolved" and card["passed"] is True
 

@@ -140,3 +140,114 @@ def test_ignoring_the_customers_question_angers_them():
     ignored, answered = moods.values()
     assert "ignored_question" in ignored[1] and ignored[0] < 0
     assert "ignored_question" not in answered[1]
+
+
+# --- Room to learn, a closing reply, in-character answers, lines a trainee has not heard (issue 11)
+
+SLIP = "That wasn't my fault."
+
+
+def good_start(scenario_id):
+    first = SCENARIOS[scenario_id].customer.first_name
+    return [f"Hello {first}, thanks for getting in touch.", SCRIPTS["skilled"][scenario_id]["restate"]]
+
+
+def said_one_of(text, lines):
+    return any(line in text for line in lines)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("scenario_id", sorted(SCENARIOS))
+def test_one_slip_after_a_good_start_does_not_end_a_coached_conversation(assistant, scenario_id, persona):
+    """Issue 11: "That wasn't my fault." after a good greeting and restatement made the angry
+    customer leave in every scenario."""
+    client = RasaRestClient(assistant["rasa_url"], sender=f"slip-{uuid.uuid4().hex[:10]}")
+    client.send(start_command(scenario_id, persona, "coach"))
+    for line in good_start(scenario_id):
+        client.send(line)
+    answer = client.send(SLIP)
+    (feedback,) = payloads(answer, "feedback")
+    assert feedback["checks"]["defensive"]["found"] and feedback["mood_change"] < 0, feedback
+    assert not payloads(answer, "scorecard"), texts(answer)
+    # A sharp reaction: one of the scenario's lines for blame.
+    assert said_one_of(texts(answer)[0], SCENARIOS[scenario_id].lines("after_blame", persona)), texts(answer)
+    # And the conversation goes on.
+    assert payloads(client.send("I'm sorry, that was unfair of me."), "feedback")
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("blames", [2, 3])
+def test_repeated_blame_still_ends_a_coached_conversation(assistant, persona, blames):
+    lines = good_start("laptop_at_home_service") + SCRIPTS["defensive"][:blames]
+    started, moods, said, card = play(assistant["rasa_url"], "laptop_at_home_service", persona, lines)
+    assert card["outcome"] in ("churned", "escalated"), said
+    assert len(moods) <= len(good_start("laptop_at_home_service")) + 3  # it ended at the second blame
+
+
+def test_assessment_mode_forgives_no_slip(assistant):
+    lines = good_start("laptop_at_home_service") + [SLIP]
+    _, _, said, card = play(assistant["rasa_url"], "laptop_at_home_service", "angry", lines, mode="assessment")
+    assert card["outcome"] == "churned", said
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_customer_accepts_the_plan_and_waits_for_the_closing_reply(assistant, persona):
+    scenario = SCENARIOS["laptop_at_home_service"]
+    client = RasaRestClient(assistant["rasa_url"], sender=f"close-{uuid.uuid4().hex[:10]}")
+    client.send(start_command(scenario.id, persona, "coach"))
+    for line in skilled_lines(scenario.id)[:2]:
+        client.send(line)
+    plan = client.send(SCRIPTS["skilled"][scenario.id]["plan"])
+    assert not payloads(plan, "scorecard"), "the scorecard came with the plan"
+    assert said_one_of(texts(plan)[0], scenario.lines("resolved", persona)), texts(plan)
+    closing = client.send(f"Thank you for your patience, {scenario.customer.first_name}. Have a good evening.")
+    (feedback,) = payloads(closing, "feedback")
+    assert feedback["checks"]["thanks"]["found"]
+    (card,) = payloads(closing, "scorecard")
+    assert card["outcome"] == "resolved" and card["criteria"]["thanks"]["met"], card
+    assert texts(closing), "the customer says goodbye"
+
+
+def test_ending_after_the_customer_accepted_counts_as_resolved(assistant):
+    lines = skilled_lines("parcel_marked_delivered")[:3]
+    _, _, said, card = play(assistant["rasa_url"], "parcel_marked_delivered", "dispassionate", lines)
+    assert card["outcome"] == "resolved", said
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("scenario_id, question", [
+    ("laptop_at_home_service", "What colour is the laptop?"),
+    ("restaurant_bad_visit", "What was the weather like that evening?"),
+    ("internet_outage_home_office", "Which brand is your laptop?"),
+])
+def test_a_question_the_facts_cannot_answer_gets_the_scenarios_in_character_answer(assistant, scenario_id, persona, question):
+    _, _, said, _ = play(assistant["rasa_url"], scenario_id, persona, [question])
+    assert said_one_of(said[-1], SCENARIOS[scenario_id].unanswerable.for_persona(persona)), said[-1]
+    assert "No idea." != said[-1]
+
+
+def test_a_trainees_later_sessions_use_lines_not_heard_in_the_earlier_ones(assistant):
+    from bot import db
+    from bot.customer_voice import catalogue
+
+    engine = db.make_engine(assistant["database_url"])
+    with db.session_scope(engine) as dbs:
+        user_id = db.create_user(
+            session=dbs, email=f"repeat-{uuid.uuid4().hex[:8]}@example.com", name="Rae Peat", password="x" * 12
+        ).id
+    scenario, persona = SCENARIOS["laptop_at_home_service"], "angry"
+    bodies = [t for t in catalogue(scenario, persona).values() if len(t.split()) >= 4]
+    heard, openings = set(), []
+    for session in range(3):
+        sender = f"u{user_id}-{uuid.uuid4().hex}"
+        with db.session_scope(engine) as dbs:
+            db.claim_conversation(session=dbs, sender_id=sender, user_id=user_id)
+        client = RasaRestClient(assistant["rasa_url"], sender=sender)
+        said = texts(client.send(start_command(scenario.id, persona, "coach")))
+        for line in skilled_lines(scenario.id):
+            said.extend(texts(client.send(line)))
+        used = {b for b in bodies if any(b in line for line in said)}
+        openings.append(next(o for o in scenario.opening.for_persona(persona) if o in said[0]))
+        assert not used & heard, (session, used & heard)
+        heard |= used
+    assert len(set(openings)) == 3, openings

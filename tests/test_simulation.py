@@ -116,3 +116,162 @@ def test_bad_start_choices_are_explained(choices, code):
     answer = conversation.start(None, choices)
     assert answer.state is None
     assert answer.messages[0]["custom"]["code"] == code
+
+
+# --- Room to learn, closing, in-character answers and varied lines (issue 11) -------------------
+
+from bot import customer_answers, customer_voice, simulation  # noqa: E402
+from bot.scenarios import get_scenario  # noqa: E402
+
+GOOD_START = SKILLED[:2]
+
+
+def coached(persona, mode="coach", scenario="laptop_at_home_service", **kwargs):
+    return conversation.start(None, {"scenario": scenario, "persona": persona, "mode": mode}, **kwargs).state
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_one_slip_after_a_good_start_costs_mood_but_not_the_conversation(persona):
+    """Issue 11: "That wasn't my fault." after a good greeting and restatement ended it."""
+    state = coached(persona)
+    for line in GOOD_START:
+        conversation.reply(state, line)
+    before = state["mood"]
+    answer = conversation.reply(state, "That wasn't my fault.")
+    assert state["outcome"] is None
+    assert before > state["mood"] > simulation.customer_model().leave_at
+    assert state["turns"][-1]["situation"] == "after_blame"
+    assert not [m for m in answer.messages if m.get("custom", {}).get("type") == "scorecard"]
+
+
+def test_a_first_slip_cannot_end_it_even_from_a_low_mood():
+    state = coached("angry")
+    conversation.reply(state, "That wasn't my fault.")
+    model = simulation.customer_model()
+    assert state["outcome"] is None and state["mood"] == model.leave_at + model.slip_floor_margin
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_a_second_blame_ends_the_coached_conversation(persona):
+    state = coached(persona)
+    for line in GOOD_START + ["That wasn't my fault.", "You must have done something wrong."]:
+        conversation.reply(state, line)
+    assert state["outcome"] in ("churned", "escalated")
+
+
+def test_assessment_mode_forgives_no_slip():
+    # The same start and slip that coach mode forgives (greeting, restatement, blame).
+    start = ["Hi Dana, thanks for calling.", SKILLED[1], "That wasn't my fault."]
+    for mode, outcome in (("coach", None), ("assessment", "churned")):
+        state = coached("angry", mode=mode)
+        for line in start:
+            conversation.reply(state, line)
+        assert state["outcome"] == outcome, mode
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_accepting_the_plan_leaves_room_for_the_closing_reply(persona):
+    state = coached(persona)
+    for line in SKILLED[:3]:
+        answer = conversation.reply(state, line)
+    assert state["accepted"] and state["outcome"] is None
+    assert state["turns"][-1]["situation"] == "resolved"
+    assert not [m for m in answer.messages if m.get("custom", {}).get("type") == "scorecard"]
+    answer = conversation.reply(state, "Thank you for your patience, Dana. Is there anything else I can help you with?")
+    assert state["outcome"] == "resolved"
+    assert answer.messages[0]["text"] in customer_voice.voice().goodbye_after_offer[persona]
+    (card,) = [m["custom"] for m in answer.messages if m.get("custom", {}).get("type") == "scorecard"]
+    assert card["criteria"]["thanks"]["met"]
+
+
+def test_a_defensive_closing_reply_withdraws_the_acceptance():
+    state = coached("dispassionate")
+    for line in SKILLED[:3]:
+        conversation.reply(state, line)
+    assert state["accepted"]
+    conversation.reply(state, "You should have read the terms before you bought it.")
+    assert state["outcome"] is None and not state["accepted"]
+
+
+def test_ending_after_the_customer_accepted_is_resolved():
+    state = coached("dispassionate")
+    for line in SKILLED[:3]:
+        conversation.reply(state, line)
+    assert conversation.end(state).messages[0]["custom"]["outcome"] == "resolved"
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_an_unanswerable_question_gets_the_scenarios_in_character_answer(persona):
+    state = coached(persona)
+    answer = conversation.reply(state, "What colour is the laptop?")
+    lines = get_scenario("laptop_at_home_service").unanswerable.for_persona(persona)
+    assert any(line in answer.messages[0]["text"] for line in lines), answer.messages[0]["text"]
+
+
+def answer_to(scenario, question, persona):
+    return customer_answers.detail_answer(
+        scenario, question, persona, topicless_words=simulation.customer_model().topicless_words
+    )
+
+
+def test_a_question_word_alone_does_not_pick_a_detail():
+    """'What colour is the laptop?' was answered with the crash symptoms: 'what' was a keyword."""
+    assert answer_to(get_scenario("laptop_at_home_service"), "What colour is it?", "angry") is None
+    assert "14 dollars" in answer_to(get_scenario("unexplained_bill_charge"), "How much is the charge?", "dispassionate")
+    # A question that names nothing the case does not know is still answered from the facts.
+    assert "8 June" in answer_to(get_scenario("restaurant_bad_visit"), "When did this happen?", "dispassionate")
+    assert "March" in answer_to(get_scenario("laptop_at_home_service"), "When did it start?", "dispassionate")
+
+
+def test_an_offer_of_more_help_is_not_a_question_about_the_case():
+    state = coached("dispassionate")
+    conversation.reply(state, "Is there anything else I can help you with?")
+    assert state["turns"][-1]["situation"] != "after_detail_question"
+
+
+def test_a_detail_asked_again_is_said_again_as_such():
+    state = coached("dispassionate")
+    first = conversation.reply(state, "When did you buy the laptop?").messages[0]["text"]
+    again = conversation.reply(state, "Sorry, when did you buy it?").messages[0]["text"]
+    assert again.endswith(first) and again != first
+
+
+def test_the_session_remembers_part_ids_not_words():
+    state = coached("angry")
+    for line in SKILLED:
+        conversation.reply(state, line)
+    assert state["used"] and all(len(i) == 8 and int(i, 16) >= 0 for i in state["used"])
+    assert "said" not in state
+
+
+def test_a_trainee_hears_an_opening_not_heard_before_first():
+    scenario = get_scenario("laptop_at_home_service")
+    openings = scenario.opening.for_persona("angry")
+    heard_all_but_last = frozenset(customer_voice.part_id(o) for o in openings[:-1])
+    for _ in range(5):
+        state = coached("angry", heard=lambda *args: heard_all_but_last)
+        assert openings[-1] in state["last_customer_text"]
+
+
+def test_parts_heard_are_recognised_in_stored_texts():
+    scenario = get_scenario("laptop_at_home_service")
+    state = coached("dispassionate")
+    said = [state["last_customer_text"]]
+    for line in SKILLED:
+        said.append(conversation.reply(state, line).messages[0]["text"])
+    heard = customer_voice.parts_heard(said, scenario, "dispassionate")
+    assert set(state["used"]) <= heard
+
+
+def test_a_new_promise_after_the_acceptance_is_accepted_and_the_close_still_awaited():
+    """Bench: a restatement read as a plan made the customer accept early, and the real plan
+    then ended the conversation with the scorecard."""
+    state = coached("dispassionate")
+    for line in SKILLED[:3]:
+        conversation.reply(state, line)
+    assert state["accepted"]
+    conversation.reply(state, "I'll also email you the visit confirmation by 6 pm tonight.")
+    assert state["accepted"] and state["outcome"] is None
+    assert state["turns"][-1]["situation"] == "resolved"
+    conversation.reply(state, "Thank you, Dana. Have a good day.")
+    assert state["outcome"] == "resolved"
