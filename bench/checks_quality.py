@@ -241,8 +241,8 @@ def main(argv=None) -> int:
         lines += [
             f"## Held-out set ({held_counts['greeting'].total} labelled replies, `{HELD_OUT_SET.relative_to(PROJECT_ROOT)}`)",
             "",
-            "Written and labelled from the definitions in docs/checks.md by someone who did not read the "
-            "rules, and never used to change them: the figure to expect on replies nobody has seen. "
+            "Written and labelled from the definitions in docs/checks.md before its author read the "
+            "rules, and never used to change them: the figure to expect on replies nobody has tuned on. "
             "Scenario context as above.",
             "",
             *table(held_counts, targets=True),
