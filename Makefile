@@ -23,7 +23,7 @@ export PYTHONWARNINGS := $(WARNING_FILTERS)$(if $(and $(WARNING_FILTERS),$(PYTHO
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 HIDE_PIP_NOISE := { grep -v "^WARNING: Location 'file://[^']*' is ignored: it is neither a file nor a directory\.$$" || true; }
 
-.PHONY: help install train run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency bench-load bench-coaching fuzz lock clean
+.PHONY: help install train train-defensive run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency bench-load bench-coaching fuzz lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -74,6 +74,9 @@ nlu-cv: install  ## 5-fold cross-validation of the NLU; writes var/nlu-cv/ and p
 	$(PY) -c 'import json; r = json.load(open("var/nlu-cv/intent_report.json")); print("intent macro-F1 (5-fold CV): %.3f" % r["macro avg"]["f1-score"])'
 
 bench: bench-checks bench-latency bench-load bench-coaching  ## every benchmark; results in bench/results/
+
+train-defensive: install  ## retrain the learned defensive layer from the dev set; bot/resources/learned/defensive_stance.json
+	$(PY) -m bot.checks.train_defensive
 
 bench-checks: install  ## accuracy per check (dev set, AnnoMI, GoEmotions) and speed; bench/results/checks.md
 	$(PY) -m bench.checks_quality

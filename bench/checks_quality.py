@@ -1,15 +1,21 @@
 """Accuracy and speed of the reply checks.
 
 - precision, recall and F1 per check on our labelled development set (tests/data/checks_dev.jsonl),
-  with each reply's scenario facts and jargon list as the role-play gives them, and on a
-  held-out set (tests/data/checks_heldout.jsonl) labelled from docs/checks.md without looking at
+  with each reply's scenario facts and jargon list as the role-play gives them, and on the
+  held-out sets (tests/data/checks_heldout*.jsonl) labelled from docs/checks.md without looking at
   the rules and never tuned on;
+- a summary per check: dev set, current held-out set, and the first score of each fresh held-out
+  set (bench/data/first_scores.json), written into docs/checks.md between its bench markers;
 - on public data nobody here wrote, reported as it comes out and never tuned on:
   AnnoMI therapist reflections as active_listening, GoEmotions gratitude as thanks;
 - replies per second through `python -m bot assess` over a file, in one process;
 - p50/p95 of a single assess_reply call, spaCy included.
 
     python -m bench.checks_quality
+    python -m bench.checks_quality --first-score tests/data/checks_heldout_7.jsonl --round 7
+
+`--first-score` is run once per fresh set, before any rule is changed for it: it prints the scores
+and records them as that round's first score, and refuses to overwrite a round already recorded.
 """
 from __future__ import annotations
 
@@ -26,13 +32,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
+from bench.checks_summary import load_first_scores, record_first_score, summary_table, write_into_docs
 from bot.checks import CHECK_NAMES, assess_many, assess_reply
 from bot.nlp import get_nlp
 from bot.scenarios import get_scenario
 from bot.settings import PROJECT_ROOT
 
 DEV_SET = PROJECT_ROOT / "tests" / "data" / "checks_dev.jsonl"
-HELD_OUT_SET = PROJECT_ROOT / "tests" / "data" / "checks_heldout.jsonl"
+# The current held-out set: the newest fresh set, scored but never studied.
+HELD_OUT_SET = PROJECT_ROOT / "tests" / "data" / "checks_heldout_7.jsonl"
+FIRST_SCORES = PROJECT_ROOT / "bench" / "data" / "first_scores.json"
+DOCS = PROJECT_ROOT / "docs" / "checks.md"
+DOCS_START = "<!-- bench-checks summary: start -->"
+DOCS_END = "<!-- bench-checks summary: end -->"
 SHARED_EVAL = PROJECT_ROOT.parent / "shared" / "eval"
 RESULTS = PROJECT_ROOT / "bench" / "results" / "checks.md"
 # The issue's bar for the six main checks on the development set.
@@ -57,6 +69,10 @@ class Counts:
             self.fn += 1
         else:
             self.tn += 1
+
+    @property
+    def total(self) -> int:
+        return self.tp + self.fp + self.fn + self.tn
 
     @property
     def precision(self) -> float:
@@ -191,9 +207,17 @@ def parse_only(items: List[dict], repeat: int) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=4, help="copies of the dev set in the throughput file")
+    parser.add_argument("--first-score", type=Path, metavar="FILE", help="score a fresh held-out set once and record it")
+    parser.add_argument("--round", help="the round number of the fresh set given to --first-score")
     args = parser.parse_args(argv)
+    if args.first_score:
+        return first_score(args.first_score, args.round)
     items, labels = labelled_set(DEV_SET)
     bare_items, _ = labelled_set(DEV_SET, with_scenario=False)
+    dev_counts = score(items, labels, CHECK_NAMES)
+    held_counts = None
+    if HELD_OUT_SET.exists():
+        held_counts = score(*labelled_set(HELD_OUT_SET), CHECK_NAMES)
     lines = [
         "# Reply checks: accuracy and speed",
         "",
@@ -205,7 +229,7 @@ def main(argv=None) -> int:
         f"scenario's facts and jargon list. Target: F1 >= {TARGET_F1} and precision >= {TARGET_PRECISION} "
         "for the six main checks. The rules were developed against this set, so its figures are optimistic.",
         "",
-        *table(score(items, labels, CHECK_NAMES), targets=True),
+        *table(dev_counts, targets=True),
         "",
         "The same replies with the customer message and name only (no scenario), as `python -m bot assess` "
         'reads a line without "scenario":',
@@ -213,18 +237,29 @@ def main(argv=None) -> int:
         *table(score(bare_items, labels, CHECK_NAMES), targets=True),
         "",
     ]
-    if HELD_OUT_SET.exists():
-        h_items, h_labels = labelled_set(HELD_OUT_SET)
+    if held_counts is not None:
         lines += [
-            f"## Held-out set ({len(h_items)} labelled replies, `tests/data/checks_heldout.jsonl`)",
+            f"## Held-out set ({held_counts['greeting'].total} labelled replies, `{HELD_OUT_SET.relative_to(PROJECT_ROOT)}`)",
             "",
-            "Written and labelled from the definitions in docs/checks.md by someone who did not read the "
-            "rules, and never used to change them: the figure to expect on replies nobody has seen. "
+            "Written and labelled from the definitions in docs/checks.md before its author read the "
+            "rules, and never used to change them: the figure to expect on replies nobody has tuned on. "
             "Scenario context as above.",
             "",
-            *table(score(h_items, h_labels, CHECK_NAMES), targets=True),
+            *table(held_counts, targets=True),
             "",
         ]
+    summary = summary_table(dev_counts, held_counts, HELD_OUT_SET.name, load_first_scores(FIRST_SCORES), list(CHECK_NAMES))
+    lines += [
+        "## Summary per check",
+        "",
+        "Now: the rules as they are. First score: each fresh held-out set scored once, before any rule "
+        "was changed for it (bench/data/first_scores.json).",
+        "",
+        *summary,
+        "",
+    ]
+    if write_into_docs(DOCS, DOCS_START, DOCS_END, summary):
+        lines += ["(Also written into docs/checks.md.)", ""]
     if SHARED_EVAL.exists():
         a_items, a_labels = annomi()
         g_items, g_labels = goemotions()
@@ -267,6 +302,17 @@ def main(argv=None) -> int:
     RESULTS.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
     print(f"Written to {RESULTS.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+def first_score(path: Path, round_id: str | None) -> int:
+    if not round_id:
+        raise SystemExit("--first-score needs --round N (the fresh set's round number)")
+    path = path if path.is_absolute() else PROJECT_ROOT / path
+    counts = score(*labelled_set(path), CHECK_NAMES)
+    record_first_score(FIRST_SCORES, round_id, path.name, counts, when=f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}")
+    print(f"First score of round {round_id} ({path.name}), recorded in {FIRST_SCORES.relative_to(PROJECT_ROOT)}:")
+    print("\n".join(table(counts, targets=True)))
     return 0
 
 

@@ -14,13 +14,16 @@ it" is not defensive):
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from collections import Counter
+from functools import lru_cache
+from typing import Dict, List, Sequence
 
 from spacy.tokens import Doc, Span
 
 from bot.checks import next_step
 from bot.checks._context import Context, fill, in_quotes, result
 from bot.checks._lexicon import Match, load_lexicon, pattern_set
+from bot.checks.defensive_stance import Stance, defences
 
 NEGATIONS = frozenset({"not", "n't", "nt", "never", "no"})
 # How far back a negation can sit and still turn a phrase round: "not really our fault".
@@ -92,10 +95,55 @@ def flagged(doc: Doc, ctx: Context) -> List[Match]:
     return list(doc.user_data["checks_defensive"])
 
 
+@lru_cache(maxsize=1)
+def _kind_rewrites() -> Dict[str, str]:
+    """For each label, the ownership rewrite most of its patterns carry."""
+    by_label: Dict[str, Counter] = {}
+    for entry in load_lexicon("defensive")["patterns"]:
+        by_label.setdefault(entry["label"], Counter())[entry["rewrite"]] += 1
+    return {label: counts.most_common(1)[0][0] for label, counts in by_label.items()}
+
+
+def _acts_in(sent: Span) -> bool:
+    """A promise, or an action marked as just done, in the sentence: the cause is acted on."""
+    return any(
+        next_step.is_commitment(t)
+        and (next_step._promise_kind(t) not in ("done", "scheduled") or next_step._just_marker(t) is not None or next_step._just_done(t))
+        for t in sent
+    )
+
+
+def learned(doc: Doc, matches: Sequence[Match]) -> List[Stance]:
+    """Sentences the learned layer judges defensive, outside the patterns' matches and quotes.
+
+    The trainers' rule for the lexicon holds here too: an excuse, a record, a policy or another
+    team named while the reply owns the failure or the sentence acts on it is an explanation."""
+    excusable = set(load_lexicon("defensive")["excusable_labels"])
+    found = []
+    for s in defences(doc):
+        if any(s.span.start <= m.span.start < s.span.end for m in matches) or in_quotes(s.span):
+            continue
+        if s.kind in excusable and (owns_failure(doc) or _acts_in(s.span)):
+            continue
+        found.append(s)
+    return found
+
+
 def check(doc: Doc, ctx: Context) -> dict:
     matches = flagged(doc, ctx)
-    if not matches:
+    stances = learned(doc, matches)
+    if not matches and not stances:
         return result(False)
-    first = matches[0]
-    tip = fill(load_lexicon("defensive")["tips"]["found"], span=ctx.quote(first.span), rewrite=first.entry["rewrite"])
-    return result(True, [ctx.quote(m.span) for m in matches], tip)
+    names = load_lexicon("defensive")["kinds"]
+    template = load_lexicon("defensive")["tips"]["found"]
+    evidence = [ctx.quote(m.span) for m in matches] + [ctx.quote(s.span).strip() for s in stances]
+    if matches:
+        first = matches[0]
+        out = result(True, evidence, fill(template, span=ctx.quote(first.span), rewrite=first.entry["rewrite"]))
+        out["kind"] = names.get(first.label, first.label.lower())
+        return out
+    top = stances[0]
+    rewrite = _kind_rewrites()[top.kind]
+    out = result(True, evidence, fill(template, span=ctx.quote(top.span).strip(), rewrite=rewrite))
+    out["kind"] = names.get(top.kind, top.kind.lower())
+    return out

@@ -145,11 +145,35 @@ def is_commitment(verb: Token) -> bool:
     return found
 
 
+def _announces_delivery(verb: Token) -> bool:
+    """'Expect the engineer between 1 and 3', 'you can expect a call tomorrow': what the company
+    will deliver, told from the customer's side."""
+    if verb.lemma_.lower() not in words("next_step", "expect_verbs") or is_negated(verb) or verb.sent.text.rstrip().endswith("?"):
+        return False
+    subject = _subject(verb)
+    if subject is not None and subject.lower_ not in {"you", "u"}:
+        return False
+    things = words("next_step", "expected_things")
+    return any(c.dep_ == "dobj" and c.lemma_.lower() in things for c in verb.children)
+
+
+def _opens_with_will(verb: Token) -> bool:
+    """'will call u tmrw am', 'Will email the code tonight': chat drops the 'I' before 'will'."""
+    auxes = [a for a in _auxiliaries(verb) if a.lower_ in FUTURE_AUX and a.i < verb.i]
+    if not auxes or verb.lemma_.lower() == "do" or verb.sent.text.rstrip().endswith("?"):
+        return False
+    aux = auxes[0]
+    before = verb.doc[aux.i - 1] if aux.i > aux.sent.start else None
+    return before is None or before.is_punct or before.lower_ in {"and", "so", "ok", "okay"}
+
+
 def _is_commitment(verb: Token) -> bool:
     if verb.pos_ not in {"VERB", "AUX"} or verb.dep_ in {"aux", "auxpass"}:
         return False
     if _is_going_to(verb):  # the promise is the verb after "going to"
         return False
+    if _announces_delivery(verb) and not _is_conditional(verb):
+        return True
     if any(a.lower_ in words("next_step", "hedging_modals") for a in _auxiliaries(verb)):
         return False
     kind = _promise_kind(verb)
@@ -159,6 +183,8 @@ def _is_commitment(verb: Token) -> bool:
     if verb.head.lemma_ == "let" and kind == "now":
         return True
     if subject is None:
+        if kind == "future" and _opens_with_will(verb):
+            return True
         return kind == "done" and _just_done(verb)  # 'booked one just now for you': chat drops the 'I've'
     who = subject.lower_
     if _typed_future(verb) and subject.dep_ != "nsubj":  # 'ill call you': no parsed subject

@@ -4,4 +4,4 @@ Bump it whenever a check's verdicts can change (a rule, a lexicon, a threshold),
 transcripts can be re-scored and the old verdicts kept beside the new.
 """
 
-CHECKS_VERSION = 3
+CHECKS_VERSION = 4

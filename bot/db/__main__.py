@@ -2,14 +2,16 @@
 
 `python -m bot.db current` prints the revision the database is at; `python -m bot.db rescore`
 scores ended sessions again with the current rubric (and, with --recheck, the current checks),
-keeping the old scorecards. `export-user` and `erase-user` answer a person's data request
-(bot.db.data_requests); `backup` makes a consistent copy of SQLite while everything runs and
-`restore` puts one back (bot.db.backup; PostgreSQL: pg_dump, printed by `backup`). The database
-is COACH_DATABASE_URL, else <COACH_VAR_DIR>/coach.db.
+keeping the old scorecards; `export-labels` writes the trainers' overruled verdicts as labelled
+replies in the development set's format (bot/db/labels_export.py). `export-user` and `erase-user`
+answer a person's data request (bot.db.data_requests); `backup` makes a consistent copy of SQLite
+while everything runs and `restore` puts one back (bot.db.backup; PostgreSQL: pg_dump, printed by
+`backup`). The database is COACH_DATABASE_URL, else <COACH_VAR_DIR>/coach.db.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -40,9 +42,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     restoring = sub.add_parser("restore", help="put a backup back as the database (stop the assistant first)")
     restoring.add_argument("backup", type=Path)
     restoring.add_argument("--yes", action="store_true", help="do it without asking")
+    labelling = sub.add_parser(
+        "export-labels", help="write the trainers' overruled verdicts as labelled replies (JSON Lines)"
+    )
+    labelling.add_argument("--out", help="file to write (default: standard output)")
+    labelling.add_argument("--check", help="only turns where this check was overruled")
     args = parser.parse_args(argv)
     url = database_url()
     shown = make_url(url).render_as_string(hide_password=True)
+    if args.command == "export-labels":
+        return _export_labels(url, shown, args.out, args.check)
     if args.command in ("export-user", "erase-user"):
         return _data_request(args, url)
     if args.command in ("backup", "restore"):
@@ -166,6 +175,33 @@ def _audit_backup(url: str, made: Path) -> None:
             audit.record(session=session, action="backup_made", after={"file": str(made)})
     finally:
         engine.dispose()
+
+
+def _export_labels(url: str, shown: str, out: Optional[str], check: Optional[str]) -> int:
+    from bot.db.engine import make_engine, session_scope
+    from bot.db.labels_export import export_labels
+    from bot.errors import CoachError
+
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            if out is None:
+                count = export_labels(session, sys.stdout, check=check)
+            else:
+                # Written beside the target and moved into place, so a failed export loses no earlier file.
+                partial = out + ".partial"
+                try:
+                    with open(partial, "w", encoding="utf-8") as handle:
+                        count = export_labels(session, handle, check=check)
+                    os.replace(partial, out)
+                finally:
+                    if os.path.exists(partial):
+                        os.remove(partial)
+    except CoachError as exc:
+        print(f"export-labels: {exc}", file=sys.stderr)
+        return 2
+    print(f"Exported {count} overruled turn(s) from {shown}" + (f" to {out}." if out else "."), file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,206 @@
+"""The learned layer of the defensive check: is a clause's stance a defence, and which kind.
+
+A pattern list grows one author at a time and misses each new author's phrasing ("sounds like
+your router to me", "billing handles that, not me"). This layer judges each sentence of the
+reply with a linear model over its words, character n-grams (which survive typos and chat
+spellings) and its parse: who is the subject, negation, modality, whose thing is named, whether
+it is a question, whether an apology word comes first. It is trained on the labelled replies of
+the development set by `python -m bot.checks.train_defensive` and stored as plain weights in
+bot/resources/learned/defensive_stance.json, so scoring is a dictionary sum: no model download,
+no second parse (the features come from the doc the checks already have).
+
+The same features feed a second, multi-class model trained on the sentences the lexicon names,
+which says what kind of defence a sentence is (blame, denial, a policy wall, ...), so the tip can
+offer the ownership rewrite the lexicon keeps for that kind.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from spacy.tokens import Doc, Span
+
+from bot.checks._lexicon import load_lexicon
+from bot.settings import RESOURCES
+
+MODEL_PATH = RESOURCES / "learned" / "defensive_stance.json"
+# Character n-grams inside word boundaries, as scikit-learn's "char_wb" analyzer makes them.
+CHAR_NGRAMS = (3, 5)
+APOLOGY_WORDS = frozenset({"sorry", "apologise", "apologize", "apologies", "apology", "regret"})
+PRONOUN_SUBJECTS = frozenset({"i", "we", "you", "they", "he", "she", "it", "that", "this", "there", "everyone",
+                              "everybody", "nobody", "someone", "somebody", "most", "others", "people"})
+POSSESSIVES = frozenset({"your", "our", "my", "their", "his", "her"})
+NEGATION_WORDS = frozenset({"not", "n't", "never", "no", "nothing", "nobody"})
+
+
+@lru_cache(maxsize=1)
+def _chat_words() -> Dict[str, str]:
+    return dict(load_lexicon("chat_spellings")["words"])
+
+
+def _norm(token) -> str:
+    low = token.lower_
+    return _chat_words().get(low, low)
+
+
+def _word_score(model: "StanceModel", word: str) -> float:
+    cache = model.word_cache
+    value = cache.get(word)
+    if value is None:
+        get = model.weights.get
+        value = cache[word] = sum(get(f, 0.0) for f in _word_features(word))
+    return value
+
+
+def _subject(token) -> str:
+    word = _norm(token)
+    if word in PRONOUN_SUBJECTS or token.pos_ == "PRON":
+        return word
+    return "N:" + token.lemma_.lower()
+
+
+@lru_cache(maxsize=65536)
+def _word_features(word: str) -> Tuple[str, ...]:
+    """The word itself and its character n-grams; words repeat, so they are made once."""
+    feats = ["w:" + word]
+    padded = " " + word + " "
+    lo, hi = CHAR_NGRAMS
+    for n in range(lo, hi + 1):
+        if len(padded) < n:
+            break
+        feats += ["c:" + padded[i : i + n] for i in range(len(padded) - n + 1)]
+    return tuple(feats)
+
+
+def _clause_parts(span: Span) -> Tuple[List[str], List[str]]:
+    """The sentence's normalised words, and its features other than each word's own."""
+    chat = _chat_words()
+    negations = NEGATION_WORDS
+    words: List[str] = []
+    feats = ["bias"]
+    subjects, modals = [], []
+    negated = False
+    for t in span:
+        if t.is_space:
+            continue
+        low = t.lower_
+        w = chat.get(low, low)
+        words.append(w)
+        dep = t.dep_
+        if dep in ("nsubj", "nsubjpass", "expl"):
+            subjects.append(_subject(t))
+        elif dep == "neg" or w in negations:
+            negated = True
+        if t.tag_ == "MD":
+            modals.append(w)
+        elif dep == "poss" and w in POSSESSIVES:
+            feats.append("poss:" + w + "|" + t.head.lemma_.lower())
+            feats.append("poss:" + w)
+        elif dep == "ROOT":
+            lemma = t.lemma_.lower()
+            feats.append("root:" + lemma)
+            feats += ["subj_root:" + _subject(c) + "|" + lemma for c in t.children if c.dep_ in ("nsubj", "nsubjpass")]
+        elif dep == "agent":
+            feats.append("agent")
+    feats += ["b:" + a + "_" + b for a, b in zip(words, words[1:])]
+    for s in subjects:
+        feats.append("subj:" + s)
+        if negated:
+            feats.append("subj_neg:" + s)
+        feats += ["subj_modal:" + s + "|" + m for m in modals]
+    feats += ["modal:" + m for m in modals]
+    if negated:
+        feats.append("neg")
+    if words and (words[-1] == "?" or (len(words) > 1 and words[-2] == "?")):
+        feats.append("question")
+    if words and words[0] in APOLOGY_WORDS | {"i'm", "i", "we", "we're", "so", "really"} and any(w in APOLOGY_WORDS for w in words[:4]):
+        feats.append("opens_apology")
+        if "but" in words:
+            feats.append("apology_but")
+    if span.start == 0:  # clauses are whole sentences
+        feats.append("first_sentence")
+    return words, feats
+
+
+def clause_features(span: Span) -> List[str]:
+    """Feature names of one sentence, repeated as often as they occur (the model counts them);
+    the training script and the check read sentences through this same function."""
+    words, feats = _clause_parts(span)
+    for w in words:
+        feats += _word_features(w)
+    return feats
+
+
+@dataclass(frozen=True)
+class StanceModel:
+    weights: Dict[str, float]
+    threshold: float
+    kinds: Tuple[str, ...]
+    kind_weights: Dict[str, Tuple[float, ...]]
+    source: str
+    # each word form's summed weights, filled as words are met
+    word_cache: Dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+
+    def score(self, feats: Sequence[str]) -> float:
+        """The defence log-odds of one clause (bias included), from clause_features."""
+        get = self.weights.get
+        return sum(get(f, 0.0) for f in feats)
+
+    def score_clause(self, span: Span) -> float:
+        """score(clause_features(span)), with each word's share summed once per word form."""
+        words, feats = _clause_parts(span)
+        get = self.weights.get
+        return sum(get(f, 0.0) for f in feats) + sum(_word_score(self, w) for w in words)
+
+    def kind(self, feats: Sequence[str]) -> str:
+        totals = [0.0] * len(self.kinds)
+        for f in feats:
+            row = self.kind_weights.get(f)
+            if row:
+                for i, v in enumerate(row):
+                    totals[i] += v
+        return self.kinds[max(range(len(totals)), key=totals.__getitem__)]
+
+
+@lru_cache(maxsize=1)
+def load_model() -> Optional[StanceModel]:
+    """The trained weights, or None when the file is missing (the lexicon then works alone)."""
+    if not MODEL_PATH.exists():
+        return None
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    return StanceModel(
+        weights=data["weights"],
+        threshold=float(data["threshold"]),
+        kinds=tuple(data["kinds"]["labels"]),
+        kind_weights={k: tuple(v) for k, v in data["kinds"]["weights"].items()},
+        source=data["_source"],
+    )
+
+
+@dataclass(frozen=True)
+class Stance:
+    span: Span
+    score: float
+    kind: str
+
+
+def clauses(doc: Doc) -> List[Span]:
+    return [s for s in doc.sents if any(not t.is_punct and not t.is_space for t in s)]
+
+
+def defences(doc: Doc) -> List[Stance]:
+    """Sentences of the reply the learned layer judges defensive, best first; kept on the doc."""
+    key = "checks_defensive_stance"
+    if key not in doc.user_data:
+        model = load_model()
+        found: List[Stance] = []
+        if model is not None:
+            for span in clauses(doc):
+                value = model.score_clause(span)
+                if value >= model.threshold:
+                    found.append(Stance(span, value, model.kind(clause_features(span))))
+        found.sort(key=lambda s: -s.score)
+        doc.user_data[key] = found
+    return list(doc.user_data[key])
