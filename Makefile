@@ -2,12 +2,26 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-RASA := $(VENV)/bin/rasa
+# Rasa's command line with the known third-party warnings hidden (bot/quiet.py says why a filter
+# in PYTHONWARNINGS alone does not hold inside Rasa).
+RASA := $(PY) -m bot.quiet rasa
 MODEL := models/coach.tar.gz
 TRAINING_INPUTS := $(shell find data -type f -name '*.yml') domain.yml config.yml bot/rasa_components.py
 export RASA_TELEMETRY_ENABLED := false
-export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
+
+# A quiet console: progress, results and real errors, not library deprecation notices. The known
+# warnings are listed in bot/resources/third_party_warnings.txt; values you set yourself win, and
+# COACH_SHOW_ALL_WARNINGS=1 shows the listed ones again.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+comma := ,
+WARNING_FILTERS := $(if $(filter-out 0,$(COACH_SHOW_ALL_WARNINGS)),,$(shell grep -Ev '^[[:space:]]*(\#|$$)' bot/resources/third_party_warnings.txt | paste -sd, -))
+export PYTHONWARNINGS := $(WARNING_FILTERS)$(if $(and $(WARNING_FILTERS),$(PYTHONWARNINGS)),$(comma))$(PYTHONWARNINGS)
+# This machine's pip configuration lists file:// indexes that do not exist, and pip says so once
+# per package: hundreds of lines. Only that exact line is dropped; pip's errors still show.
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
+HIDE_PIP_NOISE := { grep -v "^WARNING: Location 'file://[^']*' is ignored: it is neither a file nor a directory\.$$" || true; }
 
 .PHONY: help install train run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency bench-load lock clean
 
@@ -17,17 +31,20 @@ help:  ## list the targets
 install: $(VENV)/.installed  ## create .venv with Python 3.10 and the pinned requirements
 
 $(VENV)/.installed: requirements.txt scripts/find_python.sh
-	@python=$$(scripts/find_python.sh) && \
-	  { [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' || { rm -rf $(VENV); "$$python" -m venv $(VENV); }; }
-	$(PY) -m pip install --quiet --disable-pip-version-check 'pip==24.0'
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(PY) -m pip check
+	@echo "Installing the pinned Python packages into $(VENV) (the first time takes several minutes)..."
+	@set -o pipefail; start=$$(date +%s); python=$$(scripts/find_python.sh) && \
+	  { [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' || { rm -rf $(VENV); "$$python" -m venv $(VENV); }; } && \
+	  $(PIP_INSTALL) 'pip==24.0' 2>&1 | $(HIDE_PIP_NOISE) && \
+	  $(PIP_INSTALL) -r requirements.txt 2>&1 | $(HIDE_PIP_NOISE) && \
+	  $(PY) -m pip check && \
+	  echo "Installed the packages in $$(( $$(date +%s) - start )) s"
 	@touch $@
 
 train: $(MODEL)  ## train the Rasa model if training data, domain or config changed
 
 $(MODEL): $(TRAINING_INPUTS) $(VENV)/.installed
 	@mkdir -p models
+	@echo "Training the Rasa model (about a minute)..."
 	@start=$$(date +%s); \
 	  $(RASA) train --fixed-model-name coach --out models --quiet && \
 	  echo "Trained $(MODEL) in $$(( $$(date +%s) - start )) s"
@@ -50,6 +67,7 @@ validate: install  ## rasa data validate, and the scenario files
 
 test-stories: install train  ## rasa conversation tests in tests/test_stories.yml
 	$(RASA) test --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out var/rasa-test-results --quiet
+	@echo "Every conversation in tests/test_stories.yml went as written (details in var/rasa-test-results/)."
 
 nlu-cv: install  ## 5-fold cross-validation of the NLU; writes var/nlu-cv/ and prints macro-F1
 	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out var/nlu-cv --quiet

@@ -15,24 +15,25 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import requests
 import yaml
 
+from bot import process_guard, quiet
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "coach.tar.gz"
 # Rasa loads TensorFlow and the model before it answers; on a busy two-core machine that can
 # take well over a minute.
 STARTUP_TIMEOUT = 240.0
+# How often a start-up still in progress says so: often enough that nobody thinks it hung.
+PROGRESS_EVERY = 30.0
 
 
 def quiet_env(**extra: str) -> Dict[str, str]:
-    env = dict(os.environ)
+    env = quiet.environment()  # known third-party warnings kept out of the logs
     env.update(
-        RASA_TELEMETRY_ENABLED="false",
-        TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONUNBUFFERED="1",
         # The actions import `bot` from the project root whatever the working directory.
         PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
@@ -60,17 +61,23 @@ class Service:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         # A session of its own, so that Ctrl-C reaches only the launcher, which then stops
-        # every service in order instead of each dying halfway through a request.
+        # every service in order instead of each dying halfway through a request; and a
+        # SIGTERM from the kernel if the launcher dies without doing so (bot/process_guard.py).
         self.process = subprocess.Popen(
             self.command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=process_guard.die_with_parent(),
         )
         log.close()
         return self
 
-    def wait_until_up(self, timeout: float = STARTUP_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
+    def wait_until_up(self, timeout: float = STARTUP_TIMEOUT, progress: Optional[Callable[[str], None]] = None) -> None:
+        start = time.monotonic()
+        deadline = start + timeout
+        next_note = start + PROGRESS_EVERY
         while time.monotonic() < deadline:
+            if progress and time.monotonic() >= next_note:
+                progress(f"  still waiting for the {self.name} ({time.monotonic() - start:.0f} s)")
+                next_note += PROGRESS_EVERY
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(
                     f"{self.name} exited with code {self.process.returncode} before answering.\n"
@@ -172,7 +179,7 @@ def rasa_service(*, settings: Settings, model: Path, endpoints: Path) -> Service
         # Rasa's own command line through bot.rasa_main, which first installs an action response
         # validator built once (Rasa re-checks its schema on every action call otherwise).
         command=[
-            sys.executable, "-m", "bot.rasa_main", "run",
+            sys.executable, "-m", "bot.quiet", "bot.rasa_main", "run",
             "--model", str(model),
             "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
@@ -187,7 +194,7 @@ def rasa_service(*, settings: Settings, model: Path, endpoints: Path) -> Service
 def actions_service(*, settings: Settings, package: str = "actions") -> Service:
     return Service(
         name="Action server",
-        command=[sys.executable, "-m", "rasa_sdk", "--actions", package, "--port", str(settings.actions_port)],
+        command=[sys.executable, "-m", "bot.quiet", "rasa_sdk", "--actions", package, "--port", str(settings.actions_port)],
         health_url=f"{settings.actions_url}/health",
         log_path=settings.var_dir / "logs" / f"actions.{settings.actions_port}.log",
         # rasa_sdk binds every interface unless SANIC_HOST says otherwise.
@@ -224,8 +231,15 @@ def prepare_database(settings: Settings) -> str:
     return url
 
 
-def start_all(stack: ExitStack, *, settings: Settings, model: Path, with_web: bool = True) -> List[Service]:
-    """Start actions, Rasa and (optionally) the web app; each is stopped when `stack` closes."""
+def start_all(
+    stack: ExitStack, *, settings: Settings, model: Path, with_web: bool = True,
+    record: Optional[process_guard.ProcessRecord] = None, progress: Optional[Callable[[str], None]] = None,
+) -> List[Service]:
+    """Start actions, Rasa and (optionally) the web app; each is stopped when `stack` closes.
+
+    `record` notes each child's process group for the next start (see bot/process_guard.py);
+    `progress` is told when each service is up, with the seconds since the start.
+    """
     prepare_database(settings)
     endpoints = write_endpoints(
         settings=settings, actions_url=settings.actions_url, tracker_db=settings.var_dir / "rasa_tracker.db"
@@ -233,10 +247,15 @@ def start_all(stack: ExitStack, *, settings: Settings, model: Path, with_web: bo
     services = [actions_service(settings=settings), rasa_service(settings=settings, model=model, endpoints=endpoints)]
     if with_web:
         services.append(web_service(settings=settings))
+    started = time.monotonic()
     for service in services:
         stack.enter_context(service.start())
+        if record is not None:
+            record.add(service.name, service.process)
     for service in services:
-        service.wait_until_up()
+        service.wait_until_up(progress=progress)
+        if progress:
+            progress(f"  {service.name} is up ({time.monotonic() - started:.0f} s)")
     return services
 
 
@@ -253,6 +272,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.model.exists():
         print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
         return 2
+    for line in process_guard.stop_leftovers(settings.var_dir):
+        print(line, flush=True)
     for name, port in (("Rasa", settings.rasa_port), ("actions", settings.actions_port), ("web", settings.web_port)):
         if _port_taken(settings.host, port):
             print(
@@ -271,8 +292,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     with ExitStack() as stack:
         print("Starting the action server, the Rasa server and the web app (Rasa takes a minute)...", flush=True)
+        record = process_guard.ProcessRecord(settings.var_dir)
+        stack.callback(record.close)  # runs after every service has stopped
         try:
-            services = start_all(stack, settings=settings, model=args.model)
+            services = start_all(
+                stack, settings=settings, model=args.model, record=record,
+                progress=lambda line: print(line, flush=True),
+            )
         except RuntimeError as exc:
             print(f"Start-up failed: {exc}", file=sys.stderr)
             return 1

@@ -16,6 +16,14 @@ from bot.launcher import DEFAULT_MODEL, free_port, prepare_database, start_all
 from bot.settings import load_settings
 
 
+def pytest_configure(config):
+    """Known third-party warnings (bot/resources/third_party_warnings.txt) stay out of the summary."""
+    from bot.quiet import pytest_filters
+
+    for line in pytest_filters():
+        config.addinivalue_line("filterwarnings", line)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_var_dir(tmp_path_factory):
     """Keep the tests' own database and files out of the project's var/ folder."""
