@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = Path(__file__).resolve().parent / "resources"
@@ -27,6 +28,21 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _instances_env(name: str) -> int:
+    count = _int_env(name, 1)
+    if count < 1:
+        raise SystemExit(f"{name} must be 1 or more, got {count}")
+    return count
+
+
+def _url_list_env(name: str) -> Tuple[str, ...]:
+    urls = tuple(part.strip().rstrip("/") for part in os.environ.get(name, "").split(",") if part.strip())
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise SystemExit(f"{name} must list http:// URLs separated by commas, got {url!r}")
+    return urls
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -35,10 +51,22 @@ class Settings:
     web_port: int
     max_message_chars: int
     var_dir: Path
+    # How many Rasa servers (each with its action server) the launcher starts, on consecutive
+    # ports from COACH_RASA_PORT and COACH_ACTIONS_PORT; more than one needs the shared stores.
+    rasa_instances: int = 1
+    # Where the web app finds Rasa (COACH_RASA_URLS, comma separated); empty means rasa_url.
+    rasa_urls: Tuple[str, ...] = ()
+    # Redis for what several web app processes share (the answer cache); empty means in memory.
+    redis_url: str = ""
 
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def rasa_servers(self) -> Tuple[str, ...]:
+        """Every Rasa server the web app may talk to, in order."""
+        return self.rasa_urls or (self.rasa_url,)
 
     @property
     def actions_url(self) -> str:
@@ -59,4 +87,8 @@ def load_settings() -> Settings:
         web_port=_int_env("COACH_WEB_PORT", 8000),
         max_message_chars=_int_env("COACH_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
         var_dir=var_dir,
+        rasa_instances=_instances_env("COACH_RASA_INSTANCES"),
+        rasa_urls=_url_list_env("COACH_RASA_URLS"),
+        # The lock store's Redis serves the web app too unless it has one of its own.
+        redis_url=(os.environ.get("COACH_REDIS_URL") or os.environ.get("COACH_LOCK_STORE_URL") or "").strip(),
     )
