@@ -53,3 +53,28 @@ def plan(settings: Settings) -> List[Settings]:
 def rasa_urls(instances: List[Settings]) -> str:
     """COACH_RASA_URLS for the web app: every instance's Rasa server."""
     return ",".join(instance.rasa_url for instance in instances)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """`python -m bot.instances endpoints`: write this machine's endpoints file and print its path.
+
+    What a service manager runs before the Rasa server (deploy/systemd/coach-rasa.service), so
+    that Rasa gets the stores and the action server the launcher would give it.
+    """
+    import argparse
+
+    from bot.launcher import write_endpoints
+    from bot.settings import load_settings
+
+    parser = argparse.ArgumentParser(prog="python -m bot.instances")
+    parser.add_argument("command", choices=["endpoints"])
+    parser.parse_args(argv)
+    settings = load_settings()
+    path = write_endpoints(settings=settings, actions_url=settings.actions_url,
+                           tracker_db=settings.var_dir / "rasa_tracker.db")
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -18,6 +18,26 @@ RESOURCES = Path(__file__).resolve().parent / "resources"
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 
 
+# Every environment variable the project reads, with where it matters; the README's table and
+# the deployment files (deploy/) name only these (tests/test_deploy_files.py checks).
+ENVIRONMENT = {
+    "COACH_HOST": "interface every server binds to",
+    "COACH_RASA_PORT": "Rasa server port (the first, with several instances)",
+    "COACH_ACTIONS_PORT": "action server port (the first, with several instances)",
+    "COACH_WEB_PORT": "web app port",
+    "COACH_MAX_MESSAGE_CHARS": "longest trainee message accepted",
+    "COACH_VAR_DIR": "logs, generated endpoints, SQLite files, the secret key",
+    "COACH_RASA_INSTANCES": "Rasa + action server pairs the launcher starts",
+    "COACH_RASA_URLS": "every Rasa server the web app spreads conversations over",
+    "COACH_REDIS_URL": "Redis the web app processes share (default: the lock store's)",
+    "COACH_DATABASE_URL": "our database (bot/db/engine.py)",
+    "COACH_TRACKER_DB_URL": "Rasa's tracker store in PostgreSQL (bot/launcher.py)",
+    "COACH_LOCK_STORE_URL": "Rasa's lock store in Redis (bot/launcher.py)",
+    "COACH_SECRET_KEY": "signs the web app's session cookie (bot/web/__init__.py)",
+    "COACH_SHOW_ALL_WARNINGS": "shows the hidden library warnings again (bot/quiet.py)",
+}
+
+
 def _int_env(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
