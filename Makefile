@@ -23,7 +23,7 @@ export PYTHONWARNINGS := $(WARNING_FILTERS)$(if $(and $(WARNING_FILTERS),$(PYTHO
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 HIDE_PIP_NOISE := { grep -v "^WARNING: Location 'file://[^']*' is ignored: it is neither a file nor a directory\.$$" || true; }
 
-.PHONY: help install train run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency bench-load lock clean
+.PHONY: help install train run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency bench-load bench-scale lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -73,7 +73,7 @@ nlu-cv: install  ## 5-fold cross-validation of the NLU; writes var/nlu-cv/ and p
 	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out var/nlu-cv --quiet
 	$(PY) -c 'import json; r = json.load(open("var/nlu-cv/intent_report.json")); print("intent macro-F1 (5-fold CV): %.3f" % r["macro avg"]["f1-score"])'
 
-bench: bench-checks bench-latency bench-load  ## every benchmark; results in bench/results/
+bench: bench-checks bench-latency bench-load bench-scale  ## every benchmark; results in bench/results/
 
 bench-checks: install  ## accuracy per check (dev set, AnnoMI, GoEmotions) and speed; bench/results/checks.md
 	$(PY) -m bench.checks_quality
@@ -83,6 +83,9 @@ bench-latency: install train  ## turn latency through the REST protocol vs no-op
 
 bench-load: install train  ## 10, 25 and 50 trainees through the web app at once, and a no-op baseline; bench/results/load.md
 	$(PY) -m bench.load
+
+bench-scale: install train  ## 40 trainees on PostgreSQL + Redis with 1 and 2 Rasa instances, then services killed mid-run; bench/results/scale.md
+	$(PY) -m bench.scale
 
 lock:  ## re-pin requirements.txt from requirements.in in a scratch venv
 	@python=$$(scripts/find_python.sh) && rm -rf var/lock-venv && "$$python" -m venv var/lock-venv
