@@ -213,7 +213,8 @@ def web_service(*, settings: Settings) -> Service:
             COACH_HOST=settings.host,
             COACH_WEB_PORT=str(settings.web_port),
             COACH_RASA_PORT=str(settings.rasa_port),
-            COACH_RASA_URLS=instances.rasa_urls(instances.plan(settings)),
+            # Rasa servers elsewhere too when COACH_RASA_URLS says so; else the ones started here.
+            COACH_RASA_URLS=",".join(settings.rasa_urls) or instances.rasa_urls(instances.plan(settings)),
             COACH_VAR_DIR=str(settings.var_dir),
         ),
     )

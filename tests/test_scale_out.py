@@ -65,6 +65,7 @@ def test_the_launcher_refuses_before_starting_anything(monkeypatch, tmp_path, ca
 
 
 def test_instances_get_consecutive_ports_and_each_rasa_calls_its_own_action_server(monkeypatch, tmp_path):
+    monkeypatch.delenv("COACH_RASA_URLS", raising=False)
     for name, value in STORES.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("COACH_RASA_INSTANCES", "3")
@@ -305,3 +306,9 @@ def test_a_real_killed_process_comes_back(tmp_path):
         assert supervisor.restarts == 1, lines
         assert service.process.pid != first and service.process.poll() is None
         assert lines[0].startswith("Sleeper exited (killed by SIGKILL); restarting in 1 s")
+
+
+def test_a_rasa_url_list_set_by_hand_reaches_the_web_app_unchanged(monkeypatch, tmp_path):
+    monkeypatch.setenv("COACH_RASA_URLS", "http://10.0.0.1:5005,http://10.0.0.2:5005")
+    settings = dataclasses.replace(load_settings(), var_dir=tmp_path)
+    assert launcher.web_service(settings=settings).env["COACH_RASA_URLS"] == "http://10.0.0.1:5005,http://10.0.0.2:5005"
