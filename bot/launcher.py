@@ -174,9 +174,19 @@ def write_endpoints(*, settings: Settings, actions_url: str, tracker_db: Path) -
     return path
 
 
+# How long Rasa's per-conversation lock lives (Rasa's TICKET_LOCK_LIFETIME, 60 s by default).
+# A Rasa server killed while answering leaves its lock in Redis until it expires, and every
+# other server waits that long for the conversation: with 60 s, a trainee waited 61 s in
+# bench/scale.py. The relay already sends one message per conversation at a time and waits up
+# to its timeout (30 s) for the answer, so this lock only matters for a message Rasa is still
+# working on after more than that; 15 s keeps the wait after a crash under 20 s.
+TICKET_LOCK_LIFETIME = "15"
+
+
 def rasa_service(*, settings: Settings, model: Path, endpoints: Path, name: str = "Rasa server") -> Service:
     return Service(
         name=name,
+        env=quiet_env(TICKET_LOCK_LIFETIME=os.environ.get("TICKET_LOCK_LIFETIME") or TICKET_LOCK_LIFETIME),
         # Rasa's own command line through bot.rasa_main, which first installs an action response
         # validator built once (Rasa re-checks its schema on every action call otherwise).
         command=[

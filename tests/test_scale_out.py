@@ -312,3 +312,13 @@ def test_a_rasa_url_list_set_by_hand_reaches_the_web_app_unchanged(monkeypatch, 
     monkeypatch.setenv("COACH_RASA_URLS", "http://10.0.0.1:5005,http://10.0.0.2:5005")
     settings = dataclasses.replace(load_settings(), var_dir=tmp_path)
     assert launcher.web_service(settings=settings).env["COACH_RASA_URLS"] == "http://10.0.0.1:5005,http://10.0.0.2:5005"
+
+
+def test_rasa_locks_of_a_killed_server_expire_within_the_wait_a_trainee_can_bear(monkeypatch, tmp_path):
+    settings = dataclasses.replace(load_settings(), var_dir=tmp_path)
+    monkeypatch.delenv("TICKET_LOCK_LIFETIME", raising=False)
+    service = launcher.rasa_service(settings=settings, model=tmp_path / "m.tar.gz", endpoints=tmp_path / "e.yml")
+    assert int(service.env["TICKET_LOCK_LIFETIME"]) < 20
+    monkeypatch.setenv("TICKET_LOCK_LIFETIME", "40")  # an operator's own choice wins
+    service = launcher.rasa_service(settings=settings, model=tmp_path / "m.tar.gz", endpoints=tmp_path / "e.yml")
+    assert service.env["TICKET_LOCK_LIFETIME"] == "40"
