@@ -289,7 +289,7 @@ def _stored(database_url: str, session_ids: List[str]):
 def _row(r: Dict) -> str:
     label = f"{r['instances']} instance{'s' if r['instances'] > 1 else ''}" + (", kills" if r["kill"] else "")
     return (f"| {label} | {r['trainees']} | {r['finished']}/{r['trainees']} | {r['answered']} | {r['stored']} | "
-            f"{r['lost']} | {r['stored_twice']} | {r['replies_with_error']} | {r['p95_wait']:.1f} | "
+            f"{r['lost']} | {r['stored_twice']} | {r['stored_unanswered']} | {r['replies_with_error']} | {r['p95_wait']:.1f} | "
             f"{r['longest_wait']:.1f} | {r['turns_per_second']:.1f} | {r['wall']:.0f} |")
 
 
@@ -328,8 +328,8 @@ def write_report(results: List[Dict], args) -> None:
         f"action server {KILL_ACTIONS_AT:.0f} s in; nobody restarts them but the launcher.",
         "",
         "| run | trainees | finished | turns answered | turns stored | answered, not stored | stored twice | "
-        "replies with an error | p95 wait (s) | longest wait (s) | turns/s | wall (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "stored, no answer seen | replies with an error | p95 wait (s) | longest wait (s) | turns/s | wall (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_row(r) for r in results]
     for r in results:
