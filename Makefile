@@ -23,7 +23,7 @@ export PYTHONWARNINGS := $(WARNING_FILTERS)$(if $(and $(WARNING_FILTERS),$(PYTHO
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 HIDE_PIP_NOISE := { grep -v "^WARNING: Location 'file://[^']*' is ignored: it is neither a file nor a directory\.$$" || true; }
 
-.PHONY: help install train train-defensive run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency bench-load bench-coaching fuzz lock clean
+.PHONY: help install train train-defensive run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency bench-load bench-coaching bench-scale fuzz lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -73,7 +73,7 @@ nlu-cv: install  ## 5-fold cross-validation of the NLU; writes var/nlu-cv/ and p
 	$(RASA) test nlu --nlu data/nlu --cross-validation --folds 5 --out var/nlu-cv --quiet
 	$(PY) -c 'import json; r = json.load(open("var/nlu-cv/intent_report.json")); print("intent macro-F1 (5-fold CV): %.3f" % r["macro avg"]["f1-score"])'
 
-bench: bench-checks bench-latency bench-load bench-coaching  ## every benchmark; results in bench/results/
+bench: bench-checks bench-latency bench-load bench-coaching bench-scale  ## every benchmark; results in bench/results/
 
 train-defensive: install  ## retrain the learned defensive layer from the dev set; bot/resources/learned/defensive_stance.json
 	$(PY) -m bot.checks.train_defensive
@@ -92,6 +92,9 @@ bench-load: install train  ## 10, 25 and 50 trainees through the web app at once
 
 bench-coaching: install train  ## scripted trainees through every scenario and persona; bench/results/coaching.md
 	$(PY) -m bench.coaching
+
+bench-scale: install train  ## 40 trainees on PostgreSQL + Redis with 1 and 2 Rasa instances, then services killed mid-run; bench/results/scale.md
+	$(PY) -m bench.scale
 
 lock:  ## re-pin requirements.txt from requirements.in in a scratch venv
 	@python=$$(scripts/find_python.sh) && rm -rf var/lock-venv && "$$python" -m venv var/lock-venv

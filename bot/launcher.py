@@ -20,8 +20,9 @@ from typing import Callable, Dict, List, Optional
 import requests
 import yaml
 
-from bot import process_guard, quiet, service_secret
+from bot import instances, process_guard, quiet, service_secret
 from bot.private_files import PRIVATE_FILE_MODE, PRIVATE_UMASK, make_private, private_dir, report_loose
+from bot.supervisor import Supervisor
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "coach.tar.gz"
@@ -181,9 +182,19 @@ def write_endpoints(*, settings: Settings, actions_url: str, tracker_db: Path) -
     return path
 
 
-def rasa_service(*, settings: Settings, model: Path, endpoints: Path) -> Service:
+# How long Rasa's per-conversation lock lives (Rasa's TICKET_LOCK_LIFETIME, 60 s by default).
+# A Rasa server killed while answering leaves its lock in Redis until it expires, and every
+# other server waits that long for the conversation: with 60 s, a trainee waited 61 s in
+# bench/scale.py. The relay already sends one message per conversation at a time and waits up
+# to its timeout (30 s) for the answer, so this lock only matters for a message Rasa is still
+# working on after more than that; 15 s keeps the wait after a crash under 20 s.
+TICKET_LOCK_LIFETIME = "15"
+
+
+def rasa_service(*, settings: Settings, model: Path, endpoints: Path, name: str = "Rasa server") -> Service:
     return Service(
-        name="Rasa server",
+        name=name,
+        env=quiet_env(TICKET_LOCK_LIFETIME=os.environ.get("TICKET_LOCK_LIFETIME") or TICKET_LOCK_LIFETIME),
         # Rasa's own command line through bot.rasa_main, which first installs an action response
         # validator built once (Rasa re-checks its schema on every action call otherwise).
         command=[
@@ -201,9 +212,9 @@ def rasa_service(*, settings: Settings, model: Path, endpoints: Path) -> Service
     )
 
 
-def actions_service(*, settings: Settings, package: str = "actions") -> Service:
+def actions_service(*, settings: Settings, package: str = "actions", name: str = "Action server") -> Service:
     return Service(
-        name="Action server",
+        name=name,
         # rasa_sdk's server behind the shared secret (bot.action_server).
         command=[sys.executable, "-m", "bot.quiet", "bot.action_server", "--actions", package, "--port", str(settings.actions_port)],
         health_url=f"{settings.actions_url}/health",
@@ -223,6 +234,8 @@ def web_service(*, settings: Settings) -> Service:
             COACH_HOST=settings.host,
             COACH_WEB_PORT=str(settings.web_port),
             COACH_RASA_PORT=str(settings.rasa_port),
+            # Rasa servers elsewhere too when COACH_RASA_URLS says so; else the ones started here.
+            COACH_RASA_URLS=",".join(settings.rasa_urls) or instances.rasa_urls(instances.plan(settings)),
             COACH_VAR_DIR=str(settings.var_dir),
         ),
     )
@@ -247,16 +260,23 @@ def start_all(
     stack: ExitStack, *, settings: Settings, model: Path, with_web: bool = True,
     record: Optional[process_guard.ProcessRecord] = None, progress: Optional[Callable[[str], None]] = None,
 ) -> List[Service]:
-    """Start actions, Rasa and (optionally) the web app; each is stopped when `stack` closes.
+    """Start actions and Rasa (settings.rasa_instances of each) and (optionally) the web app;
+    each is stopped when `stack` closes.
 
     `record` notes each child's process group for the next start (see bot/process_guard.py);
     `progress` is told when each service is up, with the seconds since the start.
     """
+    instances.require_shared_stores(settings.rasa_instances)
     prepare_database(settings)
-    endpoints = write_endpoints(
-        settings=settings, actions_url=settings.actions_url, tracker_db=settings.var_dir / "rasa_tracker.db"
-    )
-    services = [actions_service(settings=settings), rasa_service(settings=settings, model=model, endpoints=endpoints)]
+    services = []
+    for number, instance in enumerate(instances.plan(settings), start=1):
+        endpoints = write_endpoints(
+            settings=instance, actions_url=instance.actions_url, tracker_db=settings.var_dir / "rasa_tracker.db"
+        )
+        # The first instance keeps the plain names, so one instance reads as it always did.
+        suffix = f" {number}" if number > 1 else ""
+        services.append(actions_service(settings=instance, name=f"Action server{suffix}"))
+        services.append(rasa_service(settings=instance, model=model, endpoints=endpoints, name=f"Rasa server{suffix}"))
     if with_web:
         services.append(web_service(settings=settings))
     started = time.monotonic()
@@ -288,9 +308,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.model.exists():
         print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
         return 2
+    try:
+        instances.require_shared_stores(settings.rasa_instances)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
     for line in process_guard.stop_leftovers(settings.var_dir):
         print(line, flush=True)
-    for name, port in (("Rasa", settings.rasa_port), ("actions", settings.actions_port), ("web", settings.web_port)):
+    ports = [("web", settings.web_port)]
+    for instance in instances.plan(settings):
+        ports += [("Rasa", instance.rasa_port), ("actions", instance.actions_port)]
+    for name, port in ports:
         if _port_taken(settings.host, port):
             print(
                 f"Port {port} on {settings.host} ({name}) is already in use. Stop what runs there or set "
@@ -312,7 +340,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     # Before anything starts, so nobody can add people in between (issue 16, finding 8).
     admin_file = ensure_first_admin(db.make_engine(prepare_database(settings)), settings.var_dir)
     with ExitStack() as stack:
-        print("Starting the action server, the Rasa server and the web app (Rasa takes a minute)...", flush=True)
+        count = settings.rasa_instances
+        servers = "the action server, the Rasa server" if count == 1 else f"{count} action servers, {count} Rasa servers"
+        print(f"Starting {servers} and the web app (Rasa takes a minute)...", flush=True)
         record = process_guard.ProcessRecord(settings.var_dir)
         stack.callback(record.close)  # runs after every service has stopped
         try:
@@ -328,17 +358,18 @@ def main(argv: Optional[List[str]] = None) -> int:
             "\nThe assistant is up.\n"
             f"  Practice chat (open this): {settings.web_url}/\n"
             f"{first_sign_in}"
-            f"  Rasa REST webhook:         {settings.rasa_url}/webhooks/rest/webhook\n"
-            f"  Action server:             {settings.actions_url}/health\n"
-            f"  Logs:                      {settings.var_dir / 'logs'}\n"
-            "Press Ctrl-C to stop all three.",
+            + "".join(
+                f"  Rasa REST webhook:         {i.rasa_url}/webhooks/rest/webhook\n"
+                f"  Action server:             {i.actions_url}/health\n"
+                for i in instances.plan(settings)
+            )
+            + f"  Logs:                      {settings.var_dir / 'logs'}\n"
+            "A service that dies is restarted. Press Ctrl-C to stop them all.",
             flush=True,
         )
+        supervisor = Supervisor(services, record=record, log=lambda line: print(line, flush=True))
         while not stop_requested:
-            for service in services:
-                if service.process.poll() is not None:
-                    print(f"{service.name} stopped unexpectedly:\n{service.log_tail()}", file=sys.stderr)
-                    return 1
+            supervisor.check()
             time.sleep(0.5)
         print("\nStopping...", flush=True)
     print("Stopped.")

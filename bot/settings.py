@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = Path(__file__).resolve().parent / "resources"
@@ -21,6 +22,29 @@ DEFAULT_MAX_MESSAGE_CHARS = 2000
 DEFAULT_IDLE_MINUTES = 30
 
 
+# Every environment variable the project reads, with where it matters; the README's table and
+# the deployment files (deploy/) name only these (tests/test_deploy_files.py checks).
+ENVIRONMENT = {
+    "COACH_HOST": "interface every server binds to",
+    "COACH_RASA_PORT": "Rasa server port (the first, with several instances)",
+    "COACH_ACTIONS_PORT": "action server port (the first, with several instances)",
+    "COACH_WEB_PORT": "web app port",
+    "COACH_MAX_MESSAGE_CHARS": "longest trainee message accepted",
+    "COACH_VAR_DIR": "logs, generated endpoints, SQLite files, the secret key",
+    "COACH_RASA_INSTANCES": "Rasa + action server pairs the launcher starts",
+    "COACH_RASA_URLS": "every Rasa server the web app spreads conversations over",
+    "COACH_REDIS_URL": "Redis the web app processes share (default: the lock store's)",
+    "COACH_DATABASE_URL": "our database (bot/db/engine.py)",
+    "COACH_TRACKER_DB_URL": "Rasa's tracker store in PostgreSQL (bot/launcher.py)",
+    "COACH_LOCK_STORE_URL": "Rasa's lock store in Redis (bot/launcher.py)",
+    "COACH_SECRET_KEY": "signs the web app's session cookie (bot/web/__init__.py)",
+    "COACH_SHOW_ALL_WARNINGS": "shows the hidden library warnings again (bot/quiet.py)",
+    "COACH_SERVICE_SECRET": "the secret the web app sends to Rasa and Rasa to the action server (bot/service_secret.py)",
+    "COACH_IDLE_TIMEOUT_MINUTES": "a signed-in web session with no request for this long ends (bot/web/auth.py)",
+    "COACH_IDLE_MINUTES": "a conversation with no message for this long ends as abandoned (bot/db/idle_sessions.py)",
+}
+
+
 def _int_env(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -29,6 +53,21 @@ def _int_env(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _instances_env(name: str) -> int:
+    count = _int_env(name, 1)
+    if count < 1:
+        raise SystemExit(f"{name} must be 1 or more, got {count}")
+    return count
+
+
+def _url_list_env(name: str) -> Tuple[str, ...]:
+    urls = tuple(part.strip().rstrip("/") for part in os.environ.get(name, "").split(",") if part.strip())
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise SystemExit(f"{name} must list http:// URLs separated by commas, got {url!r}")
+    return urls
 
 
 @dataclass(frozen=True)
@@ -40,10 +79,22 @@ class Settings:
     max_message_chars: int
     var_dir: Path
     idle_minutes: int = DEFAULT_IDLE_MINUTES
+    # How many Rasa servers (each with its action server) the launcher starts, on consecutive
+    # ports from COACH_RASA_PORT and COACH_ACTIONS_PORT; more than one needs the shared stores.
+    rasa_instances: int = 1
+    # Where the web app finds Rasa (COACH_RASA_URLS, comma separated); empty means rasa_url.
+    rasa_urls: Tuple[str, ...] = ()
+    # Redis for what several web app processes share (the answer cache); empty means in memory.
+    redis_url: str = ""
 
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def rasa_servers(self) -> Tuple[str, ...]:
+        """Every Rasa server the web app may talk to, in order."""
+        return self.rasa_urls or (self.rasa_url,)
 
     @property
     def actions_url(self) -> str:
@@ -65,6 +116,10 @@ def load_settings() -> Settings:
         max_message_chars=_int_env("COACH_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
         var_dir=var_dir,
         idle_minutes=_positive("COACH_IDLE_MINUTES", DEFAULT_IDLE_MINUTES),
+        rasa_instances=_instances_env("COACH_RASA_INSTANCES"),
+        rasa_urls=_url_list_env("COACH_RASA_URLS"),
+        # The lock store's Redis serves the web app too unless it has one of its own.
+        redis_url=(os.environ.get("COACH_REDIS_URL") or os.environ.get("COACH_LOCK_STORE_URL") or "").strip(),
     )
 
 

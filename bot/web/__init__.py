@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -104,6 +104,26 @@ def error_page(status: int, description: Optional[str], *, title: Optional[str] 
     )
 
 
+def _relay(config: Dict[str, Any], settings, urls: List[str], secret: str) -> RasaRelay:
+    """The relay to every Rasa server; with Redis, its cache and locks shared by all web app processes.
+
+    REDIS_URL in `config` (tests) wins over COACH_REDIS_URL; "" means none.
+    """
+    timeout = float(config["RELAY_TIMEOUT"])
+    redis_url = config.get("REDIS_URL", settings.redis_url)
+    if not redis_url:
+        return RasaRelay(rasa_url=urls[0], rasa_urls=urls, timeout=timeout, locks=ConversationLocks(), secret=secret)
+    from bot.web.shared_state import RedisAnswerCache, RedisConversationLocks, redis_client
+
+    client = redis_client(redis_url)
+    return RasaRelay(
+        rasa_url=urls[0], rasa_urls=urls, timeout=timeout, secret=secret,
+        # The lease outlasts the longest wait for Rasa; a retry waits that long for the first try.
+        locks=RedisConversationLocks(client, lease=timeout + 30, wait=timeout + 10),
+        answers=RedisAnswerCache(client),
+    )
+
+
 def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
     config = dict(config or {})
     settings = load_settings()
@@ -127,11 +147,10 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
 
     # DATABASE_URL in `config` (tests) or COACH_DATABASE_URL, else SQLite in the var folder.
     app.extensions["db_engine"] = db.make_engine(app.config.get("DATABASE_URL") or db.database_url())
-    app.extensions["rasa_relay"] = RasaRelay(
-        rasa_url=app.config["RASA_URL"],
-        timeout=float(app.config["RELAY_TIMEOUT"]),
-        locks=ConversationLocks(),
-        secret=app.config.get("SERVICE_SECRET") or load_service_secret(settings.var_dir),
+    # A RASA_URL or RASA_URLS given in `config` (tests) wins over COACH_RASA_URLS.
+    urls = list(config.get("RASA_URLS") or ([app.config["RASA_URL"]] if "RASA_URL" in config else settings.rasa_servers))
+    app.extensions["rasa_relay"] = _relay(
+        app.config, settings, urls, app.config.get("SERVICE_SECRET") or load_service_secret(settings.var_dir)
     )
 
     from bot.web import account, admin, api, auth, chat, history, hr, idle, trainer

@@ -21,7 +21,8 @@ def main() -> None:
     os.umask(PRIVATE_UMASK)
     app = create_app()
     logging.getLogger("bot.web").info(
-        "Practice chat on %s/ (relaying to Rasa at %s)", settings.web_url, app.config["RASA_URL"]
+        "Practice chat on %s/ (relaying to Rasa at %s; shared state %s)", settings.web_url,
+        ", ".join(app.extensions["rasa_relay"].rasa_urls), "in Redis" if settings.redis_url else "in this process",
     )
     serve(app, host=settings.host, port=settings.web_port, threads=THREADS)
 

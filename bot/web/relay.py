@@ -13,16 +13,25 @@ Rasa polls once a second. Queuing here costs nothing.
 A page that lost its connection retries a message under the id it gave it; `AnswerCache`
 remembers the answer, so a message Rasa already answered is answered again from memory and
 never reaches Rasa twice.
+
+Several Rasa servers (COACH_RASA_URLS): each conversation goes to the server picked by a stable
+hash of its id, and to the next one in the list when that server refuses or drops the
+connection. That is safe because every server reads the same tracker (PostgreSQL) under the
+same lock (Redis), and a message whose server died before answering left no trace that a
+second try would repeat: Rasa saves the tracker only after the last action, and our turns are
+stored under the tracker's turn number. A read timeout is not moved: that server still has the
+message and would answer it, so a copy sent elsewhere would be answered twice.
 """
 from __future__ import annotations
 
 import logging
+import zlib
 import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import requests
 
@@ -161,6 +170,16 @@ class Delivery:
     replayed: bool = False
 
 
+class _ConnectionLost(Exception):
+    """The server refused or dropped the connection before answering: another may take the message."""
+
+
+def server_order(conversation: str, servers: Sequence[str]) -> List[str]:
+    """`servers` starting at the conversation's own (a stable hash: the same in every web app process)."""
+    first = zlib.crc32(conversation.encode("utf-8")) % len(servers)
+    return list(servers[first:]) + list(servers[:first])
+
+
 @dataclass
 class RasaRelay:
     rasa_url: str
@@ -169,6 +188,12 @@ class RasaRelay:
     answers: AnswerCache = field(default_factory=AnswerCache)
     # The shared secret our Rasa channel requires (bot.service_secret).
     secret: str = ""
+    # Every Rasa server; empty means rasa_url alone.
+    rasa_urls: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        self.rasa_urls = tuple(url.rstrip("/") for url in (self.rasa_urls or (self.rasa_url,)))
+        self.rasa_url = self.rasa_urls[0]
 
     @property
     def webhook(self) -> str:
@@ -195,19 +220,34 @@ class RasaRelay:
             return Delivery(messages=messages)
 
     def _post(self, conversation: str, message: str) -> List[Dict[str, Any]]:
+        servers = server_order(conversation, self.rasa_urls)
+        for number, server in enumerate(servers):
+            try:
+                return self._post_to(server, conversation, message)
+            except _ConnectionLost as exc:
+                if number + 1 < len(servers):
+                    log.warning("Rasa at %s not answering (%s); conversation %s moves to %s",
+                                server, exc, conversation, servers[number + 1])
+                else:
+                    log.warning("Rasa at %s not answering: %s", server, exc)
+        raise RelayError(503, "rasa_down", RASA_DOWN)
+
+    def _post_to(self, server: str, conversation: str, message: str) -> List[Dict[str, Any]]:
         try:
             response = requests.post(
-                self.webhook,
+                f"{server}/webhooks/rest/webhook",
                 json={"sender": conversation, "message": message},
                 headers={service_secret.HEADER: self.secret},
                 timeout=(CONNECT_TIMEOUT, self.timeout),
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            # A read timeout lands here too: to the trainee both mean "not answering".
-            log.warning("Rasa at %s not answering: %s", self.rasa_url, exc)
+        except requests.ReadTimeout as exc:
+            # To the trainee as "not answering", but never sent elsewhere (see the module's doc).
+            log.warning("Rasa at %s did not answer within %.0f s: %s", server, self.timeout, exc)
             raise RelayError(503, "rasa_down", RASA_DOWN) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _ConnectionLost(str(exc)) from None
         except requests.RequestException as exc:
-            log.warning("Request to Rasa at %s failed: %s", self.rasa_url, exc)
+            log.warning("Request to Rasa at %s failed: %s", server, exc)
             raise RelayError(502, "rasa_error", "The practice server could not be reached. Try again.") from None
         if response.status_code == 401:
             log.error("Rasa refused the service secret: is COACH_VAR_DIR the same for the web app and Rasa?")
@@ -227,7 +267,11 @@ class RasaRelay:
         return normalise(answer)
 
     def is_up(self, *, timeout: float = 2.0) -> bool:
-        try:
-            return requests.get(f"{self.rasa_url}/", timeout=timeout).status_code == 200
-        except requests.RequestException:
-            return False
+        """True when at least one Rasa server answers."""
+        for server in self.rasa_urls:
+            try:
+                if requests.get(f"{server}/", timeout=timeout).status_code == 200:
+                    return True
+            except requests.RequestException:
+                continue
+        return False

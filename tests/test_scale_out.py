@@ -1,0 +1,324 @@
+"""Several Rasa servers and web app processes: the launcher's plan and refusal, the relay's
+spreading and failover over two fake Rasa servers (one stopped), the answer cache and the
+relay lock shared through the real Redis, and the supervisor's restarts with back-off."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator, List
+
+import pytest
+import yaml
+from werkzeug.serving import make_server
+
+from bot import instances, launcher
+from bot.settings import load_settings
+from bot.supervisor import MAX_DELAY, Supervisor
+from bot.web.relay import RASA_DOWN, server_order
+from test_web import FakeRasa, closed_port_url, make_app, signed_in_client, start, web_db  # noqa: F401 (fixture)
+
+STORES = {
+    "COACH_TRACKER_DB_URL": "postgresql://coach@10.0.0.5:5432/coach",
+    "COACH_LOCK_STORE_URL": "redis://10.0.0.5:6379/0",
+    "COACH_DATABASE_URL": "postgresql+psycopg2://coach@10.0.0.5:5432/coach",
+}
+
+
+# ---- the launcher's plan, and its refusal without shared stores ----
+
+
+def test_more_than_one_instance_on_sqlite_and_an_in_memory_lock_store_is_refused_naming_the_settings():
+    with pytest.raises(SystemExit) as refused:
+        instances.require_shared_stores(2, {})
+    message = str(refused.value)
+    for name in STORES:
+        assert name in message
+    assert "COACH_RASA_INSTANCES=2" in message
+
+
+def test_only_the_missing_or_wrong_store_is_named():
+    environ = dict(STORES, COACH_DATABASE_URL="sqlite:////tmp/coach.db")
+    with pytest.raises(SystemExit) as refused:
+        instances.require_shared_stores(3, environ)
+    message = str(refused.value)
+    assert "COACH_DATABASE_URL (now sqlite:...)" in message
+    assert "COACH_TRACKER_DB_URL" not in message and "COACH_LOCK_STORE_URL" not in message
+    instances.require_shared_stores(3, STORES)  # all shared: accepted
+    instances.require_shared_stores(1, {})  # one instance needs nothing shared
+
+
+def test_the_launcher_refuses_before_starting_anything(monkeypatch, tmp_path, capsys):
+    for name in STORES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COACH_RASA_INSTANCES", "2")
+    monkeypatch.setenv("COACH_VAR_DIR", str(tmp_path))
+    assert launcher.main([]) == 2
+    err = capsys.readouterr().err
+    assert "COACH_TRACKER_DB_URL" in err and "COACH_LOCK_STORE_URL" in err
+    assert not (tmp_path / "logs").exists()  # nothing was started
+
+
+def test_instances_get_consecutive_ports_and_each_rasa_calls_its_own_action_server(monkeypatch, tmp_path):
+    monkeypatch.delenv("COACH_RASA_URLS", raising=False)
+    for name, value in STORES.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("COACH_RASA_INSTANCES", "3")
+    monkeypatch.setenv("COACH_RASA_PORT", "6005")
+    monkeypatch.setenv("COACH_ACTIONS_PORT", "6055")
+    settings = dataclasses.replace(load_settings(), var_dir=tmp_path)
+    planned = instances.plan(settings)
+    assert [(i.rasa_port, i.actions_port) for i in planned] == [(6005, 6055), (6006, 6056), (6007, 6057)]
+    assert instances.rasa_urls(planned) == "http://127.0.0.1:6005,http://127.0.0.1:6006,http://127.0.0.1:6007"
+    files = [launcher.write_endpoints(settings=i, actions_url=i.actions_url, tracker_db=tmp_path / "t.db") for i in planned]
+    assert len(set(files)) == 3
+    for instance, path in zip(planned, files):
+        endpoints = yaml.safe_load(path.read_text())
+        assert endpoints["action_endpoint"]["url"] == f"http://127.0.0.1:{instance.actions_port}/webhook"
+        assert endpoints["tracker_store"]["dialect"] == "postgresql" and endpoints["tracker_store"]["url"] == "10.0.0.5"
+        assert endpoints["lock_store"]["type"] == "redis" and endpoints["lock_store"]["url"] == "10.0.0.5"
+    # The web app is told about every instance.
+    web = launcher.web_service(settings=settings)
+    assert web.env["COACH_RASA_URLS"] == instances.rasa_urls(planned)
+
+
+def test_settings_read_the_instance_count_the_rasa_urls_and_redis(monkeypatch):
+    monkeypatch.setenv("COACH_RASA_URLS", " http://10.0.0.7:5005/, http://10.0.0.8:5005 ")
+    monkeypatch.delenv("COACH_REDIS_URL", raising=False)
+    monkeypatch.setenv("COACH_LOCK_STORE_URL", "redis://10.0.0.5:6379/0")
+    settings = load_settings()
+    assert settings.rasa_servers == ("http://10.0.0.7:5005", "http://10.0.0.8:5005")
+    assert settings.redis_url == "redis://10.0.0.5:6379/0"  # the lock store's Redis serves the web app too
+    monkeypatch.setenv("COACH_REDIS_URL", "redis://10.0.0.6:6379/1")
+    assert load_settings().redis_url == "redis://10.0.0.6:6379/1"
+    monkeypatch.setenv("COACH_RASA_URLS", "10.0.0.7:5005")
+    with pytest.raises(SystemExit, match="COACH_RASA_URLS"):
+        load_settings()
+    monkeypatch.delenv("COACH_RASA_URLS")
+    monkeypatch.setenv("COACH_RASA_INSTANCES", "0")
+    with pytest.raises(SystemExit, match="COACH_RASA_INSTANCES must be 1 or more"):
+        load_settings()
+
+
+# ---- the relay over several Rasa servers ----
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.fake = FakeRasa()
+        self.server = make_server("127.0.0.1", 0, self.fake.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()  # the port now refuses connections
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def two_rasas() -> Iterator[List[FakeServer]]:
+    servers = [FakeServer(), FakeServer()]
+    yield servers
+    for server in servers:
+        if server.thread.is_alive():
+            server.stop()
+
+
+def test_conversations_are_spread_by_a_stable_hash_of_their_id():
+    servers = ["http://a:5005", "http://b:5005"]
+    firsts = [server_order(f"conv-{n}", servers)[0] for n in range(200)]
+    assert 70 < firsts.count("http://a:5005") < 130  # spread, not all on one
+    assert server_order("conv-7", servers) == server_order("conv-7", list(servers))  # same in every process
+    assert sorted(server_order("conv-7", servers)) == servers  # the others follow, each once
+
+
+def test_a_conversation_moves_to_the_next_server_when_its_own_does_not_answer(two_rasas, web_db):
+    first, second = two_rasas
+    app = make_app(rasa_url=first.url, RASA_URLS=[first.url, second.url], database_url=web_db)
+    clients = [signed_in_client(app) for _ in range(6)]
+    for client in clients:
+        assert start(client).status_code == 200
+    both = first.fake.senders() + second.fake.senders()
+    assert first.fake.senders() and second.fake.senders(), "six conversations all went to one server"
+    assert len(both) == 6
+    on_first = set(first.fake.senders())
+    first.stop()
+    for number, client in enumerate(clients):
+        response = client.post("/api/message", json={"text": "I am sorry.", "message_id": f"moved-{number:04d}"})
+        assert response.status_code == 200, response.get_json()
+    # Every conversation answered once, those of the stopped server by the other one.
+    replies = [r["sender"] for r in second.fake.received if r["message"] == "I am sorry."]
+    assert len(replies) == 6 and on_first <= set(replies)
+    assert app.test_client().get("/healthz").get_json()["rasa"] == "ok"  # one server still answers
+
+
+def test_with_every_server_down_the_trainee_is_told_to_retry(web_db):
+    app = make_app(rasa_url=closed_port_url(), RASA_URLS=[closed_port_url(), closed_port_url()], database_url=web_db)
+    client = signed_in_client(app)
+    response = start(client)
+    assert response.status_code == 503
+    assert response.get_json()["error"] == {"code": "rasa_down", "message": RASA_DOWN}
+
+
+def test_a_server_that_is_slow_keeps_the_message_instead_of_a_copy_going_elsewhere(two_rasas, web_db):
+    first, second = two_rasas
+    app = make_app(rasa_url=first.url, RASA_URLS=[first.url, second.url], database_url=web_db, RELAY_TIMEOUT=0.5)
+    client = signed_in_client(app)
+    for fake in (first.fake, second.fake):
+        fake.delay = 1.5
+    response = start(client)
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "rasa_down"
+    time.sleep(1.6)
+    assert len(first.fake.received) + len(second.fake.received) == 1  # one server had it, and only one
+
+
+# ---- what web app processes share through Redis ----
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    if os.environ.get("COACH_SKIP_REDIS") == "1":
+        print("Skipping: COACH_SKIP_REDIS=1 (scripts/test_services.sh says why Redis is not available)")
+        pytest.skip("Redis is not available here; COACH_SKIP_REDIS=1")
+    url = os.environ.get("COACH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_timeout=3).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {url} is not answering ({exc}); start it or set COACH_SKIP_REDIS=1.")
+    return url
+
+
+def test_two_web_app_processes_share_the_answer_cache_through_redis(redis_url, web_db, two_rasas):
+    rasa = two_rasas[0]
+    apps = [make_app(rasa_url=rasa.url, database_url=web_db, REDIS_URL=redis_url) for _ in range(2)]
+    from bot.web.shared_state import RedisAnswerCache
+
+    assert all(isinstance(app.extensions["rasa_relay"].answers, RedisAnswerCache) for app in apps)
+    client = signed_in_client(apps[0])
+    started = start(client)
+    assert started.status_code == 200
+    # The retry reaches the other process (another app, the same cookie).
+    twin = apps[1].test_client()
+    twin.set_cookie("session", client.get_cookie("session").value)
+    body = {"text": "Sorry for the wait.", "message_id": f"shared-{uuid.uuid4().hex[:10]}"}
+    first = client.post("/api/message", json=body)
+    again = twin.post("/api/message", json=body)
+    assert first.status_code == again.status_code == 200
+    assert (first.get_json()["replayed"], again.get_json()["replayed"]) == (False, True)
+    assert again.get_json()["messages"] == first.get_json()["messages"]
+    assert [r["message"] for r in rasa.fake.received].count("Sorry for the wait.") == 1
+    conversation = started.get_json()["conversation"]
+    assert apps[1].extensions["rasa_relay"].answers.ids_for(conversation) == [body["message_id"]]
+
+
+def test_a_retry_in_another_process_waits_for_the_first_try_through_the_redis_lock(redis_url, web_db, two_rasas):
+    rasa = two_rasas[0]
+    apps = [make_app(rasa_url=rasa.url, database_url=web_db, REDIS_URL=redis_url) for _ in range(2)]
+    client = signed_in_client(apps[0])
+    assert start(client).status_code == 200
+    twin = apps[1].test_client()
+    twin.set_cookie("session", client.get_cookie("session").value)
+    rasa.fake.delay = 0.8
+    body = {"text": "Let me check that.", "message_id": f"slow-{uuid.uuid4().hex[:10]}"}
+    results = {}
+    first = threading.Thread(target=lambda: results.setdefault("first", client.post("/api/message", json=body)))
+    first.start()
+    time.sleep(0.3)  # the first try is with Rasa now
+    results["retry"] = twin.post("/api/message", json=body)
+    first.join(timeout=10)
+    assert results["first"].status_code == results["retry"].status_code == 200
+    assert results["retry"].get_json()["replayed"] is True
+    assert [r["message"] for r in rasa.fake.received].count("Let me check that.") == 1
+
+
+# ---- the supervisor ----
+
+
+class FakeProcess:
+    def __init__(self, pid: int) -> None:
+        self.pid, self.returncode = pid, None
+
+    def poll(self):
+        return self.returncode
+
+
+class FakeService:
+    def __init__(self, name: str) -> None:
+        self.name, self.log_path, self.starts = name, Path("/tmp/x.log"), 0
+        self.process = FakeProcess(100)
+
+    def start(self):
+        self.starts += 1
+        self.process = FakeProcess(100 + self.starts)
+        return self
+
+
+def test_a_dead_service_is_restarted_with_a_doubling_pause_and_a_log_line():
+    now = [0.0]
+    lines: List[str] = []
+    service, other = FakeService("Action server"), FakeService("Rasa server")
+    supervisor = Supervisor([service, other], log=lines.append, clock=lambda: now[0])
+    pauses = []
+    for _ in range(7):  # it keeps dying right after each start
+        service.process.returncode = -9
+        supervisor.check()
+        pause = float(lines[-1].split("restarting in ")[1].split(" s")[0])
+        pauses.append(pause)
+        now[0] += pause - 0.1
+        supervisor.check()
+        assert lines[-1].startswith("Action server exited")  # not yet
+        now[0] += 0.1
+        supervisor.check()
+        assert lines[-1] == f"Action server restarted (pid {service.process.pid})"
+    assert pauses == [1, 2, 4, 8, 16, MAX_DELAY, MAX_DELAY]
+    assert "Action server exited (killed by SIGKILL); restarting in 1 s" in lines[0]
+    assert other.starts == 0  # the others are left running
+    # After a long good run, the next death is restarted after the first pause again.
+    now[0] += 120
+    service.process.returncode = 1
+    supervisor.check()
+    assert "Action server exited (code 1); restarting in 1 s" in lines[-1]
+
+
+def test_a_real_killed_process_comes_back(tmp_path):
+    service = launcher.Service(
+        name="Sleeper", command=[sys.executable, "-c", "import time; time.sleep(60)"],
+        health_url="http://127.0.0.1:1/", log_path=tmp_path / "sleeper.log",
+    )
+    lines: List[str] = []
+    with service.start():
+        first = service.process.pid
+        supervisor = Supervisor([service], log=lines.append)
+        os.kill(first, 9)
+        deadline = time.monotonic() + 10
+        while supervisor.restarts == 0 and time.monotonic() < deadline:
+            supervisor.check()
+            time.sleep(0.1)
+        assert supervisor.restarts == 1, lines
+        assert service.process.pid != first and service.process.poll() is None
+        assert lines[0].startswith("Sleeper exited (killed by SIGKILL); restarting in 1 s")
+
+
+def test_a_rasa_url_list_set_by_hand_reaches_the_web_app_unchanged(monkeypatch, tmp_path):
+    monkeypatch.setenv("COACH_RASA_URLS", "http://10.0.0.1:5005,http://10.0.0.2:5005")
+    settings = dataclasses.replace(load_settings(), var_dir=tmp_path)
+    assert launcher.web_service(settings=settings).env["COACH_RASA_URLS"] == "http://10.0.0.1:5005,http://10.0.0.2:5005"
+
+
+def test_rasa_locks_of_a_killed_server_expire_within_the_wait_a_trainee_can_bear(monkeypatch, tmp_path):
+    settings = dataclasses.replace(load_settings(), var_dir=tmp_path)
+    monkeypatch.delenv("TICKET_LOCK_LIFETIME", raising=False)
+    service = launcher.rasa_service(settings=settings, model=tmp_path / "m.tar.gz", endpoints=tmp_path / "e.yml")
+    assert int(service.env["TICKET_LOCK_LIFETIME"]) < 20
+    monkeypatch.setenv("TICKET_LOCK_LIFETIME", "40")  # an operator's own choice wins
+    service = launcher.rasa_service(settings=settings, model=tmp_path / "m.tar.gz", endpoints=tmp_path / "e.yml")
+    assert service.env["TICKET_LOCK_LIFETIME"] == "40"
