@@ -194,7 +194,11 @@ TICKET_LOCK_LIFETIME = "15"
 def rasa_service(*, settings: Settings, model: Path, endpoints: Path, name: str = "Rasa server") -> Service:
     return Service(
         name=name,
-        env=quiet_env(TICKET_LOCK_LIFETIME=os.environ.get("TICKET_LOCK_LIFETIME") or TICKET_LOCK_LIFETIME),
+        # Our REST channel (bot.rasa_channel) reads the shared secret from this var folder.
+        env=quiet_env(
+            TICKET_LOCK_LIFETIME=os.environ.get("TICKET_LOCK_LIFETIME") or TICKET_LOCK_LIFETIME,
+            COACH_VAR_DIR=str(settings.var_dir),
+        ),
         # Rasa's own command line through bot.rasa_main, which first installs an action response
         # validator built once (Rasa re-checks its schema on every action call otherwise).
         command=[
@@ -207,8 +211,6 @@ def rasa_service(*, settings: Settings, model: Path, endpoints: Path, name: str 
         ],
         health_url=f"{settings.rasa_url}/",
         log_path=settings.var_dir / "logs" / f"rasa.{settings.rasa_port}.log",
-        # Our REST channel (bot.rasa_channel) reads the shared secret from this var folder.
-        env=quiet_env(COACH_VAR_DIR=str(settings.var_dir)),
     )
 
 
