@@ -27,6 +27,8 @@ class Criterion:
     # When the criterion can be judged at all (rubric `applies_when`): {"min_replies": n}
     # and/or {"promise_made": true}. Empty: always.
     applies_when: Optional[Dict[str, Any]] = None
+    # For an inverted criterion: what a trainee reads when no reply had the check (rubric `absent`).
+    absent: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,10 @@ def _judge_check(criterion: Criterion, turns: List[Dict[str, Any]]) -> tuple[boo
         if hits:
             quotes = "; ".join(_quote(t, criterion.check) for t in hits[:3])
             return False, f"Lost at {quotes}."
-        return True, f"None of the {len(turns)} replies had it."
+        replies = f"{len(turns)} repl{'y' if len(turns) == 1 else 'ies'}"
+        if criterion.absent:
+            return True, f"{criterion.absent} (all {replies})." if len(turns) > 1 else f"{criterion.absent}."
+        return True, f"None of the {replies} had it."
     if hits:
         return True, f"Earned at {_quote(hits[0], criterion.check)}."
     # Say what came closest, so the trainee knows what did not count.

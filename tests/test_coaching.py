@@ -189,6 +189,8 @@ def test_a_promise_makes_kept_promises_applicable():
     card = _card([_turn(1), _turn(2), _turn(3, next_step="I'll call you by 5 pm")])
     kept = card["criteria"]["kept_promises"]
     assert kept["applicable"] and kept["met"] and kept["points"] == 5
+    # Says what was kept, not "None of the 3 replies had it".
+    assert kept["explanation"] == "No reply went back on a promise (all 3 replies)."
     assert card["criteria"]["no_jargon"]["applicable"]
 
 
