@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Iterator, List, TextIO, Tuple
+from typing import Callable, Iterator, List, TextIO, Tuple
 
 PRIVATE_UMASK = 0o077
 PRIVATE_FILE_MODE = 0o600
@@ -81,3 +81,23 @@ def report_loose(var_dir: Path, stream: TextIO) -> List[Tuple[Path, int]]:
         if len(loose) > 20:
             print(f"  ... and {len(loose) - 20} more", file=stream)
     return loose
+
+
+def kept_secret(path: Path, make: Callable[[], str], *, env: str) -> str:
+    """The secret in `path`, or a new one from `make()` written there (0600) if there is none.
+
+    Several processes start at once, so the file is created exclusively: whoever comes second
+    reads the first one's secret instead of writing its own.
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = Path(path).read_text(encoding="ascii").strip()
+        if not secret:
+            raise SystemExit(f"{path} is empty: delete it to have a new one made, or set {env}.")
+        return secret
+    secret = make()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    return secret

@@ -14,6 +14,8 @@ import secrets
 from pathlib import Path
 from typing import Optional
 
+from bot.private_files import kept_secret
+
 HEADER = "X-Coach-Secret"
 ENV = "COACH_SERVICE_SECRET"
 FILE_NAME = "service_secret"
@@ -32,20 +34,7 @@ def load_service_secret(var_dir: Optional[Path] = None) -> str:
         from bot.settings import load_settings
 
         var_dir = load_settings().var_dir
-    path = secret_path(var_dir)
-    Path(var_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process (or an earlier run) made it first.
-        secret = path.read_text(encoding="ascii").strip()
-        if not secret:
-            raise SystemExit(f"{path} is empty: delete it to have a new secret made, or set {ENV}.")
-        return secret
-    secret = secrets.token_urlsafe(32)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secret + "\n")
-    return secret
+    return kept_secret(secret_path(var_dir), lambda: secrets.token_urlsafe(32), env=ENV)
 
 
 def matches(sent: Optional[str], secret: str) -> bool:

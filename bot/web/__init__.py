@@ -14,6 +14,7 @@ from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from bot.private_files import kept_secret
 from bot.service_secret import load_service_secret
 from bot.settings import load_settings
 from bot.web.relay import ConversationLocks, RasaRelay
@@ -42,20 +43,7 @@ def secret_key(var_dir: Path) -> str:
     from_env = os.environ.get("COACH_SECRET_KEY", "").strip()
     if from_env:
         return from_env
-    path = var_dir / "secret_key"
-    var_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process (or an earlier run) made it first.
-        key = path.read_text(encoding="ascii").strip()
-        if not key:
-            raise SystemExit(f"{path} is empty: delete it to have a new key made, or set COACH_SECRET_KEY.")
-        return key
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key + "\n")
-    return key
+    return kept_secret(var_dir / "secret_key", lambda: secrets.token_hex(32), env="COACH_SECRET_KEY")
 
 
 def settings_idle_minutes() -> float:
