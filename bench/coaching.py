@@ -168,11 +168,11 @@ def make_trainee(engine, label: str) -> int:
         return user.id
 
 
-def claimed_client(engine, rasa_url: str, user_id: int) -> RasaRestClient:
+def claimed_client(engine, rasa_url: str, user_id: int, var_dir: Path) -> RasaRestClient:
     sender = f"u{user_id}-{uuid.uuid4().hex}"  # as bot.web.api.new_conversation_id
     with db.session_scope(engine) as dbs:
         db.claim_conversation(session=dbs, sender_id=sender, user_id=user_id)
-    return RasaRestClient(rasa_url, sender=sender)
+    return RasaRestClient(rasa_url, sender=sender, var_dir=var_dir)
 
 
 # Rows of sessions: the scripts each trainee plays in order, and whether the conversations are
@@ -185,7 +185,7 @@ ROWS = (
 )
 
 
-def run(rasa_url: str, database_url: str, scenarios: List[Scenario]) -> Dict[str, List[List[Session]]]:
+def run(rasa_url: str, database_url: str, scenarios: List[Scenario], var_dir: Path) -> Dict[str, List[List[Session]]]:
     """Per row (ROWS), each trainee's sessions in order."""
     engine = db.make_engine(database_url)
     rows: Dict[str, List[List[Session]]] = {row: [] for row, _, _ in ROWS}
@@ -197,8 +197,8 @@ def run(rasa_url: str, database_url: str, scenarios: List[Scenario]) -> Dict[str
 
                 def client() -> RasaRestClient:
                     if claimed:
-                        return claimed_client(engine, rasa_url, user_id)
-                    return RasaRestClient(rasa_url, sender=f"bench-{uuid.uuid4().hex}")
+                        return claimed_client(engine, rasa_url, user_id, var_dir)
+                    return RasaRestClient(rasa_url, sender=f"bench-{uuid.uuid4().hex}", var_dir=var_dir)
 
                 sessions = [play(client(), scenario, persona, kind, label) for kind in kinds]
                 rows[row].append(sessions)
@@ -316,7 +316,7 @@ def main(argv=None) -> int:
         )
         start_all(stack, settings=settings, model=DEFAULT_MODEL, with_web=False)
         database_url = prepare_database(settings)
-        rows = run(settings.rasa_url, database_url, scenarios)
+        rows = run(settings.rasa_url, database_url, scenarios, settings.var_dir)
     text = report(rows, {s.id: s for s in scenarios}, time.monotonic() - began)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text, encoding="utf-8")
