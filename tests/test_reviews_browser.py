@@ -65,9 +65,9 @@ def site(tmp_path_factory) -> Iterator[Dict[str, Any]]:
     near_miss["active_listening"] = {"found": False, "evidence": ["crashes every day"],
                                      "tip": "Say the problem back with its details."}
     add_scored_session(engine, "tina-failed", user_id=people["tina"], turns=[{"text": GOOD_REPLY, "checks": near_miss}] * 3)
-    # Lars passed 3 days after the due date.
+    # Lars passed 3 days after the due date (three replies: 72 under rubric 3).
     add_scored_session(engine, "lars-late", user_id=people["lars"], started_at=T0 + timedelta(days=8),
-                       turns=[{"text": GOOD_REPLY, "checks": good_checks()}])
+                       turns=[{"text": GOOD_REPLY, "checks": good_checks()}] * 3)
     # Sam's coach session of four replies, one of them defensive: the transcript to look at.
     add_scored_session(engine, "sam-coach", user_id=people["sam"], mode="coach", started_at=T0 + timedelta(days=2),
                        outcome="churned", turns=[

@@ -161,7 +161,7 @@ def said_one_of(text, lines):
 def test_one_slip_after_a_good_start_does_not_end_a_coached_conversation(assistant, scenario_id, persona):
     """Issue 11: "That wasn't my fault." after a good greeting and restatement made the angry
     customer leave in every scenario."""
-    client = RasaRestClient(assistant["rasa_url"], sender=f"slip-{uuid.uuid4().hex[:10]}")
+    client = RasaRestClient(assistant["rasa_url"], sender=f"slip-{uuid.uuid4().hex[:10]}", var_dir=assistant["settings"].var_dir)
     client.send(start_command(scenario_id, persona, "coach"))
     for line in good_start(scenario_id):
         client.send(line)
@@ -179,21 +179,21 @@ def test_one_slip_after_a_good_start_does_not_end_a_coached_conversation(assista
 @pytest.mark.parametrize("blames", [2, 3])
 def test_repeated_blame_still_ends_a_coached_conversation(assistant, persona, blames):
     lines = good_start("laptop_at_home_service") + SCRIPTS["defensive"][:blames]
-    started, moods, said, card = play(assistant["rasa_url"], "laptop_at_home_service", persona, lines)
+    started, moods, said, card = play(assistant, "laptop_at_home_service", persona, lines)
     assert card["outcome"] in ("churned", "escalated"), said
     assert len(moods) <= len(good_start("laptop_at_home_service")) + 3  # it ended at the second blame
 
 
 def test_assessment_mode_forgives_no_slip(assistant):
     lines = good_start("laptop_at_home_service") + [SLIP]
-    _, _, said, card = play(assistant["rasa_url"], "laptop_at_home_service", "angry", lines, mode="assessment")
+    _, _, said, card = play(assistant, "laptop_at_home_service", "angry", lines, mode="assessment")
     assert card["outcome"] == "churned", said
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_the_customer_accepts_the_plan_and_waits_for_the_closing_reply(assistant, persona):
     scenario = SCENARIOS["laptop_at_home_service"]
-    client = RasaRestClient(assistant["rasa_url"], sender=f"close-{uuid.uuid4().hex[:10]}")
+    client = RasaRestClient(assistant["rasa_url"], sender=f"close-{uuid.uuid4().hex[:10]}", var_dir=assistant["settings"].var_dir)
     client.send(start_command(scenario.id, persona, "coach"))
     for line in skilled_lines(scenario.id)[:2]:
         client.send(line)
@@ -210,7 +210,7 @@ def test_the_customer_accepts_the_plan_and_waits_for_the_closing_reply(assistant
 
 def test_ending_after_the_customer_accepted_counts_as_resolved(assistant):
     lines = skilled_lines("parcel_marked_delivered")[:3]
-    _, _, said, card = play(assistant["rasa_url"], "parcel_marked_delivered", "dispassionate", lines)
+    _, _, said, card = play(assistant, "parcel_marked_delivered", "dispassionate", lines)
     assert card["outcome"] == "resolved", said
 
 
@@ -221,7 +221,7 @@ def test_ending_after_the_customer_accepted_counts_as_resolved(assistant):
     ("internet_outage_home_office", "Which brand is your laptop?"),
 ])
 def test_a_question_the_facts_cannot_answer_gets_the_scenarios_in_character_answer(assistant, scenario_id, persona, question):
-    _, _, said, _ = play(assistant["rasa_url"], scenario_id, persona, [question])
+    _, _, said, _ = play(assistant, scenario_id, persona, [question])
     assert said_one_of(said[-1], SCENARIOS[scenario_id].unanswerable.for_persona(persona)), said[-1]
     assert "No idea." != said[-1]
 
@@ -242,7 +242,7 @@ def test_a_trainees_later_sessions_use_lines_not_heard_in_the_earlier_ones(assis
         sender = f"u{user_id}-{uuid.uuid4().hex}"
         with db.session_scope(engine) as dbs:
             db.claim_conversation(session=dbs, sender_id=sender, user_id=user_id)
-        client = RasaRestClient(assistant["rasa_url"], sender=sender)
+        client = RasaRestClient(assistant["rasa_url"], sender=sender, var_dir=assistant["settings"].var_dir)
         said = texts(client.send(start_command(scenario.id, persona, "coach")))
         for line in skilled_lines(scenario.id):
             said.extend(texts(client.send(line)))

@@ -15,6 +15,7 @@ import pytest
 from bot import db
 from bot.launcher import DEFAULT_MODEL, LOCK_STORE_URL_ENV, TRACKER_URL_ENV, start_all
 from bot.rasa_client import END_COMMAND, start_command
+from bot.service_secret import load_service_secret
 from bot.web.relay import ConversationLocks, RasaRelay, server_order
 from conftest import assistant_settings
 from test_production_stores import redis_url, tracker_database_url  # noqa: F401 (fixtures)
@@ -53,7 +54,8 @@ def test_a_conversation_goes_on_on_the_other_server_when_its_own_is_killed(
         services = {s.name: s for s in start_all(stack, settings=settings, model=DEFAULT_MODEL, with_web=False)}
         assert set(services) == {"Action server", "Rasa server", "Action server 2", "Rasa server 2"}
         urls = [settings.rasa_url, f"http://127.0.0.1:{settings.rasa_port + 1}"]
-        relay = RasaRelay(rasa_url=urls[0], rasa_urls=urls, timeout=120, locks=ConversationLocks())
+        relay = RasaRelay(rasa_url=urls[0], rasa_urls=urls, timeout=120, locks=ConversationLocks(),
+                          secret=load_service_secret(settings.var_dir))
         # A conversation whose own server is the second one.
         conversation = next(c for c in (f"two-{uuid.uuid4().hex[:12]}" for _ in range(100))
                             if server_order(c, urls)[0] == urls[1])
