@@ -8,9 +8,10 @@
 # reads, so that the PostgreSQL or Redis tests are skipped with the reason printed, not silently.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p var
+# var/ holds password hashes, transcripts and secrets once the assistant runs: private from the start.
+( umask 077 && mkdir -p var )
 env_file=var/test-services.env
-: > "$env_file"
+( umask 077 && : > "$env_file" )
 
 say() { echo "test set-up: $*"; }
 
