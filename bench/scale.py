@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from sqlalchemy import select
 from bench.latency import PERSONA, SCENARIO, SCRIPT, percentile
 from bench.load import THINK_SECONDS, Trainee, create_trainees, sign_in
 from bot import db
+from bot.launcher import free_port_run
 from bot.settings import PROJECT_ROOT
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "scale.md"
@@ -123,20 +123,6 @@ def practise(web: str, practice: Practice, ready: threading.Barrier) -> None:
             return
 
 
-def _free_run(count: int) -> int:
-    """A first port with `count` free consecutive ports after it."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base = sock.getsockname()[1]
-        if base + count < 65000 and all(_free(base + i) for i in range(count)):
-            return base
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
 
 def _database(name: str) -> str:
     import psycopg2
@@ -180,7 +166,7 @@ def run(instances: int, trainees: int, kill: bool) -> Dict:
     database_url = _database(data_db).replace("postgresql://", "postgresql+psycopg2://", 1)
     tracker_url = _database(tracker_db)
     var = Path(tempfile.mkdtemp(prefix="coach-scale-"))
-    rasa_port, actions_port, web_port = _free_run(instances), _free_run(instances), _free_run(1)
+    rasa_port, actions_port, web_port = free_port_run(instances), free_port_run(instances), free_port_run(1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("COACH_")}
     env.update(
         PYTHONPATH=str(PROJECT_ROOT), COACH_HOST="127.0.0.1", COACH_VAR_DIR=str(var),

@@ -50,6 +50,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def free_port_run(count: int, host: str = "127.0.0.1") -> int:
+    """A first port with `count` free consecutive ports from it (several instances need a run)."""
+    while True:
+        base = free_port(host)
+        if base + count < 65000 and all(_port_free(base + i, host) for i in range(count)):
+            return base
+
+
+def _port_free(port: int, host: str) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) != 0
+
+
 @dataclass
 class Service:
     name: str

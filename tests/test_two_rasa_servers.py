@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import signal
-import socket
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import db
-from bot.launcher import DEFAULT_MODEL, LOCK_STORE_URL_ENV, TRACKER_URL_ENV, start_all
+from bot.launcher import DEFAULT_MODEL, LOCK_STORE_URL_ENV, TRACKER_URL_ENV, free_port_run, start_all
 from bot.rasa_client import END_COMMAND, start_command
 from bot.service_secret import load_service_secret
 from bot.web.relay import ConversationLocks, RasaRelay, server_order
@@ -28,19 +27,6 @@ def _payloads(messages, kind):
     return [m["payload"] for m in messages if m["kind"] == "custom" and m["payload"].get("type") == kind]
 
 
-def _free_run(count: int) -> int:
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base = sock.getsockname()[1]
-        if base + count < 65000 and all(_free(base + i) for i in range(count)):
-            return base
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
 
 def test_a_conversation_goes_on_on_the_other_server_when_its_own_is_killed(
     tmp_path, monkeypatch, tracker_database_url, redis_url, postgres_database_url  # noqa: F811
@@ -49,7 +35,7 @@ def test_a_conversation_goes_on_on_the_other_server_when_its_own_is_killed(
     monkeypatch.setenv(LOCK_STORE_URL_ENV, redis_url)
     monkeypatch.setenv(db.DATABASE_URL_ENV, postgres_database_url)
     settings = dataclasses.replace(assistant_settings(Path(tmp_path)), rasa_instances=2,
-                                   rasa_port=_free_run(2), actions_port=_free_run(2))
+                                   rasa_port=free_port_run(2), actions_port=free_port_run(2))
     with ExitStack() as stack:
         services = {s.name: s for s in start_all(stack, settings=settings, model=DEFAULT_MODEL, with_web=False)}
         assert set(services) == {"Action server", "Rasa server", "Action server 2", "Rasa server 2"}
