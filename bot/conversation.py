@@ -13,7 +13,7 @@ from typing import Any, Callable, Collection, Dict, List, Mapping, Optional
 from bot import simulation
 from bot.coaching import coach_turn
 from bot.errors import CoachError
-from bot.scenarios import PERSONAS, get_scenario
+from bot.scenarios import PERSONAS, Scenario, resolve, scenario_of
 from bot.scoring import build_scorecard
 from bot.session_history import HistoryUnavailable, with_all_turns
 from bot.settings import load_settings
@@ -38,6 +38,12 @@ class Answer:
 HeardLines = Callable[[str, str, Optional[str]], Collection[str]]
 
 
+def _ref(scenario: "str | Scenario", version: Optional[int]) -> str:
+    """The scenario id, with "@version" when the session plays a known version (HeardLines)."""
+    scenario_id = scenario if isinstance(scenario, str) else scenario.id
+    return f"{scenario_id}@{version}" if version else scenario_id
+
+
 def error(code: str, message: str, state: Optional[Dict[str, Any]] = None) -> Answer:
     return Answer(state=state).custom({"type": "error", "code": code, "message": message})
 
@@ -48,7 +54,7 @@ def start(
     """`/start_scenario{...}`: a new session replaces any previous one of this sender."""
     scenario_id, persona = choices.get("scenario"), choices.get("persona") or "angry"
     try:
-        earlier = heard(get_scenario(scenario_id).id, persona, None) if heard and persona in PERSONAS else ()
+        earlier = heard(_ref(*resolve(scenario_id)), persona, None) if heard and persona in PERSONAS else ()
     except CoachError:
         earlier = ()  # start_session explains the bad choice below
     try:
@@ -56,7 +62,7 @@ def start(
     except CoachError as exc:
         # Keep the previous session: a typo in a scenario id must not lose a conversation.
         return error(exc.code, str(exc), state)
-    scenario = get_scenario(new_state["scenario"])
+    scenario = scenario_of(new_state)
     return (
         Answer(state=new_state)
         .text(simulation.opening_text(new_state))
@@ -65,6 +71,7 @@ def start(
                 "type": "session_started",
                 "session_id": new_state["session_id"],
                 "scenario": scenario.id,
+                "scenario_version": new_state.get("scenario_version"),
                 "title": scenario.title,
                 "persona": new_state["persona"],
                 "mode": new_state["mode"],
@@ -91,7 +98,7 @@ def reply(state: Optional[Dict[str, Any]], text: Optional[str], *, heard: Option
             state,
         )
     try:
-        earlier = heard(state["scenario"], state["persona"], state["session_id"]) if heard else ()
+        earlier = heard(_ref(state["scenario"], state.get("scenario_version")), state["persona"], state["session_id"]) if heard else ()
         result = simulation.take_turn(state, text or "", max_chars=load_settings().max_message_chars, heard=earlier)
     except CoachError as exc:
         return error(exc.code, str(exc), state)

@@ -7,10 +7,9 @@ in-character `unanswerable` line instead (bot/simulation.py).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Collection, Optional
 
-from bot.scenarios import Scenario, get_scenario
+from bot.scenarios import Scenario
 
 
 def detail_answer(scenario: Scenario, reply: str, persona: str, *, topicless_words: Collection[str]) -> Optional[str]:
@@ -23,7 +22,7 @@ def detail_answer(scenario: Scenario, reply: str, persona: str, *, topicless_wor
 
     words = set(re.findall(r"[a-z0-9'-]+", reply.lower()))
     lowered = reply.lower()
-    known = _case_vocabulary(scenario.id) | frozenset(topicless_words)
+    known = _case_vocabulary(scenario) | frozenset(topicless_words)
     vague = all(w in STOP_WORDS or len(w) <= 2 or w in known for w in words)
     best, best_score = None, 0.0
     for detail in scenario.details:
@@ -40,9 +39,8 @@ def detail_answer(scenario: Scenario, reply: str, persona: str, *, topicless_wor
     return getattr(best.answer, persona) if best else None
 
 
-@lru_cache(maxsize=None)
-def _case_vocabulary(scenario_id: str) -> frozenset:
+def _case_vocabulary(scenario: Scenario) -> frozenset:
     """Every word of the case: its facts and the keywords of its details."""
-    scenario = get_scenario(scenario_id)
+    # Not cached by id: a scenario's versions differ (a few microseconds per question).
     text = " ".join([*scenario.fact_texts(), *(k for d in scenario.details for k in d.keywords)])
     return frozenset(re.findall(r"[a-z0-9'-]+", text.lower()))

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import db
 from bot.customer_voice import parts_heard
 from bot.recording import engine
+from bot.scenario_catalogue import split_ref
 from bot.scenarios import get_scenario
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,9 @@ def heard_before(*, sender_id: str, scenario: str, persona: str, session_id: Opt
     return heard
 
 
-def _heard(sender_id: str, scenario: str, persona: str, session_id: Optional[str]) -> Optional[FrozenSet[str]]:
+def _heard(sender_id: str, ref: str, persona: str, session_id: Optional[str]) -> Optional[FrozenSet[str]]:
+    # `ref` is the scenario id, or "id@version" for the version this session plays.
+    scenario = split_ref(ref)[0]
     try:
         with db.session_scope(engine()) as session:
             owner = db.conversation_owner(session=session, sender_id=sender_id)
@@ -70,4 +73,4 @@ def _heard(sender_id: str, scenario: str, persona: str, session_id: Optional[str
     except SQLAlchemyError as exc:
         logger.warning("Could not read what the trainee of %s heard before: %s", sender_id, exc)
         return None
-    return parts_heard(texts, get_scenario(scenario), persona)
+    return parts_heard(texts, get_scenario(ref), persona)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import db
+from bot.db import scenario_store
 from bot.checks.version import CHECKS_VERSION
 from bot.scoring import build_scorecard, load_rubric
 from bot.session_history import HistoryUnavailable, with_all_turns
@@ -52,6 +53,9 @@ def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str) -> None:
                 session=session, session_id=session_id, sender_id=sender_id, scenario=state["scenario"],
                 persona=state["persona"], mode=state["mode"], start_mood=state["mood_curve"][0],
                 opening=state["turns"][0]["customer"] if state["turns"] else state["last_customer_text"],
+            )
+            scenario_store.record_played_version(
+                session=session, session_id=session_id, version=state.get("scenario_version")
             )
         state["stored_start"] = True
     # The state holds every turn, or (read back from the slot) only those not stored yet.

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from bot import db
 from bot.checks import assess_reply
 from bot.checks.version import CHECKS_VERSION
-from bot.scenarios import get_scenario
+from bot.scenarios import scenario_of
 from bot.scoring import build_scorecard, load_rubric
 
 KEPT_AS_STORED = ("broken_promise",)
@@ -22,7 +22,7 @@ KEPT_AS_STORED = ("broken_promise",)
 
 def recheck(state: Dict[str, Any]) -> Dict[str, Any]:
     """`state` with each turn's checks run again by the current checks."""
-    scenario = get_scenario(state["scenario"])
+    scenario = scenario_of(state)
     before = state.get("opening") or ""
     for turn in state["turns"]:
         fresh = assess_reply(

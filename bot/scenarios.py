@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Literal, Optional, Set
+from typing import Any, Dict, List, Literal, Optional, Set, Tuple
 
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, conlist, constr, validator
@@ -159,12 +159,51 @@ class Scenario(_Strict):
         return [self.product, self.facts.what_happened, *self.facts.already_tried, *self.facts.keywords]
 
 
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        field = ".".join(str(p) for p in item["loc"] if p != "__root__") or "(top level)"
-        parts.append(f"field '{field}': {item['msg']}")
-    return "; ".join(parts)
+# One problem: the field's dotted path ("replies.after_blame.angry") and what is wrong with it.
+Problem = Tuple[str, str]
+
+
+def _pydantic_problems(error: ValidationError) -> List[Problem]:
+    return [
+        (".".join(str(p) for p in item["loc"] if p != "__root__") or "(top level)", item["msg"])
+        for item in error.errors()
+    ]
+
+
+def _describe(problems: List[Problem]) -> str:
+    return "; ".join(f"field '{field}': {message}" for field, message in problems)
+
+
+def parse_document(raw: Any, *, expected_id: Optional[str] = None) -> Tuple[Optional[Scenario], List[Problem]]:
+    """A scenario document (a file's mapping, or a version's stored document) as a Scenario,
+    and every problem found; the Scenario is None when the problems leave nothing to use.
+
+    Lines a document leaves out (replies of a situation, unanswerable, reminders) are composed
+    from the customer model's phrasing and the facts (bot/scenario_composer.py) before it is
+    judged, so a composed line passes the same rules as a written one.
+    """
+    if not isinstance(raw, dict):
+        return None, [("(top level)", f"expected a mapping of fields, got {type(raw).__name__}")]
+    from bot.scenario_composer import with_composed_lines
+
+    try:
+        scenario = Scenario.parse_obj(with_composed_lines(raw))
+    except ValidationError as exc:
+        return None, _pydantic_problems(exc)
+    problems: List[Problem] = []
+    if expected_id is not None and scenario.id != expected_id:
+        problems.append(("id", f"'{scenario.id}' must match the file name '{expected_id}'"))
+    problems.extend(_repeated_lines(scenario))
+    problems.extend(_generic_lines(scenario))
+    return (None if problems else scenario), problems
+
+
+def scenario_from_document(raw: Any, *, name: str, expected_id: Optional[str] = None) -> Scenario:
+    """parse_document, raising ScenarioFileError ("<name>: field '...': ...") on any problem."""
+    scenario, problems = parse_document(raw, expected_id=expected_id)
+    if problems or scenario is None:
+        raise ScenarioFileError(f"{name}: {_describe(problems)}")
+    return scenario
 
 
 def load_scenario_file(path: Path) -> Scenario:
@@ -175,19 +214,7 @@ def load_scenario_file(path: Path) -> Scenario:
         raise ScenarioFileError(f"{path.name}: not valid YAML: {exc}") from None
     except OSError as exc:
         raise ScenarioFileError(f"{path.name}: cannot be read: {exc.strerror}") from None
-    if not isinstance(raw, dict):
-        raise ScenarioFileError(f"{path.name}: expected a mapping of fields, got {type(raw).__name__}")
-    try:
-        scenario = Scenario.parse_obj(raw)
-    except ValidationError as exc:
-        raise ScenarioFileError(f"{path.name}: {_describe(exc)}") from None
-    if scenario.id != path.stem:
-        raise ScenarioFileError(
-            f"{path.name}: field 'id': '{scenario.id}' must match the file name '{path.stem}'"
-        )
-    _check_no_repeated_lines(path, scenario)
-    _check_unanswerable_is_about_the_case(path, scenario)
-    return scenario
+    return scenario_from_document(raw, name=path.name, expected_id=path.stem)
 
 
 def _case_words(scenario: Scenario) -> Set[str]:
@@ -198,36 +225,52 @@ def _case_words(scenario: Scenario) -> Set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOP_WORDS and len(w) > 2}
 
 
-def _check_unanswerable_is_about_the_case(path: Path, scenario: Scenario) -> None:
+def _generic_lines(scenario: Scenario) -> List[Problem]:
     # "No idea." could be said in any scenario; a line that names nothing of the case is generic.
     case = _case_words(scenario)
+    problems = []
     for field in ("unanswerable", "reminders"):
         for persona in PERSONAS:
             for line in getattr(scenario, field).for_persona(persona):
                 if not case & set(re.findall(r"[a-z0-9]+", line.lower())):
-                    raise ScenarioFileError(
-                        f"{path.name}: field '{field}.{persona}': line names nothing of the case "
-                        f"(no word of the product, facts or keywords): {line!r}"
-                    )
+                    problems.append((
+                        f"{field}.{persona}",
+                        f"line names nothing of the case (no word of the product, facts or keywords): {line!r}",
+                    ))
+    return problems
 
 
-def _check_no_repeated_lines(path: Path, scenario: Scenario) -> None:
+def _repeated_lines(scenario: Scenario) -> List[Problem]:
     # A repeated line in the file would let the customer say the same thing twice.
     seen: Dict[str, str] = {}
+    problems: List[Problem] = []
     for situation in SITUATIONS:
         for persona in PERSONAS:
             for line in scenario.lines(situation, persona):
-                _remember(path, seen, line, f"replies.{situation}.{persona}")
+                _remember(seen, problems, line, f"replies.{situation}.{persona}")
     for field in ("unanswerable", "reminders"):
         for persona in PERSONAS:
             for line in getattr(scenario, field).for_persona(persona):
-                _remember(path, seen, line, f"{field}.{persona}")
+                _remember(seen, problems, line, f"{field}.{persona}")
+    return problems
 
 
-def _remember(path: Path, seen: Dict[str, str], line: str, where: str) -> None:
+def _remember(seen: Dict[str, str], problems: List[Problem], line: str, where: str) -> None:
     if line in seen and seen[line] != where:
-        raise ScenarioFileError(f"{path.name}: field '{where}': line also used in '{seen[line]}': {line!r}")
+        problems.append((where, f"line also used in '{seen[line]}': {line!r}"))
     seen[line] = where
+
+
+def all_problems(raw: Any, *, expected_id: Optional[str] = None) -> List[Problem]:
+    """What `python -m bot scenarios --check` finds in one document: the rules above, then the
+    model replies and remedy run through the reply checks (bot/coaching/examples.py)."""
+    # Imported here: the examples judge needs the checks and spaCy, which loading a file does not.
+    from bot.coaching.examples import scenario_problem_fields
+
+    scenario, problems = parse_document(raw, expected_id=expected_id)
+    if scenario is None:
+        return problems
+    return scenario_problem_fields(scenario)
 
 
 def load_all(directory: Path = SCENARIO_DIR) -> Dict[str, Scenario]:
@@ -240,33 +283,73 @@ def load_all(directory: Path = SCENARIO_DIR) -> Dict[str, Scenario]:
 
 
 def check_all(directory: Path = SCENARIO_DIR) -> List[str]:
-    """Validate every file and return one message per broken file (empty when all are fine)."""
-    # Imported here: the examples judge needs the checks and spaCy, which loading a file does not.
-    from bot.coaching.examples import scenario_problems
-
+    """Validate every file and return one message per problem (empty when all are fine)."""
     problems = []
     for path in sorted(directory.glob("*.yml")):
         try:
-            scenario = load_scenario_file(path)
-        except ScenarioFileError as exc:
-            problems.append(str(exc))
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            problems.append(f"{path.name}: not valid YAML: {exc}")
             continue
-        problems.extend(f"{path.name}: {problem}" for problem in scenario_problems(scenario))
+        except OSError as exc:
+            problems.append(f"{path.name}: cannot be read: {exc.strerror}")
+            continue
+        problems.extend(f"{path.name}: field '{field}': {message}" for field, message in all_problems(raw, expected_id=path.stem))
     return problems
 
 
 @lru_cache(maxsize=None)
-def _catalogue() -> Dict[str, Scenario]:
+def _files() -> Dict[str, Scenario]:
     return load_all()
 
 
-def list_scenarios() -> List[Scenario]:
-    return sorted(_catalogue().values(), key=lambda s: s.title)
+def _catalogue(engine: Any = None) -> Dict[str, Tuple[Optional[int], Scenario]]:
+    """Id -> (version, Scenario) for new practice: the database's published versions, and the
+    shipped files for ids the database does not know (version None)."""
+    from bot.scenario_catalogue import published
+
+    from_db, known = published(engine)
+    merged: Dict[str, Tuple[Optional[int], Scenario]] = {
+        sid: (None, s) for sid, s in _files().items() if sid not in known
+    }
+    merged.update(from_db)
+    return merged
 
 
-def get_scenario(scenario_id: Optional[str]) -> Scenario:
-    catalogue = _catalogue()
+def list_scenarios(engine: Any = None) -> List[Scenario]:
+    """The scenarios open for new practice (archived ones and drafts left out), by title.
+
+    `engine`: the database to read (the web app passes its own); default the configured one.
+    """
+    return sorted((s for _, s in _catalogue(engine).values()), key=lambda s: s.title)
+
+
+def resolve(ref: Optional[str], version: Optional[int] = None, *, engine: Any = None) -> Tuple[Scenario, Optional[int]]:
+    """The scenario `ref` names and its version: "id" (the published one), "id@3" or `version`
+    (that version, a draft too: bot.web decides who may play what). UnknownScenario otherwise."""
+    from bot.scenario_catalogue import pinned, split_ref
+
+    scenario_id, chosen = split_ref(ref or "")
+    chosen = version or chosen
+    if chosen is not None:
+        found = pinned(scenario_id, chosen, engine)
+        if found is not None:
+            return found[0], chosen
+        if ref and "@" in ref:
+            raise UnknownScenario(f"Scenario {scenario_id!r} has no version {chosen}.")
+        # The session's version cannot be read (database down): the current one stands in.
+    catalogue = _catalogue(engine)
     if not scenario_id or scenario_id not in catalogue:
         known = ", ".join(sorted(catalogue)) or "none"
         raise UnknownScenario(f"Unknown scenario {scenario_id!r}. Known scenarios: {known}.")
-    return catalogue[scenario_id]
+    version_now, scenario = catalogue[scenario_id]
+    return scenario, version_now
+
+
+def get_scenario(ref: Optional[str], version: Optional[int] = None, *, engine: Any = None) -> Scenario:
+    return resolve(ref, version, engine=engine)[0]
+
+
+def scenario_of(state: Dict[str, Any]) -> Scenario:
+    """The scenario a session plays: the version it started with."""
+    return get_scenario(state["scenario"], state.get("scenario_version"))

@@ -19,7 +19,7 @@ from bot.checks import assess_reply
 from bot.errors import CoachError, EmptyMessage
 from bot.follow_through import broken_promises, normal_time, promises_in, verdict
 from bot.nlp import get_nlp
-from bot.scenarios import PERSONAS, Scenario, get_scenario
+from bot.scenarios import PERSONAS, Scenario, resolve, scenario_of
 from bot.settings import RESOURCES
 
 MODES = ("coach", "assessment")
@@ -88,7 +88,7 @@ def start_session(
     `heard` holds the ids of the parts (bot/customer_voice.py) this trainee heard in earlier
     sessions of the scenario; the customer says other ones first.
     """
-    scenario = get_scenario(scenario_id)
+    scenario, version = resolve(scenario_id)
     persona = persona or "angry"
     mode = mode or "coach"
     if persona not in PERSONAS:
@@ -99,6 +99,9 @@ def start_session(
     state: Dict[str, Any] = {
         "session_id": session_id,
         "scenario": scenario.id,
+        # The version played (None for a shipped file the database does not hold yet): every
+        # turn, the transcript and re-scoring use this one, whatever is published later.
+        "scenario_version": version,
         "persona": persona,
         "mode": mode,
         "customer_name": scenario.customer.name,
@@ -137,7 +140,7 @@ def take_turn(
     """
     if not reply or not reply.strip():
         raise EmptyMessage("Your reply is empty: type what you would say to the customer.")
-    scenario = get_scenario(state["scenario"])
+    scenario = scenario_of(state)
     checks = assess_reply(
         reply,
         customer_message=state["last_customer_text"],

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 from bot.coaching.rules import BAD_WHEN_FOUND, focus_order, helps, met, rules, stage
 from bot.coaching.tips import tip_for
-from bot.scenarios import get_scenario
+from bot.scenarios import scenario_of
 
 __all__ = ["coach_turn", "pick_focus", "praise_for", "replay"]
 
@@ -30,7 +30,7 @@ def coach_turn(state: Dict[str, Any]) -> Dict[str, Any]:
     turn = state["turns"][-1]
     earlier = _remembered(state, before=turn["turn"])
     turns = [*earlier, turn]
-    scenario = get_scenario(state["scenario"])
+    scenario = scenario_of(state)
     at_stage = stage(turns)
     checks = turn["checks"]
     _coach_tips(checks, earlier=earlier, at_stage=at_stage)

@@ -10,7 +10,7 @@ candidate passes, there is no example rather than a wrong one.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Tuple
 
 from bot.checks import assess_reply
 from bot.coaching.rules import BAD_WHEN_FOUND, rules
@@ -91,9 +91,9 @@ MODEL_REPLY_CHECKS = {
 }
 
 
-def scenario_problems(scenario: Scenario) -> List[str]:
+def scenario_problem_fields(scenario: Scenario) -> List[Tuple[str, str]]:
     """What is wrong with a scenario's remedy and model replies, judged like any example:
-    against each opening line the customer may start with."""
+    against each opening line the customer may start with; (field, what is wrong) pairs."""
     problems = []
     to_judge = [(f"model_replies.{stage}", getattr(scenario.model_replies, stage), check)
                 for stage, check in MODEL_REPLY_CHECKS.items()]
@@ -103,6 +103,11 @@ def scenario_problems(scenario: Scenario) -> List[str]:
         for opening in openings:
             why = judge(text, check, scenario=scenario, customer_message=opening)
             if why:
-                problems.append(f"field '{field}': {why}: {text!r}")
+                problems.append((field, f"{why}: {text!r}"))
                 break
     return problems
+
+
+def scenario_problems(scenario: Scenario) -> List[str]:
+    """scenario_problem_fields as "field '...': ..." messages."""
+    return [f"field '{field}': {why}" for field, why in scenario_problem_fields(scenario)]

@@ -829,6 +829,7 @@ def scoring_state(transcript: Transcript, *, apply_overrides: bool = False) -> D
     return {
         "session_id": practice.id,
         "scenario": practice.scenario,
+        "scenario_version": practice.scenario_version,
         "persona": practice.persona,
         "mode": practice.mode,
         "outcome": transcript.outcome if apply_overrides else practice.outcome,
