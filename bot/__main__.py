@@ -1,4 +1,4 @@
-"""Command line: `python -m bot assess`, `python -m bot scenarios` and `python -m bot users`.
+"""Command line: `python -m bot assess`, `python -m bot scenarios [export|import]` and `python -m bot users`.
 
 assess reads JSON Lines {"customer": str, "reply": str} (optional "customer_name", "scenario")
 on standard input and writes one line per input: {"checks": {...}}, or {"error": {...}} for a
@@ -132,6 +132,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     listing.add_argument("--json", action="store_true", help="machine-readable list")
     listing.add_argument("--check", action="store_true", help="validate every scenario file")
     listing.add_argument("--dir", type=Path, help="another folder of scenario files (default: the shipped ones)")
+    listing.add_argument(
+        "action", nargs="?", choices=("export", "import"),
+        help="export: write the database's scenarios as YAML to --out; import: add the given files as new versions",
+    )
+    listing.add_argument("paths", nargs="*", type=Path, help="import: scenario files or folders of them")
+    listing.add_argument("--out", type=Path, default=Path("scenarios-export"), help="export: the folder to write")
     users = sub.add_parser("users", help="manage the people who sign in")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     adding = users_sub.add_parser("add", help="add a person; prints a new password unless --password-stdin")
@@ -148,7 +154,27 @@ def main(argv: Optional[List[str]] = None) -> int:
         return users_add(args, sys.stdout)
     if args.command == "assess":
         return assess(sys.stdin, sys.stdout)
+    if args.action:
+        return scenario_transfer(args)
     return scenarios(as_json=args.json, check=args.check, directory=args.dir, stdout=sys.stdout)
+
+
+def scenario_transfer(args: argparse.Namespace) -> int:
+    """`scenarios export` / `scenarios import`, on the configured database (COACH_DATABASE_URL)."""
+    from bot import db, scenario_files
+    from bot.db.scenario_store import seed_shipped
+
+    engine = db.make_engine()
+    try:
+        if db.current_revision() != db.head_revision():
+            print("error: the database is not at the newest schema: run `python -m bot.db upgrade` first.", file=sys.stderr)
+            return 1
+        seed_shipped(engine)
+        if args.action == "export":
+            return scenario_files.export(engine, args.out, sys.stdout)
+        return scenario_files.import_files(engine, args.paths, sys.stdout, sys.stderr)
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

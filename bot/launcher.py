@@ -267,6 +267,14 @@ def prepare_database(settings: Settings) -> str:
     )
     private_dir(settings.var_dir)
     db.upgrade(url)
+    # The shipped scenario files become version 1 of each scenario the database lacks.
+    from bot.db.scenario_store import seed_shipped
+
+    engine = db.make_engine(url)
+    try:
+        seed_shipped(engine)
+    finally:
+        engine.dispose()
     make_private(settings.var_dir)
     return url
 

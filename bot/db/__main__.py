@@ -68,6 +68,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "upgrade":
         revision = upgrade(url)
         print(f"{shown} is at revision {revision} (head {head_revision()}).")
+        from bot.db.engine import make_engine
+        from bot.db.scenario_store import seed_shipped
+
+        engine = make_engine(url)
+        try:
+            added = seed_shipped(engine)
+        finally:
+            engine.dispose()
+        if added:
+            print(f"Loaded shipped scenarios: {', '.join(added)}.")
         return 0
     revision = current_revision(url)
     print(f"{shown} is at revision {revision or 'none (never migrated)'} (head {head_revision()}).")
