@@ -56,7 +56,7 @@ _pinned: Dict[Tuple[str, str, int], Tuple[float, Any, str]] = {}
 _engines: Dict[str, Engine] = {}
 
 
-def _default_engine() -> Optional[Engine]:
+def database_engine() -> Optional[Engine]:
     """The configured database's engine; None for a SQLite file that does not exist yet (no
     scenarios in it, and connecting would create it)."""
     from bot.db.engine import database_url, make_engine
@@ -82,7 +82,7 @@ def published(engine: Optional[Engine] = None) -> Tuple[Dict[str, Tuple[int, Any
     from bot.db.engine import session_scope
     from bot.scenarios import scenario_from_document
 
-    engine = engine or _default_engine()
+    engine = engine or database_engine()
     if engine is None:
         return {}, frozenset()
     entry = _published.setdefault(_name(engine), _Published())
@@ -116,7 +116,7 @@ def pinned(scenario_id: str, version: int, engine: Optional[Engine] = None) -> O
     from bot.db.engine import session_scope
     from bot.scenarios import scenario_from_document
 
-    engine = engine or _default_engine()
+    engine = engine or database_engine()
     if engine is None:
         return None
     cache_key = (_name(engine), scenario_id, version)

@@ -324,6 +324,21 @@ def list_scenarios(engine: Any = None) -> List[Scenario]:
     return sorted((s for _, s in _catalogue(engine).values()), key=lambda s: s.title)
 
 
+def all_titles(engine: Any = None) -> Dict[str, str]:
+    """Id -> title of every scenario, archived ones marked, for lists of past sessions."""
+    from bot.db import scenario_store
+    from bot.db.engine import session_scope
+    from bot.scenario_catalogue import database_engine
+
+    titles = {s.id: s.title for s in list_scenarios(engine)}
+    engine = engine or database_engine()
+    if engine is not None:
+        with session_scope(engine) as session:
+            for scenario_id, title in scenario_store.known_ids(session=session).items():
+                titles.setdefault(scenario_id, f"{title} (archived)")
+    return titles
+
+
 def resolve(ref: Optional[str], version: Optional[int] = None, *, engine: Any = None) -> Tuple[Scenario, Optional[int]]:
     """The scenario `ref` names and its version: "id" (the published one), "id@3" or `version`
     (that version, a draft too: bot.web decides who may play what). UnknownScenario otherwise."""

@@ -72,6 +72,15 @@ DECISIONS: Dict[str, object] = {
     "trainer.override_outcome": TRAINER,
     "trainer.override_check": TRAINER,
     "trainer.comment": TRAINER,
+    # The scenario editor: trainers and admins write, try, publish and archive scenarios.
+    "scenario_editor.index": TRAINER,
+    "scenario_editor.new_form": TRAINER,
+    "scenario_editor.create": TRAINER,
+    "scenario_editor.edit_form": TRAINER,
+    "scenario_editor.save": TRAINER,
+    "scenario_editor.try_draft": TRAINER,
+    "scenario_editor.publish": TRAINER,
+    "scenario_editor.archive": TRAINER,
 }
 
 # Who calls: nobody signed in, one person per role, and someone in HR who also trains.
@@ -86,7 +95,7 @@ PEOPLE: Dict[str, Tuple[str, ...]] = {
 # Values for URL parameters: nothing by these ids exists, so allowed calls end in 404 or a
 # refusal of the input, never in a change.
 ARGUMENTS = {"user_id": 999999, "session_id": "no-such-session", "number": 1, "curriculum_id": 999999,
-             "assignment_id": 999999, "filename": "style.css"}
+             "assignment_id": 999999, "filename": "style.css", "scenario_id": "no_such_scenario"}
 
 
 def _app_for_map():

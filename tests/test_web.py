@@ -757,7 +757,7 @@ def test_scenarios_lists_id_title_and_customer(client, monkeypatch):
     import bot.scenarios
 
     fake = [SimpleNamespace(id="broken_kettle", title="A broken kettle", customer=SimpleNamespace(name="Ann Lee"))]
-    monkeypatch.setattr(bot.scenarios, "list_scenarios", lambda: fake)
+    monkeypatch.setattr(bot.scenarios, "list_scenarios", lambda engine=None: fake)
     data = client.get("/api/scenarios").get_json()
     assert data["scenarios"] == [{"id": "broken_kettle", "title": "A broken kettle", "customer_name": "Ann Lee"}]
     assert data["personas"] == ["angry", "dispassionate"]
@@ -783,7 +783,7 @@ def test_broken_scenario_file_is_503_with_its_message(client, monkeypatch):
     import bot.scenarios
     from bot.errors import ScenarioFileError
 
-    def broken():
+    def broken(engine=None):
         raise ScenarioFileError("kettle.yml: field 'title': field required")
 
     monkeypatch.setattr(bot.scenarios, "list_scenarios", broken)

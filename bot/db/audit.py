@@ -27,6 +27,7 @@ ACTIONS = (
     "check_overridden", "outcome_overridden", "signed_off",
     "roster_imported", "passwords_exported", "progress_exported", "statements_exported", "sessions_exported",
     "transcript_exported", "audit_exported", "user_data_exported", "user_data_erased", "backup_made",
+    "scenario_create", "scenario_save_draft", "scenario_publish", "scenario_archive",
 )
 CLIENT_MAX = 64
 

@@ -141,12 +141,13 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
         app.config, settings, urls, app.config.get("SERVICE_SECRET") or load_service_secret(settings.var_dir)
     )
 
-    from bot.web import account, admin, api, auth, chat, history, hr, idle, trainer
+    from bot.web import account, admin, api, auth, chat, history, hr, idle, scenario_editor, trainer
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(chat.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(trainer.bp)
+    app.register_blueprint(scenario_editor.bp)
     app.register_blueprint(hr.bp)
     app.register_blueprint(history.bp)
     app.register_blueprint(account.bp)

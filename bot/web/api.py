@@ -139,7 +139,7 @@ def scenarios():
         log.error("Cannot import bot.scenarios.list_scenarios: %s", exc)
         return _error(503, "scenarios_unavailable", "The scenario list is not available on this server yet.")
     try:
-        listed = list_scenarios()
+        listed = list_scenarios(auth.engine())
     except Exception as exc:  # a broken scenario file must not take the chat page down
         log.exception("Listing the scenarios failed")
         return _error(503, "scenarios_unavailable", f"The scenarios could not be loaded: {exc}")
@@ -222,6 +222,9 @@ def start_session():
     scenario = clean_text(scenario).strip()
     if len(scenario) > SCENARIO_ID_MAX:
         return _error(400, "bad_scenario", f"A scenario id has at most {SCENARIO_ID_MAX} characters.")
+    if "@" in scenario:
+        # "id@3" plays one version, drafts too: only the scenario editor's "try" starts those.
+        return _error(400, "bad_scenario", "Choose a scenario from the list: its published version is played.")
     if persona not in PERSONAS:
         return _error(400, "bad_persona", f"Unknown persona {persona!r}: choose one of {', '.join(PERSONAS)}.")
     if mode not in MODES:
@@ -343,7 +346,7 @@ def _restored(transcript: db.Transcript) -> Dict[str, Any]:
     try:
         from bot.scenarios import get_scenario
 
-        scenario = get_scenario(practice.scenario)
+        scenario = get_scenario(practice.scenario, practice.scenario_version, engine=auth.engine())
         title, customer_name, turn_limit = scenario.title, scenario.customer.name, scenario.turn_limit
     except Exception:  # a scenario file removed or broken since: the transcript still shows
         log.warning("Scenario %r of session %s is not in the catalogue", practice.scenario, practice.id)
@@ -357,6 +360,7 @@ def _restored(transcript: db.Transcript) -> Dict[str, Any]:
         "type": "session_started",
         "session_id": practice.id,
         "scenario": practice.scenario,
+        "scenario_version": practice.scenario_version,
         "title": title,
         "persona": practice.persona,
         "mode": practice.mode,

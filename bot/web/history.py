@@ -47,9 +47,9 @@ def _when(value: Optional[datetime]) -> str:
 
 
 def _titles() -> Dict[str, str]:
-    from bot.scenarios import list_scenarios
+    from bot.scenarios import all_titles
 
-    return {s.id: s.title for s in list_scenarios()}
+    return all_titles(engine())
 
 
 def _context(**extra: Any) -> Dict[str, Any]:

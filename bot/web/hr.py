@@ -36,7 +36,7 @@ from flask import (
 from bot import db, xapi
 from bot.db import assignment_checks, attempt_rules, training
 from bot.errors import CoachError
-from bot.scenarios import PERSONAS, list_scenarios
+from bot.scenarios import PERSONAS, all_titles, list_scenarios
 from bot.web.auth import audit, engine, has_role, require_role
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
@@ -83,7 +83,7 @@ def _download(body: str, *, filename: str, mimetype: str, no_store: bool = False
 
 
 def _titles() -> Dict[str, str]:
-    return {s.id: s.title for s in list_scenarios()}
+    return all_titles(engine())
 
 
 def _today() -> date:
@@ -226,7 +226,7 @@ def _render_curricula(*, form: Optional[Dict[str, Any]] = None, problems: Option
                 assignments=assignments,
                 teams=assignment_checks.existing_teams(session=dbs),
                 trainees=training.list_trainees(session=dbs),
-                scenarios=list_scenarios(),
+                scenarios=list_scenarios(engine()),
                 personas=PERSONAS,
                 modes=training.MODES,
                 form=form or {"name": "", "items": _blank_items()},
@@ -260,7 +260,7 @@ def create_curriculum():
                 session=dbs,
                 name=name,
                 items=specs,
-                scenario_ids=[s.id for s in list_scenarios()],
+                scenario_ids=[s.id for s in list_scenarios(engine())],
                 personas=PERSONAS,
                 created_by_id=g.user.id,
             )

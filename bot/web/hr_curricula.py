@@ -46,7 +46,7 @@ def _render(curriculum_id: int, *, form: Optional[Dict[str, Any]] = None, proble
                 assigned=assigned,
                 form=form or {"name": curriculum.name, "items": _rows_of(curriculum)},
                 problems=problems or [],
-                scenarios=list_scenarios(),
+                scenarios=list_scenarios(engine()),
                 personas=PERSONAS,
                 modes=training.MODES,
             ),
@@ -71,7 +71,7 @@ def update_curriculum(curriculum_id: int):
         with db.session_scope(engine()) as dbs:
             saved = curriculum_edits.update_curriculum(
                 session=dbs, curriculum_id=curriculum_id, name=name, items=specs,
-                scenario_ids=[s.id for s in list_scenarios()], personas=PERSONAS,
+                scenario_ids=[s.id for s in list_scenarios(engine())], personas=PERSONAS,
             )
             saved_name = saved.name
     except db.NotFound:

@@ -60,11 +60,23 @@ def _review_time(value: Optional[datetime]) -> str:
 def _scenario_titles() -> Dict[str, str]:
     """Scenario id -> title from the catalogue; ids alone when it cannot be read."""
     try:
-        from bot.scenarios import list_scenarios
+        from bot.scenarios import all_titles
 
-        return {s.id: s.title for s in list_scenarios()}
+        return all_titles(engine())
     except Exception:  # a broken scenario file must not take the review pages down
         return {}
+
+
+def played_title(practice: db.PracticeSession, titles: Dict[str, str], bind: Any) -> str:
+    """The title of the scenario version the session played (titles change between versions)."""
+    if practice.scenario_version:
+        try:
+            from bot.scenarios import get_scenario
+
+            return get_scenario(practice.scenario, practice.scenario_version, engine=bind).title
+        except CoachError:
+            pass  # that version is gone: the newest title stands in
+    return titles.get(practice.scenario, practice.scenario)
 
 
 def _context(**extra: Any) -> Dict[str, Any]:
@@ -203,7 +215,7 @@ def _render_transcript(session_id: str, *, forms: Optional[Dict[str, Any]] = Non
             **_context(
                 t=t,
                 practice=t.session,
-                scenario_title=titles.get(t.session.scenario, t.session.scenario),
+                scenario_title=played_title(t.session, titles, engine()),
                 turns=turn_views(t),
                 chart=mood_chart(t.session.mood_curve),
                 machine_card=machine_scorecard(t),
