@@ -17,6 +17,8 @@ import yaml
 from bot.settings import RESOURCES
 
 PERSONAS = ("angry", "dispassionate")
+# The groups of lines a scenario may leave out.
+COMPOSED_FIELDS = ("replies", "unanswerable", "reminders")
 
 
 @lru_cache(maxsize=None)

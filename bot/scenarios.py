@@ -184,12 +184,17 @@ def parse_document(raw: Any, *, expected_id: Optional[str] = None) -> Tuple[Opti
     """
     if not isinstance(raw, dict):
         return None, [("(top level)", f"expected a mapping of fields, got {type(raw).__name__}")]
-    from bot.scenario_composer import with_composed_lines
+    from bot.scenario_composer import COMPOSED_FIELDS, fill_values, with_composed_lines
 
     try:
         scenario = Scenario.parse_obj(with_composed_lines(raw))
     except ValidationError as exc:
-        return None, _pydantic_problems(exc)
+        problems = _pydantic_problems(exc)
+        if fill_values(raw) is None:
+            # Lines left out are composed once the facts are complete: only the facts' problems count.
+            waiting = [p for p in problems if p[0].split(".")[0] in COMPOSED_FIELDS and p[1] == "field required"]
+            problems = [p for p in problems if p not in waiting] or problems
+        return None, problems
     problems: List[Problem] = []
     if expected_id is not None and scenario.id != expected_id:
         problems.append(("id", f"'{scenario.id}' must match the file name '{expected_id}'"))

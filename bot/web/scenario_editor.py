@@ -80,6 +80,7 @@ def _render_form(*, scenario_id: Optional[str], form: Dict[str, str], errors: Di
         channels=scenario_form.CHANNELS, stages=scenario_form.STAGES, personas=PERSONAS,
         situations=SITUATIONS, situation_labels=SITUATION_LABELS, status_labels=STATUS_LABELS,
         detail_rows=scenario_form.detail_count(form), first_error=next(iter(errors), None),
+        label_for=scenario_form.label_for,
         lines_open=any(name.startswith(("replies-", "unanswerable-", "reminders-")) for name in errors),
     ), status
 

@@ -84,6 +84,9 @@ def document_from_form(form: Mapping[str, str]) -> Dict[str, Any]:
     document: Dict[str, Any] = {}
     for name, path in TEXT_FIELDS.items():
         value = (form.get(name) or "").strip()
+        for depth in range(1, len(path)):
+            # Groups exist even when empty, so each of their fields is named when missing.
+            _set(document, path[:depth], _get(document, path[:depth]) or {})
         if name == "turn_limit" and value.isdigit():
             _set(document, path, int(value))
         elif value:
@@ -142,9 +145,9 @@ def field_for(path: str) -> str:
     for name, field_path in {**TEXT_FIELDS, **LINE_FIELDS, **OPTIONAL_LINE_FIELDS}.items():
         if field_path == wanted:
             return name
-    for name, field_path in {**LINE_FIELDS, **OPTIONAL_LINE_FIELDS}.items():
+    for name, field_path in {**TEXT_FIELDS, **LINE_FIELDS, **OPTIONAL_LINE_FIELDS}.items():
         if field_path[: len(wanted)] == wanted:
-            return name  # "opening" missing as a whole: its first text area
+            return name  # "opening" or "customer" missing as a whole: its first field
     return "form"
 
 
@@ -165,6 +168,32 @@ def errors_by_field(problems: List[Tuple[str, str]]) -> Dict[str, List[str]]:
         if text not in messages:
             messages.append(text)
     return fields
+
+
+LABELS = {
+    "id": "Id", "title": "Title", "channel": "Channel", "customer_name": "Customer name", "product": "Product",
+    "turn_limit": "Turn limit", "what_happened": "What happened", "wants": "What they want",
+    "remedy": "The concrete remedy", "already_tried": "What they already tried", "keywords": "Keywords of the case",
+    "jargon": "Jargon terms", "form": "The form",
+}
+PERSONA_LABELS = {"angry": "angry", "dispassionate": "matter-of-fact"}
+
+
+def label_for(name: str) -> str:
+    """What the error summary calls a form field ("Topic 2, angry answer")."""
+    if name in LABELS:
+        return LABELS[name]
+    parts = name.split("-")
+    if parts[0] == "detail":
+        part = {"topic": "topic", "keywords": "keywords"}.get(parts[2], f"{PERSONA_LABELS.get(parts[2], parts[2])} answer")
+        return f"Topic {int(parts[1]) + 1}, {part}"
+    if parts[0] == "model_replies":
+        return f"Model reply, {parts[1]}"
+    if parts[0] == "opening":
+        return f"Openings, {PERSONA_LABELS[parts[1]]}"
+    if parts[0] == "replies":
+        return f"Customer lines {parts[1].replace('after_', 'after ').replace('_', ' ')}, {PERSONA_LABELS[parts[2]]}"
+    return f"Customer lines ({parts[0]}), {PERSONA_LABELS.get(parts[-1], parts[-1])}"
 
 
 def blank_form(scenario_id: Optional[str] = None) -> Dict[str, str]:
