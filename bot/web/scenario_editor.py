@@ -61,11 +61,14 @@ def _problems(document: Dict[str, Any]) -> List[Tuple[str, str]]:
 
 
 def _versions(scenario_id: str) -> List[Any]:
+    """The scenario's versions, newest first; 404 when there is no such scenario."""
     with db.session_scope(engine()) as dbs:
         versions = scenario_store.versions_of(session=dbs, scenario_id=scenario_id)
         for version in versions:
             _ = version.author  # loaded here: the page reads it after the session closed
-        return versions
+    if not versions:
+        abort(404, description="There is no scenario with that id.")
+    return versions
 
 
 def _render_form(*, scenario_id: Optional[str], form: Dict[str, str], errors: Dict[str, List[str]],
@@ -123,8 +126,6 @@ def create():
 @require_role("trainer")
 def edit_form(scenario_id: str):
     versions = _versions(scenario_id)
-    if not versions:
-        abort(404, description="There is no scenario with that id.")
     shown = next((v for v in versions if v.status == "draft"), versions[0])
     return _render_form(scenario_id=scenario_id, form=scenario_form.form_from_document(shown.document), errors={},
                         versions=versions)
@@ -134,8 +135,6 @@ def edit_form(scenario_id: str):
 @require_role("trainer")
 def save(scenario_id: str):
     versions = _versions(scenario_id)
-    if not versions:
-        abort(404, description="There is no scenario with that id.")
     form = request.form.to_dict()
     form["id"] = scenario_id  # the id is fixed once created
     document = scenario_form.document_from_form(form)
@@ -178,8 +177,7 @@ def archive(scenario_id: str):
 
 
 def _refused(scenario_id: str, message: str):
-    if not _versions(scenario_id):
-        abort(404, description="There is no scenario with that id.")
+    _versions(scenario_id)  # 404 for an unknown scenario
     flash(message, FLASH)
     return redirect(url_for(".edit_form", scenario_id=scenario_id))
 
