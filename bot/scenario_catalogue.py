@@ -14,6 +14,7 @@ change; a draft is read again after REFRESH_SECONDS, since its author may be edi
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -23,6 +24,9 @@ from typing import Any, Dict, FrozenSet, Optional, Tuple
 
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+from bot.db import scenario_store
+from bot.db.engine import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -51,41 +55,57 @@ class _Published:
 
 
 _lock = threading.Lock()
-_published: Dict[str, _Published] = {}
-_pinned: Dict[Tuple[str, str, int], Tuple[float, Any, str]] = {}
+_published: Dict[Any, _Published] = {}
+_pinned: Dict[Tuple[Any, str, int], Tuple[float, Any, str]] = {}
 _engines: Dict[str, Engine] = {}
+# The environment the configured database follows (bot.db.engine.database_url) -> (when looked
+# up, its engine or None): working the URL out costs milliseconds, reading these two does not.
+_configured: Dict[Tuple[Optional[str], Optional[str]], Tuple[float, Optional[Engine]]] = {}
 
 
 def database_engine() -> Optional[Engine]:
     """The configured database's engine; None for a SQLite file that does not exist yet (no
-    scenarios in it, and connecting would create it)."""
-    from bot.db.engine import database_url, make_engine
+    scenarios in it, and connecting would create it), looked at again after REFRESH_SECONDS."""
+    from bot.db.engine import DATABASE_URL_ENV, database_url, make_engine
 
+    key = (os.environ.get(DATABASE_URL_ENV), os.environ.get("COACH_VAR_DIR"))
+    known = _configured.get(key)
+    if known is not None and (known[1] is not None or time.monotonic() - known[0] < REFRESH_SECONDS):
+        return known[1]
     url = database_url()
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
-        return None
-    with _lock:
-        if url not in _engines:
-            _engines[url] = make_engine(url)
-        return _engines[url]
+    engine = None
+    if not (parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists()):
+        with _lock:
+            if url not in _engines:
+                _engines[url] = make_engine(url)
+            engine = _engines[url]
+    _configured[key] = (time.monotonic(), engine)
+    return engine
 
 
-def _name(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+def _name(engine: Engine) -> Any:
+    # Its URL as text, worked out once per engine: rendering or hashing a URL costs more than
+    # the rest of a cached look-up.
+    name = getattr(engine, "_coach_catalogue_name", None)
+    if name is None:
+        name = engine.url.render_as_string(hide_password=True)
+        setattr(engine, "_coach_catalogue_name", name)
+    return name
 
 
 def published(engine: Optional[Engine] = None) -> Tuple[Dict[str, Tuple[int, Any]], FrozenSet[str]]:
     """Scenario id -> (version, Scenario) of every published scenario in the database, and the
     ids of every scenario the database has (the shipped files do not speak for those)."""
-    from bot.db import scenario_store
-    from bot.db.engine import session_scope
     from bot.scenarios import scenario_from_document
 
     engine = engine or database_engine()
     if engine is None:
         return {}, frozenset()
-    entry = _published.setdefault(_name(engine), _Published())
+    name = _name(engine)
+    entry = _published.get(name)
+    if entry is None:
+        entry = _published[name] = _Published()
     now = time.monotonic()
     if now - entry.checked_at < REFRESH_SECONDS:
         return entry.scenarios, entry.known
@@ -112,8 +132,6 @@ def published(engine: Optional[Engine] = None) -> Tuple[Dict[str, Tuple[int, Any
 
 def pinned(scenario_id: str, version: int, engine: Optional[Engine] = None) -> Optional[Tuple[Any, str]]:
     """(Scenario, status) of one version, or None when the database has no such version."""
-    from bot.db import scenario_store
-    from bot.db.engine import session_scope
     from bot.scenarios import scenario_from_document
 
     engine = engine or database_engine()
@@ -142,6 +160,7 @@ def forget() -> None:
     with _lock:
         _published.clear()
         _pinned.clear()
+        _configured.clear()
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
