@@ -64,9 +64,7 @@ def import_files(engine: Engine, paths: Sequence[Path], stdout: TextIO, stderr: 
         failed = failed or bool(problems)
         documents.append(raw)
     if failed or not documents:
-        stderr.write("Nothing imported." if failed else "No scenario files given.\n")
-        if failed:
-            stderr.write(" Fix the files above and import again.\n")
+        stderr.write("Nothing imported. Fix the files above and import again.\n" if failed else "No scenario files given.\n")
         return 1
     try:
         with session_scope(engine, write=True) as session:

@@ -142,3 +142,20 @@ def test_export_and_import_round_trip(storage_engine, tmp_path):
     assert "field 'turn_limit'" in errors.getvalue() and "Nothing imported" in errors.getvalue()
     with db.session_scope(storage_engine) as session:
         assert len(scenario_store.versions_of(session=session, scenario_id="gym_membership_cancel")) == 2
+
+
+def test_the_command_line_exports_and_imports(tmp_path, monkeypatch, capsys):
+    from sqlalchemy.engine import URL
+
+    from bot import __main__ as cli
+
+    url = URL.create("sqlite", database=str(tmp_path / "coach.db")).render_as_string(hide_password=False)
+    monkeypatch.setenv(db.DATABASE_URL_ENV, url)
+    assert cli.main(["scenarios", "export", "--out", str(tmp_path / "out")]) == 1  # not migrated yet
+    assert "bot.db upgrade" in capsys.readouterr().err
+    db.upgrade(url)
+    assert cli.main(["scenarios", "export", "--out", str(tmp_path / "out")]) == 0
+    assert len(list((tmp_path / "out").glob("*.yml"))) == len(list(SCENARIO_DIR.glob("*.yml")))
+    (tmp_path / "out" / "gym_membership_cancel.yml").write_text(yaml.safe_dump(new_document()))
+    assert cli.main(["scenarios", "import", str(tmp_path / "out")]) == 0
+    assert "gym_membership_cancel            version 1" in capsys.readouterr().out
