@@ -159,3 +159,15 @@ def test_the_command_line_exports_and_imports(tmp_path, monkeypatch, capsys):
     (tmp_path / "out" / "gym_membership_cancel.yml").write_text(yaml.safe_dump(new_document()))
     assert cli.main(["scenarios", "import", str(tmp_path / "out")]) == 0
     assert "gym_membership_cancel            version 1" in capsys.readouterr().out
+
+
+def test_a_scenario_author_is_deactivated_not_erased(storage_engine):
+    from bot.db.data_requests import CannotErase, erase_user
+
+    with db.session_scope(storage_engine, write=True) as session:
+        author = db.create_user(session=session, email="writer@coach.test", name="Wendy Writer",
+                                password="a long enough pass phrase", role="trainer")
+        scenario_store.create_scenario(session=session, document=new_document(), author_id=author.id)
+    with db.session_scope(storage_engine, write=True) as session:
+        with pytest.raises(CannotErase, match="scenarios"):
+            erase_user(session=session, email="writer@coach.test")

@@ -32,6 +32,7 @@ from bot.db.models import (
     TurnComment,
     User,
 )
+from bot.db.models import ScenarioRecord, ScenarioVersion
 from bot.db.training import CurriculumAssignment, Curriculum, RosterEntry, SignOff
 from bot.errors import CoachError
 
@@ -107,8 +108,10 @@ def _names_on_others_records(session: Session, user: User) -> List[str]:
         ("sign-offs", select(SignOff.id).where(SignOff.signed_by_id == user.id)),
         ("curricula", select(Curriculum.id).where(Curriculum.created_by_id == user.id)),
         ("assignments", select(CurriculumAssignment.id).where(CurriculumAssignment.assigned_by_id == user.id)),
+        ("scenarios", select(ScenarioVersion.id).where(ScenarioVersion.author_id == user.id)),
+        ("scenarios", select(ScenarioRecord.id).where(ScenarioRecord.created_by == user.id)),
     ]
-    return [what for what, query in checks if session.execute(query.limit(1)).first() is not None]
+    return list(dict.fromkeys(what for what, query in checks if session.execute(query.limit(1)).first() is not None))
 
 
 def erase_user(*, session: Session, email: str, actor: Optional[User] = None) -> Dict[str, Any]:
