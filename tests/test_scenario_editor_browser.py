@@ -44,8 +44,11 @@ def sign_in(assistant, contexts, person, viewport=EDITOR_DESKTOP):
     page.goto(assistant["web_url"] + "/signin")
     page.fill("#email", person["email"])
     page.fill("#password", PASSWORD)
-    page.keyboard.press("Enter")
+    # Wait for the page signing in leads to: a script run before it would die with the old page.
+    with page.expect_navigation(timeout=WAIT):
+        page.keyboard.press("Enter")
     page.wait_for_load_state("networkidle")
+    assert "/signin" not in page.url
     return page
 
 
