@@ -15,8 +15,6 @@ this package opens no connection.
 from bot.db.crud import (
     CheckAgreement,
     DuplicateEmail,
-    NotAllowed,
-    NotFound,
     SessionPage,
     SessionRow,
     Transcript,
@@ -47,6 +45,7 @@ from bot.db.crud import (
     set_role,
 )
 from bot.db.engine import DATABASE_URL_ENV, database_url, make_engine, session_scope
+from bot.db.errors import NotAllowed, NotFound
 from bot.db import training  # noqa: F401  (its tables belong to Base.metadata)
 from bot.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from bot.db.models import (

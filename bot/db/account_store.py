@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from bot.db.crud import PASSWORD_HASH_METHOD, NotFound
+from bot.db.crud import PASSWORD_HASH_METHOD
+from bot.db.errors import NotFound
 from bot.db.models import ROLES, PracticeSession, User, utcnow
 from bot.errors import CoachError
 

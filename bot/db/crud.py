@@ -23,9 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.db.errors import NotAllowed, NotFound, get_or_raise, require_outcome
 from bot.db.models import (
     Conversation,
-    OUTCOMES,
     REVIEWER_ROLES,
     ROLES,
     CheckOverride,
@@ -48,14 +48,6 @@ PASSWORD_HASH_METHOD = "scrypt"
 
 class DuplicateEmail(CoachError):
     code = "duplicate_email"
-
-
-class NotFound(CoachError):
-    code = "not_found"
-
-
-class NotAllowed(CoachError):
-    code = "not_allowed"
 
 
 # --- users -------------------------------------------------------------------------------
@@ -133,24 +125,17 @@ def authenticate(*, session: Session, email: str, password: str) -> Optional[Use
 def set_password(*, session: Session, user_id: int, password: str) -> User:
     if not password:
         raise CoachError("A password is required.")
-    user = _get_or_raise(session, User, user_id, "user")
+    user = get_or_raise(session, User, user_id, "user")
     user.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
     session.flush()
     return user
 
 
 def set_role(*, session: Session, user_id: int, role: str) -> User:
-    user = _get_or_raise(session, User, user_id, "user")
+    user = get_or_raise(session, User, user_id, "user")
     user.role = _require_role(role)
     session.flush()
     return user
-
-
-def _get_or_raise(session: Session, model: Any, key: Any, what: str) -> Any:
-    row = session.get(model, key)
-    if row is None:
-        raise NotFound(f"No {what} {key!r}.")
-    return row
 
 
 # --- conversations: which user a Rasa sender id belongs to --------------------------------
@@ -166,7 +151,7 @@ def claim_conversation(*, session: Session, sender_id: str, user_id: int) -> Con
         if existing.user_id != user_id:
             raise NotAllowed("That conversation belongs to someone else.")
         return existing
-    _get_or_raise(session, User, user_id, "user")
+    get_or_raise(session, User, user_id, "user")
     conversation = Conversation(sender_id=sender_id, user_id=user_id)
     session.add(conversation)
     session.commit()
@@ -180,14 +165,6 @@ def conversation_owner(*, session: Session, sender_id: str) -> Optional[int]:
 
 
 # --- recording a conversation --------------------------------------------------------------
-
-
-def _require_outcome(outcome: Optional[str], *, allow_none: bool) -> Optional[str]:
-    if outcome is None and allow_none:
-        return None
-    if outcome not in OUTCOMES:
-        raise CoachError(f"Unknown outcome {outcome!r}: choose one of {', '.join(OUTCOMES)}.")
-    return outcome
 
 
 def _require_checks(checks: Mapping[str, Any]) -> Dict[str, Any]:
@@ -329,8 +306,8 @@ def record_session_end(
     mood_curve: Optional[Sequence[int]] = None,
 ) -> PracticeSession:
     """Mark the session ended and commit. Ending it again changes nothing (the first end stands)."""
-    _require_outcome(outcome, allow_none=False)
-    practice = _get_or_raise(session, PracticeSession, session_id, "practice session")
+    require_outcome(outcome, allow_none=False)
+    practice = get_or_raise(session, PracticeSession, session_id, "practice session")
     if practice.ended_at is not None:
         return practice
     practice.outcome = outcome
@@ -362,8 +339,8 @@ def add_scorecard(
     created_at: Optional[datetime] = None,
 ) -> Scorecard:
     """Add a scorecard as the session's current one; earlier ones stay, no longer current."""
-    _get_or_raise(session, PracticeSession, session_id, "practice session")
-    _require_outcome(outcome, allow_none=True)
+    get_or_raise(session, PracticeSession, session_id, "practice session")
+    require_outcome(outcome, allow_none=True)
     if not 0 <= score <= 100:
         raise CoachError(f"A score is between 0 and 100, not {score}.")
     session.execute(
@@ -500,7 +477,7 @@ def list_sessions(
     if persona is not None:
         conditions.append(PracticeSession.persona == persona)
     if outcome is not None:
-        conditions.append(_effective_outcome() == _require_outcome(outcome, allow_none=False))
+        conditions.append(_effective_outcome() == require_outcome(outcome, allow_none=False))
     if started_from is not None:
         conditions.append(PracticeSession.started_at >= started_from)
     if started_before is not None:
@@ -661,7 +638,7 @@ def get_transcript(*, session: Session, session_id: str) -> Optional[Transcript]
 
 
 def _require_reviewer(session: Session, reviewer_id: int) -> User:
-    reviewer = _get_or_raise(session, User, reviewer_id, "user")
+    reviewer = get_or_raise(session, User, reviewer_id, "user")
     if not reviewer.roles & set(REVIEWER_ROLES) or not reviewer.active:
         raise NotAllowed(f"Only an active {' or '.join(REVIEWER_ROLES)} may overrule the machine.")
     return reviewer
@@ -678,7 +655,7 @@ def override_check(
 ) -> CheckOverride:
     """Record a trainer's verdict on one check of one turn (agreeing with the machine counts too)."""
     reason = _require_reason(reason)
-    turn = _get_or_raise(session, Turn, turn_id, "turn")
+    turn = get_or_raise(session, Turn, turn_id, "turn")
     if check not in turn.checks:
         raise CoachError(f"Turn {turn.number} has no check {check!r}: it has {', '.join(sorted(turn.checks))}.")
     _require_reviewer(session, reviewer_id)
@@ -699,8 +676,8 @@ def override_outcome(
     *, session: Session, session_id: str, outcome: str, reason: str, reviewer_id: int
 ) -> OutcomeOverride:
     reason = _require_reason(reason)
-    _require_outcome(outcome, allow_none=False)
-    practice = _get_or_raise(session, PracticeSession, session_id, "practice session")
+    require_outcome(outcome, allow_none=False)
+    practice = get_or_raise(session, PracticeSession, session_id, "practice session")
     _require_reviewer(session, reviewer_id)
     override = OutcomeOverride(
         session_id=session_id,
@@ -717,8 +694,8 @@ def override_outcome(
 def add_comment(*, session: Session, turn_id: int, author_id: int, text: str) -> TurnComment:
     if not text or not text.strip():
         raise CoachError("A comment cannot be empty.")
-    _get_or_raise(session, Turn, turn_id, "turn")
-    _get_or_raise(session, User, author_id, "user")
+    get_or_raise(session, Turn, turn_id, "turn")
+    get_or_raise(session, User, author_id, "user")
     comment = TurnComment(turn_id=turn_id, author_id=author_id, text=text)
     session.add(comment)
     session.flush()

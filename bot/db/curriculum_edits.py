@@ -15,7 +15,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.db.crud import NotFound
+from bot.db.errors import NotFound
 from bot.db.training import (
     DEFAULT_MODE,
     MODES,

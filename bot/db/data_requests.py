@@ -20,7 +20,8 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db import audit
-from bot.db.crud import NotFound, get_user_by_email
+from bot.db.crud import get_user_by_email
+from bot.db.errors import NotFound
 from bot.db.models import (
     AuditEntry,
     CheckOverride,

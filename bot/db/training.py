@@ -46,7 +46,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, relationship
 
 from bot.db.attempt_rules import since_assignment
-from bot.db.crud import NotAllowed, NotFound, create_user, normalise_email
+from bot.db.crud import create_user, normalise_email
+from bot.db.errors import NotAllowed, NotFound
 from bot.db.models import (
     EMAIL_MAX,
     REVIEWER_ROLES,
