@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy.engine import URL
 
 from bot import db
-from bot.db import crud, training
+from bot.db import training
 from bot.web import create_app
 from bot.web.hr import safe_cell
 
@@ -26,7 +26,7 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 def app(tmp_path, monkeypatch) -> Flask:
-    monkeypatch.setattr(crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr("bot.db.users.PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     url = URL.create("sqlite", database=str(tmp_path / "coach.db")).render_as_string(hide_password=False)
     db.upgrade(url)
     app = create_app({

@@ -29,7 +29,7 @@ def migrated_file(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def app(tmp_path, migrated_file, monkeypatch):
-    monkeypatch.setattr(db.crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr(db.users, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     shutil.copyfile(migrated_file, tmp_path / "coach.db")
     url = URL.create("sqlite", database=str(tmp_path / "coach.db")).render_as_string(hide_password=False)
     from bot.web import create_app

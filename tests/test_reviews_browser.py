@@ -40,8 +40,8 @@ def site(tmp_path_factory) -> Iterator[Dict[str, Any]]:
     engine = app.extensions["db_engine"]
     # A quick hash for these five people only (scrypt takes a quarter of a second each on
     # purpose); signing in checks any werkzeug method, and the setting is put back at once.
-    method = db.crud.PASSWORD_HASH_METHOD
-    db.crud.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    method = db.users.PASSWORD_HASH_METHOD
+    db.users.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     try:
         people = {
             "tina": add_person(engine, key="tina", name="Tina Trainee", team="North"),
@@ -51,7 +51,7 @@ def site(tmp_path_factory) -> Iterator[Dict[str, Any]]:
             "hana": add_person(engine, key="hana", role="hr", name="Hana HR"),
         }
     finally:
-        db.crud.PASSWORD_HASH_METHOD = method
+        db.users.PASSWORD_HASH_METHOD = method
     with db.session_scope(engine) as s:
         curriculum = training.create_curriculum(
             session=s, name="Onboarding", scenario_ids=["laptop_at_home_service"], personas=["angry"],

@@ -14,7 +14,6 @@ from bot.db import (
     add_scorecard,
     authenticate,
     create_user,
-    crud,
     get_user_by_email,
     record_session_end,
     record_session_start,
@@ -35,7 +34,7 @@ SCENARIO_IDS = [s.id for s in list_scenarios()]
 @pytest.fixture
 def people(storage_engine, monkeypatch) -> Dict[str, int]:
     # scrypt costs a quarter of a second per password; these tests make many.
-    monkeypatch.setattr(crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr("bot.db.users.PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     with session_scope(storage_engine) as s:
         users = {
             "tina": create_user(session=s, email="tina@example.org", name="Tina", password="pw", team="north"),

@@ -14,26 +14,20 @@ this package opens no connection.
 """
 from bot.db.crud import (
     CheckAgreement,
-    DuplicateEmail,
     SessionPage,
     SessionRow,
     Transcript,
     add_comment,
     add_scorecard,
     agreement_per_check,
-    authenticate,
     claim_conversation,
     cohens_kappa,
     conversation_owner,
-    create_user,
     get_current_scorecard,
     get_session,
     get_transcript,
-    get_user,
-    get_user_by_email,
     list_session_owners,
     list_sessions,
-    normalise_email,
     override_check,
     override_outcome,
     record_session_end,
@@ -41,13 +35,21 @@ from bot.db.crud import (
     record_turn,
     rescore_sessions,
     scoring_state,
-    set_password,
-    set_role,
 )
 from bot.db.engine import DATABASE_URL_ENV, database_url, make_engine, session_scope
 from bot.db.errors import NotAllowed, NotFound
 from bot.db import training  # noqa: F401  (its tables belong to Base.metadata)
 from bot.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from bot.db.users import (
+    DuplicateEmail,
+    authenticate,
+    create_user,
+    get_user,
+    get_user_by_email,
+    normalise_email,
+    set_password,
+    set_role,
+)
 from bot.db.models import (
     OUTCOMES,
     ROLES,

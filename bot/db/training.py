@@ -46,7 +46,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, relationship
 
 from bot.db.attempt_rules import since_assignment
-from bot.db.crud import create_user, normalise_email
 from bot.db.errors import NotAllowed, NotFound
 from bot.db.models import (
     EMAIL_MAX,
@@ -59,6 +58,7 @@ from bot.db.models import (
     UTCDateTime,
     utcnow,
 )
+from bot.db.users import create_user, normalise_email
 from bot.errors import CoachError
 
 STATUSES = ("not_started", "in_progress", "overdue", "did_not_pass", "passed")
