@@ -18,21 +18,13 @@ from bot.db.crud import (
     SessionRow,
     Transcript,
     add_comment,
-    add_scorecard,
     agreement_per_check,
-    claim_conversation,
     cohens_kappa,
-    conversation_owner,
-    get_current_scorecard,
-    get_session,
     get_transcript,
     list_session_owners,
     list_sessions,
     override_check,
     override_outcome,
-    record_session_end,
-    record_session_start,
-    record_turn,
     rescore_sessions,
     scoring_state,
 )
@@ -40,6 +32,16 @@ from bot.db.engine import DATABASE_URL_ENV, database_url, make_engine, session_s
 from bot.db.errors import NotAllowed, NotFound
 from bot.db import training  # noqa: F401  (its tables belong to Base.metadata)
 from bot.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from bot.db.recording import (
+    add_scorecard,
+    claim_conversation,
+    conversation_owner,
+    get_current_scorecard,
+    get_session,
+    record_session_end,
+    record_session_start,
+    record_turn,
+)
 from bot.db.users import (
     DuplicateEmail,
     authenticate,
