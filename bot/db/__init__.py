@@ -14,17 +14,8 @@ this package opens no connection.
 """
 from bot.db.crud import (
     CheckAgreement,
-    SessionPage,
-    SessionRow,
-    Transcript,
-    add_comment,
     agreement_per_check,
     cohens_kappa,
-    get_transcript,
-    list_session_owners,
-    list_sessions,
-    override_check,
-    override_outcome,
     rescore_sessions,
     scoring_state,
 )
@@ -41,6 +32,15 @@ from bot.db.recording import (
     record_session_end,
     record_session_start,
     record_turn,
+)
+from bot.db.reviews import add_comment, override_check, override_outcome
+from bot.db.transcripts import (
+    SessionPage,
+    SessionRow,
+    Transcript,
+    get_transcript,
+    list_session_owners,
+    list_sessions,
 )
 from bot.db.users import (
     DuplicateEmail,

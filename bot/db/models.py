@@ -97,7 +97,7 @@ class User(Base):
     __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
 
     id = Column(Integer, primary_key=True)
-    # Stored lower-cased and trimmed (see crud.normalise_email), so uniqueness ignores case.
+    # Stored lower-cased and trimmed (see users.normalise_email), so uniqueness ignores case.
     email = Column(String(EMAIL_MAX), nullable=False, unique=True)
     name = Column(String(200), nullable=False)
     team = Column(String(100), nullable=True)
@@ -239,7 +239,7 @@ class CheckOverride(Base):
 
     __tablename__ = "check_overrides"
     # reason_not_empty is a backstop: SQL's portable trim() strips spaces only, so
-    # crud._require_reason also refuses reasons of tabs and newlines.
+    # reviews._require_reason also refuses reasons of tabs and newlines.
     __table_args__ = (
         CheckConstraint("length(trim(reason)) > 0", name="reason_not_empty"),
         Index("ix_check_overrides_turn_check", "turn_id", "check"),

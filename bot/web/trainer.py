@@ -131,7 +131,7 @@ def _all_matching(filters: SessionFilters) -> List[db.SessionRow]:
     rows: List[db.SessionRow] = []
     with db.session_scope(engine()) as dbs:
         while True:
-            chunk = db.list_sessions(session=dbs, **filters.query, limit=db.crud.MAX_PAGE_SIZE, offset=len(rows))
+            chunk = db.list_sessions(session=dbs, **filters.query, limit=db.transcripts.MAX_PAGE_SIZE, offset=len(rows))
             rows.extend(chunk.rows)
             if not chunk.rows or len(rows) >= chunk.total:
                 return rows
