@@ -12,10 +12,8 @@ PostgreSQL through psycopg2; the schema is managed by Alembic (bot/db/migrations
 `python -m bot.db upgrade` migrates the configured database to the newest schema. Importing
 this package opens no connection.
 """
+from bot.db.agreement import CheckAgreement, agreement_per_check, cohens_kappa
 from bot.db.crud import (
-    CheckAgreement,
-    agreement_per_check,
-    cohens_kappa,
     rescore_sessions,
     scoring_state,
 )

@@ -18,7 +18,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
-from bot.db.crud import agreement_per_check
+from bot.db.agreement import agreement_per_check
 from bot.db.models import CheckOverride, OutcomeOverride, PracticeSession, Scorecard, Turn, TurnComment, User
 
 # Most urgent first; the page shows them in this order with these words.
