@@ -166,7 +166,7 @@ def test_database_url_comes_from_the_environment_or_the_var_dir(monkeypatch, tmp
 def test_importing_the_package_opens_no_database(tmp_path):
     env = dict(os.environ, COACH_VAR_DIR=str(tmp_path / "var"), PYTHONPATH=str(PROJECT_ROOT))
     env.pop("COACH_DATABASE_URL", None)
-    subprocess.run([sys.executable, "-c", "import bot.db, bot.db.models, bot.db.crud, bot.db.users"], env=env, check=True)
+    subprocess.run([sys.executable, "-c", "import bot.db, bot.db.models, bot.db.users, bot.db.recording, bot.db.transcripts, bot.db.reviews, bot.db.agreement, bot.db.rescoring"], env=env, check=True)
     assert not (tmp_path / "var").exists()
 
 

@@ -9,18 +9,34 @@ PostgreSQL through psycopg2; the schema is managed by Alembic (bot/db/migrations
     with session_scope(engine) as session:
         record_turn(session=session, session_id=..., number=1, ...)
 
+Every data-access function takes keyword-only arguments, starting with the `session`; use one
+`session_scope(engine)` per request or action call. One module per idea: `models` (the tables),
+`users` (accounts), `recording` (sessions, turns, scorecards as they happen), `transcripts`
+(the session list, one transcript), `reviews` (trainers' overrides and comments), `agreement`
+(machine against trainers), `rescoring`, and the training records (`roster`, `curricula`,
+`progress`, `sign_offs`). This package re-exports the names most callers need.
+
 `python -m bot.db upgrade` migrates the configured database to the newest schema. Importing
 this package opens no connection.
 """
+from bot.db import training  # noqa: F401  (its tables belong to Base.metadata)
 from bot.db.agreement import CheckAgreement, agreement_per_check, cohens_kappa
-from bot.db.crud import (
-    rescore_sessions,
-    scoring_state,
-)
 from bot.db.engine import DATABASE_URL_ENV, database_url, make_engine, session_scope
 from bot.db.errors import NotAllowed, NotFound
-from bot.db import training  # noqa: F401  (its tables belong to Base.metadata)
 from bot.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from bot.db.models import (
+    OUTCOMES,
+    ROLES,
+    Base,
+    CheckOverride,
+    Conversation,
+    OutcomeOverride,
+    PracticeSession,
+    Scorecard,
+    Turn,
+    TurnComment,
+    User,
+)
 from bot.db.recording import (
     add_scorecard,
     claim_conversation,
@@ -31,6 +47,7 @@ from bot.db.recording import (
     record_session_start,
     record_turn,
 )
+from bot.db.rescoring import rescore_sessions, scoring_state
 from bot.db.reviews import add_comment, override_check, override_outcome
 from bot.db.transcripts import (
     SessionPage,
@@ -49,19 +66,6 @@ from bot.db.users import (
     normalise_email,
     set_password,
     set_role,
-)
-from bot.db.models import (
-    OUTCOMES,
-    ROLES,
-    Base,
-    CheckOverride,
-    Conversation,
-    OutcomeOverride,
-    PracticeSession,
-    Scorecard,
-    Turn,
-    TurnComment,
-    User,
 )
 
 __all__ = [

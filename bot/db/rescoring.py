@@ -1,14 +1,9 @@
-"""Data access: every function takes keyword-only arguments, starting with the `session`.
+"""Re-scoring stored sessions: the state a scorecard is built from, rebuilt from a transcript.
 
-Use one `session_scope(engine)` per request or action call. Commits:
-- The three functions that record a live conversation (`record_session_start`, `record_turn`,
-  `record_session_end`) commit before they return: the action server can be killed at any
-  moment and a completed turn must already be on disk. They are idempotent, so a retried
-  action call does not duplicate anything.
-- Every other writer only flushes; `session_scope` commits what one request did together.
-
-Machine verdicts are never edited. A trainer's verdict is a new `CheckOverride` or
-`OutcomeOverride` row; the latest one (by creation) per turn and check, or per session, wins.
+After a change to the rubric or the checks, `rescore_sessions` adds a current scorecard to each
+ended session (the old ones stay beside it); `scoring_state` is also what the idle sweep and
+the trainer-adjusted scorecard score. New scorecards are only flushed, into the caller's
+transaction.
 """
 from __future__ import annotations
 
@@ -20,9 +15,6 @@ from sqlalchemy.orm import Session
 from bot.db.models import PracticeSession, Scorecard
 from bot.db.recording import add_scorecard
 from bot.db.transcripts import Transcript, get_transcript
-
-
-# --- re-scoring ---------------------------------------------------------------------------
 
 ScoreFn = Callable[[Dict[str, Any]], Mapping[str, Any]]
 
