@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from bot import db
 from bot.db import training
+from bot.db.models import SignOff
 from tests.test_hr_pages import (  # noqa: F401  (app is a fixture)
     LAPTOP,
     PARCEL,
@@ -148,4 +149,4 @@ def test_a_curriculum_is_edited_and_deleted_and_attempts_and_sign_offs_stay(app)
         assert training.get_curriculum(session=s, curriculum_id=cid) is None
         assert db.get_session(session=s, session_id="tina-pass") is not None
         assert db.get_current_scorecard(session=s, session_id="tina-pass").score == 75
-        assert s.query(training.SignOff).filter_by(session_id="tina-pass").one().signed_by.name == "Rita Trainer"
+        assert s.query(SignOff).filter_by(session_id="tina-pass").one().signed_by.name == "Rita Trainer"

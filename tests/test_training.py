@@ -20,7 +20,8 @@ from bot.db import (
     session_scope,
 )
 from bot.db import training
-from bot.db.training import CurriculumAssignment, ItemSpec
+from bot.db.models import CurriculumAssignment
+from bot.db.training import ItemSpec
 from bot.scenarios import PERSONAS, list_scenarios
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)

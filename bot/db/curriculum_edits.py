@@ -16,17 +16,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.db.errors import NotFound
-from bot.db.training import (
-    DEFAULT_MODE,
-    MODES,
-    Curriculum,
-    CurriculumAssignment,
-    CurriculumInvalid,
-    CurriculumItem,
-    ItemSpec,
-    TrainingError,
-    parse_date,
-)
+from bot.db.models import DEFAULT_MODE, MODES, Curriculum, CurriculumAssignment, CurriculumItem
+from bot.db.training import CurriculumInvalid, ItemSpec, TrainingError, parse_date
 
 
 def validate_curriculum(

@@ -25,14 +25,17 @@ from bot.db.models import (
     AuditEntry,
     CheckOverride,
     Conversation,
+    Curriculum,
+    CurriculumAssignment,
     OutcomeOverride,
     PracticeSession,
+    RosterEntry,
     Scorecard,
+    SignOff,
     Turn,
     TurnComment,
     User,
 )
-from bot.db.training import CurriculumAssignment, Curriculum, RosterEntry, SignOff
 from bot.db.users import get_user_by_email
 from bot.errors import CoachError
 

@@ -1,4 +1,4 @@
-"""The tables behind scored transcripts: users, practice sessions, turns, scorecards, reviews.
+"""Every table: users, practice sessions, turns, scorecards, reviews, the audit log and training records.
 
 Conventions:
 - Times are timezone-aware UTC datetimes in Python on every database (`UTCDateTime`).
@@ -10,8 +10,8 @@ Conventions:
 - Re-scoring adds a `Scorecard` row and moves `is_current` to it; old rows stay beside it.
   A trainer's override adds a trainer-adjusted scorecard (`adjusted_from_id` names the machine's).
 
-The initial migration (`migrations/versions/0001_initial.py`) creates exactly these tables; a
-test compares the migrated schema with this metadata on SQLite and PostgreSQL.
+The migrations (`migrations/versions/`) create exactly these tables; a test compares the
+migrated schema with this metadata on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -41,6 +42,10 @@ ROLES = ("trainee", "trainer", "hr", "admin")
 # Who may overrule the machine: reviewing transcripts is the trainers' job.
 REVIEWER_ROLES = ("trainer", "admin")
 OUTCOMES = ("resolved", "churned", "escalated", "abandoned")
+# Curricula are about assessments; coach mode is practice with tips and is accepted too, so an
+# organisation can require practice runs.
+MODES = ("assessment", "coach")
+DEFAULT_MODE = "assessment"
 
 # Longest e-mail address SMTP allows (RFC 5321 path limit minus the angle brackets).
 EMAIL_MAX = 254
@@ -332,3 +337,97 @@ class AuditEntry(Base):
     before = Column(JSON, nullable=True)
     after = Column(JSON, nullable=True)
     client = Column(String(64), nullable=True)
+
+
+# --- training records (HR): roster, curricula, assignments, sign-offs ---------------------------
+
+
+class RosterEntry(Base):
+    """What the HR roster says about a person beyond the users table: when they started."""
+
+    __tablename__ = "roster_entries"
+
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    start_date = Column(Date, nullable=True)
+    imported_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class Curriculum(Base):
+    __tablename__ = "curricula"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=False, unique=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    created_by_id = Column(Integer, ForeignKey("users.id"), nullable=True)
+
+    items = relationship(
+        "CurriculumItem",
+        order_by="CurriculumItem.id",
+        cascade="all, delete-orphan",
+        back_populates="curriculum",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Curriculum {self.id} {self.name}>"
+
+
+class CurriculumItem(Base):
+    """One required scenario of a curriculum."""
+
+    __tablename__ = "curriculum_items"
+    __table_args__ = (
+        UniqueConstraint("curriculum_id", "scenario", "persona", "mode"),
+        CheckConstraint("pass_mark BETWEEN 0 AND 100", name="pass_mark_range"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    curriculum_id = Column(Integer, ForeignKey("curricula.id", ondelete="CASCADE"), nullable=False, index=True)
+    scenario = Column(String(100), nullable=False)
+    persona = Column(String(32), nullable=False)
+    mode = Column(String(32), nullable=False, default=DEFAULT_MODE)
+    pass_mark = Column(Integer, nullable=False)
+    # The last day on which the requirement is on time; null for no deadline.
+    due_date = Column(Date, nullable=True)
+
+    curriculum = relationship("Curriculum", back_populates="items")
+
+
+class CurriculumAssignment(Base):
+    """A curriculum assigned to one trainee (`user_id`) or to everyone in a team (`team`)."""
+
+    __tablename__ = "curriculum_assignments"
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (team IS NULL)", name="user_or_team"),
+        UniqueConstraint("curriculum_id", "user_id"),
+        UniqueConstraint("curriculum_id", "team"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    curriculum_id = Column(Integer, ForeignKey("curricula.id", ondelete="CASCADE"), nullable=False, index=True)
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True)
+    team = Column(String(100), nullable=True, index=True)
+    assigned_by_id = Column(Integer, ForeignKey("users.id"), nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    curriculum = relationship("Curriculum")
+    user = relationship("User", foreign_keys=[user_id])
+
+
+class SignOff(Base):
+    """A trainer's decision that one passing attempt counts: the pass is then certified."""
+
+    __tablename__ = "sign_offs"
+
+    id = Column(Integer, primary_key=True)
+    session_id = Column(
+        String(SESSION_ID_MAX),
+        ForeignKey("practice_sessions.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    )
+    signed_by_id = Column(Integer, ForeignKey("users.id"), nullable=False, index=True)
+    note = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    signed_by = relationship("User")
+    practice_session = relationship("PracticeSession")

@@ -19,7 +19,16 @@ from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from bot.db.agreement import agreement_per_check
-from bot.db.models import CheckOverride, OutcomeOverride, PracticeSession, Scorecard, Turn, TurnComment, User
+from bot.db.models import (
+    CheckOverride,
+    OutcomeOverride,
+    PracticeSession,
+    Scorecard,
+    SignOff,
+    Turn,
+    TurnComment,
+    User,
+)
 
 # Most urgent first; the page shows them in this order with these words.
 REASONS: Dict[str, str] = {
@@ -69,8 +78,6 @@ class ReviewQueue:
 
 def reviewed_session_ids(*, session: Session) -> Set[str]:
     """Sessions a trainer has overruled, commented on or signed off."""
-    from bot.db.training import SignOff
-
     ids: Set[str] = set()
     for stmt in (
         select(Turn.session_id).join(CheckOverride, CheckOverride.turn_id == Turn.id),

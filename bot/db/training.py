@@ -31,31 +31,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    Date,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    or_,
-    select,
-)
-from sqlalchemy.orm import Session, relationship
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from bot.db.attempt_rules import since_assignment
 from bot.db.errors import NotAllowed, NotFound
 from bot.db.models import (
+    DEFAULT_MODE,
     EMAIL_MAX,
+    MODES,
     REVIEWER_ROLES,
-    SESSION_ID_MAX,
-    Base,
+    Curriculum,
+    CurriculumAssignment,
+    CurriculumItem,
     PracticeSession,
+    RosterEntry,
     Scorecard,
+    SignOff,
     User,
-    UTCDateTime,
     utcnow,
 )
 from bot.db.users import create_user, normalise_email
@@ -69,108 +62,10 @@ STATUS_LABELS = {
     "did_not_pass": "Did not pass",
     "passed": "Passed",
 }
-# Curricula are about assessments; coach mode is practice with tips and is accepted too, so an
-# organisation can require practice runs.
-MODES = ("assessment", "coach")
-DEFAULT_MODE = "assessment"
 
 
 class TrainingError(CoachError):
     code = "bad_training_input"
-
-
-# --- tables ----------------------------------------------------------------------------------
-
-
-class RosterEntry(Base):
-    """What the HR roster says about a person beyond the users table: when they started."""
-
-    __tablename__ = "roster_entries"
-
-    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    start_date = Column(Date, nullable=True)
-    imported_at = Column(UTCDateTime(), nullable=False, default=utcnow)
-
-
-class Curriculum(Base):
-    __tablename__ = "curricula"
-
-    id = Column(Integer, primary_key=True)
-    name = Column(String(200), nullable=False, unique=True)
-    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
-    created_by_id = Column(Integer, ForeignKey("users.id"), nullable=True)
-
-    items = relationship(
-        "CurriculumItem",
-        order_by="CurriculumItem.id",
-        cascade="all, delete-orphan",
-        back_populates="curriculum",
-    )
-
-    def __repr__(self) -> str:
-        return f"<Curriculum {self.id} {self.name}>"
-
-
-class CurriculumItem(Base):
-    """One required scenario of a curriculum."""
-
-    __tablename__ = "curriculum_items"
-    __table_args__ = (
-        UniqueConstraint("curriculum_id", "scenario", "persona", "mode"),
-        CheckConstraint("pass_mark BETWEEN 0 AND 100", name="pass_mark_range"),
-    )
-
-    id = Column(Integer, primary_key=True)
-    curriculum_id = Column(Integer, ForeignKey("curricula.id", ondelete="CASCADE"), nullable=False, index=True)
-    scenario = Column(String(100), nullable=False)
-    persona = Column(String(32), nullable=False)
-    mode = Column(String(32), nullable=False, default=DEFAULT_MODE)
-    pass_mark = Column(Integer, nullable=False)
-    # The last day on which the requirement is on time; null for no deadline.
-    due_date = Column(Date, nullable=True)
-
-    curriculum = relationship("Curriculum", back_populates="items")
-
-
-class CurriculumAssignment(Base):
-    """A curriculum assigned to one trainee (`user_id`) or to everyone in a team (`team`)."""
-
-    __tablename__ = "curriculum_assignments"
-    __table_args__ = (
-        CheckConstraint("(user_id IS NULL) <> (team IS NULL)", name="user_or_team"),
-        UniqueConstraint("curriculum_id", "user_id"),
-        UniqueConstraint("curriculum_id", "team"),
-    )
-
-    id = Column(Integer, primary_key=True)
-    curriculum_id = Column(Integer, ForeignKey("curricula.id", ondelete="CASCADE"), nullable=False, index=True)
-    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True)
-    team = Column(String(100), nullable=True, index=True)
-    assigned_by_id = Column(Integer, ForeignKey("users.id"), nullable=True)
-    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
-
-    curriculum = relationship("Curriculum")
-    user = relationship("User", foreign_keys=[user_id])
-
-
-class SignOff(Base):
-    """A trainer's decision that one passing attempt counts: the pass is then certified."""
-
-    __tablename__ = "sign_offs"
-
-    id = Column(Integer, primary_key=True)
-    session_id = Column(
-        String(SESSION_ID_MAX),
-        ForeignKey("practice_sessions.id", ondelete="CASCADE"),
-        nullable=False,
-        unique=True,
-    )
-    signed_by_id = Column(Integer, ForeignKey("users.id"), nullable=False, index=True)
-    note = Column(Text, nullable=True)
-    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
-
-    signed_by = relationship("User")
-    practice_session = relationship("PracticeSession")
 
 
 # --- what a trainee has to do ---------------------------------------------------------------
