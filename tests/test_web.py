@@ -713,18 +713,18 @@ def test_database_down_is_503_database_down_and_nothing_is_relayed(client, app, 
 
 
 def test_scenarios_list_the_trainees_assignments(app, fake_rasa):
-    training = pytest.importorskip("bot.db.training")
+    from bot.db import assignments, curriculum_edits
     from bot.scenarios import PERSONAS, list_scenarios
 
     client = signed_in_client(app)
     name = f"Onboarding {uuid.uuid4().hex[:6]}"
     with db.session_scope(app.extensions["db_engine"]) as dbs:
-        curriculum = training.create_curriculum(
+        curriculum = curriculum_edits.create_curriculum(
             session=dbs, name=name, scenario_ids=[s.id for s in list_scenarios()], personas=PERSONAS,
-            items=[training.ItemSpec(scenario="laptop_at_home_service", persona="dispassionate", mode="assessment",
+            items=[curriculum_edits.ItemSpec(scenario="laptop_at_home_service", persona="dispassionate", mode="assessment",
                                      pass_mark="70", due_date="2030-01-15")],
         )
-        training.assign_curriculum(session=dbs, curriculum_id=curriculum.id, user_id=client.user["id"])
+        assignments.assign_curriculum(session=dbs, curriculum_id=curriculum.id, user_id=client.user["id"])
     data = client.get("/api/scenarios").get_json()
     assert data["assignments"] == "available"
     (assigned,) = data["assigned"]

@@ -19,7 +19,6 @@ Every data-access function takes keyword-only arguments, starting with the `sess
 `python -m bot.db upgrade` migrates the configured database to the newest schema. Importing
 this package opens no connection.
 """
-from bot.db import training  # noqa: F401  (until its curriculum re-exports go: import order)
 from bot.db.agreement import CheckAgreement, agreement_per_check, cohens_kappa
 from bot.db.engine import DATABASE_URL_ENV, database_url, make_engine, session_scope
 from bot.db.errors import NotAllowed, NotFound

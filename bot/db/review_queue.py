@@ -117,7 +117,7 @@ def review_queue(*, session: Session, awaiting_sign_off: Sequence[str] = ()) -> 
     """Every session that needs a trainer, most urgent first (then newest first).
 
     `awaiting_sign_off` are the session ids of passes waiting for a sign-off (from
-    `bot.db.training.overview`), passed in so this module does not compute training status.
+    `bot.db.progress.overview`), passed in so this module does not compute training status.
     """
     reviewed = reviewed_session_ids(session=session)
     waiting = set(awaiting_sign_off)

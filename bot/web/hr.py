@@ -34,7 +34,17 @@ from flask import (
 )
 
 from bot import db, xapi
-from bot.db import assignment_checks, attempt_rules, training
+from bot.db import (
+    assignment_checks,
+    assignments,
+    attempt_rules,
+    certification,
+    curriculum_edits,
+    models,
+    progress,
+    roster_import,
+    training,
+)
 from bot.errors import CoachError
 from bot.scenarios import PERSONAS, list_scenarios
 from bot.web.auth import audit, engine, has_role, require_role
@@ -89,7 +99,7 @@ def _titles() -> Dict[str, str]:
 def _today() -> date:
     # Tests set HR_TODAY to see what happens after a due date.
     configured = current_app.config.get("HR_TODAY")
-    return date.fromisoformat(configured) if configured else training.today_utc()
+    return date.fromisoformat(configured) if configured else progress.today_utc()
 
 
 def _stamp() -> str:
@@ -105,7 +115,7 @@ def _transcript_url(session_id: str) -> Optional[str]:
 def _context(**extra: Any) -> Dict[str, Any]:
     return {
         "titles": _titles(),
-        "status_labels": training.STATUS_LABELS,
+        "status_labels": progress.STATUS_LABELS,
         "persona_labels": PERSONA_LABELS,
         "mode_labels": MODE_LABELS,
         "transcript_url": _transcript_url,
@@ -122,7 +132,7 @@ def _team_arg() -> Optional[str]:
 
 
 @bp.app_template_test("late_pass")
-def _late_pass(row: training.RequirementStatus) -> bool:
+def _late_pass(row: progress.RequirementStatus) -> bool:
     return attempt_rules.days_late(row) is not None
 
 
@@ -141,10 +151,10 @@ def _hr_time(value: Optional[datetime]) -> str:
 def overview():
     team = _team_arg()
     with db.session_scope(engine()) as dbs:
-        teams = training.list_teams(session=dbs)
-        summary = training.overview(session=dbs, team=team, today=_today())
+        teams = assignments.list_teams(session=dbs)
+        summary = progress.overview(session=dbs, team=team, today=_today())
         return render_template(
-            "hr/overview.html", **_context(summary=summary, teams=teams, team=team, statuses=training.STATUSES)
+            "hr/overview.html", **_context(summary=summary, teams=teams, team=team, statuses=progress.STATUSES)
         )
 
 
@@ -166,7 +176,7 @@ def import_roster():
     data = upload.read()
     try:
         with db.session_scope(engine()) as dbs:
-            result = training.import_roster(session=dbs, data=data)
+            result = roster_import.import_roster(session=dbs, data=data)
         audit("roster_imported", after={"file": upload.filename, "created": [a.email for a in result.created],
                                         "updated": [a.email for a in result.updated], "problems": len(result.problems)})
     except training.TrainingError as exc:
@@ -208,7 +218,7 @@ def _blank_items() -> List[Dict[str, str]]:
 
     mark = str(load_rubric().pass_mark)
     return [
-        {"scenario": "", "persona": PERSONAS[0], "mode": training.DEFAULT_MODE, "pass_mark": mark, "due_date": ""}
+        {"scenario": "", "persona": PERSONAS[0], "mode": models.DEFAULT_MODE, "pass_mark": mark, "due_date": ""}
         for _ in range(CURRICULUM_ROWS)
     ]
 
@@ -217,18 +227,18 @@ def _render_curricula(*, form: Optional[Dict[str, Any]] = None, problems: Option
                       assign_error: Optional[str] = None, assign_field: Optional[Dict[str, Any]] = None,
                       status: int = 200):
     with db.session_scope(engine()) as dbs:
-        curricula = training.list_curricula(session=dbs)
-        assignments = {c.id: training.assignments_of(session=dbs, curriculum_id=c.id) for c in curricula}
+        curricula = assignments.list_curricula(session=dbs)
+        assigned = {c.id: assignments.assignments_of(session=dbs, curriculum_id=c.id) for c in curricula}
         page = render_template(
             "hr/curricula.html",
             **_context(
                 curricula=curricula,
-                assignments=assignments,
+                assignments=assigned,
                 teams=assignment_checks.existing_teams(session=dbs),
-                trainees=training.list_trainees(session=dbs),
+                trainees=assignments.list_trainees(session=dbs),
                 scenarios=list_scenarios(),
                 personas=PERSONAS,
-                modes=training.MODES,
+                modes=models.MODES,
                 form=form or {"name": "", "items": _blank_items()},
                 problems=problems or [],
                 assign_error=assign_error,
@@ -253,10 +263,10 @@ def create_curriculum():
         row = {key: request.form.get(f"item-{number}-{key}", "") for key in ("scenario", "persona", "mode", "pass_mark", "due_date")}
         rows.append(row)
     # A row without a scenario is one of the spare blank rows, whatever its defaults say.
-    specs = [training.ItemSpec(**row, row=n) for n, row in enumerate(rows) if row["scenario"].strip()]
+    specs = [curriculum_edits.ItemSpec(**row, row=n) for n, row in enumerate(rows) if row["scenario"].strip()]
     try:
         with db.session_scope(engine()) as dbs:
-            created = training.create_curriculum(
+            created = curriculum_edits.create_curriculum(
                 session=dbs,
                 name=name,
                 items=specs,
@@ -265,7 +275,7 @@ def create_curriculum():
                 created_by_id=g.user.id,
             )
             created_name = created.name
-    except training.CurriculumInvalid as exc:
+    except curriculum_edits.CurriculumInvalid as exc:
         return _render_curricula(form={"name": name, "items": rows, "fields": exc.fields}, problems=exc.problems,
                                  status=400)
     flash(f"Curriculum {created_name!r} saved. Assign it to trainees or teams below.", FLASH)
@@ -285,18 +295,18 @@ def assign(curriculum_id: int):
         return _render_curricula(assign_error="That trainee is not on the list.", status=400)
     try:
         with db.session_scope(engine()) as dbs:
-            curriculum = training.get_curriculum(session=dbs, curriculum_id=curriculum_id)
+            curriculum = assignments.get_curriculum(session=dbs, curriculum_id=curriculum_id)
             if curriculum is None:
                 abort(404, description="No such curriculum.")
             assignment_checks.existing_people(session=dbs, user_ids=parsed)
             if team:
                 team = assignment_checks.existing_team(session=dbs, team=team)
             for user_id in parsed:
-                training.assign_curriculum(
+                assignments.assign_curriculum(
                     session=dbs, curriculum_id=curriculum_id, user_id=user_id, assigned_by_id=g.user.id
                 )
             if team:
-                training.assign_curriculum(session=dbs, curriculum_id=curriculum_id, team=team, assigned_by_id=g.user.id)
+                assignments.assign_curriculum(session=dbs, curriculum_id=curriculum_id, team=team, assigned_by_id=g.user.id)
             curriculum_name = curriculum.name
     except assignment_checks.UnknownAssignee as exc:
         # Nothing is assigned, not even the trainees ticked with it: fix the team and send again.
@@ -318,7 +328,7 @@ def assign(curriculum_id: int):
 def unassign(assignment_id: int):
     try:
         with db.session_scope(engine()) as dbs:
-            training.unassign(session=dbs, assignment_id=assignment_id)
+            assignments.unassign(session=dbs, assignment_id=assignment_id)
     except db.NotFound:
         abort(404, description="That assignment no longer exists.")
     flash("Assignment removed.", FLASH)
@@ -335,8 +345,8 @@ def trainee(user_id: int):
         person = db.get_user(session=dbs, user_id=user_id)
         if person is None:
             abort(404, description="No such trainee.")
-        rows = training.trainee_progress(session=dbs, user_id=user_id, today=_today())
-        entry = training.roster_entry(session=dbs, user_id=user_id)
+        rows = progress.trainee_progress(session=dbs, user_id=user_id, today=_today())
+        entry = roster_import.roster_entry(session=dbs, user_id=user_id)
         return render_template(
             "hr/trainee.html", **_context(person=person, rows=rows, entry=entry, own=False)
         )
@@ -346,7 +356,7 @@ def trainee(user_id: int):
 @require_role("trainer")
 def sign_offs():
     with db.session_scope(engine()) as dbs:
-        summary = training.overview(session=dbs, today=_today())
+        summary = progress.overview(session=dbs, today=_today())
         waiting = [r for r in summary.awaiting_sign_off if r.user.id != g.user.id]
         return render_template("hr/sign_offs.html", **_context(waiting=waiting))
 
@@ -362,7 +372,7 @@ def sign_off():
         with db.session_scope(engine()) as dbs:
             practice = db.get_session(session=dbs, session_id=session_id)
             owner = practice.user_id if practice is not None else None
-            signed = training.sign_off(session=dbs, session_id=session_id, signer_id=g.user.id, note=note)
+            signed = certification.sign_off(session=dbs, session_id=session_id, signer_id=g.user.id, note=note)
             title = _titles().get(practice.scenario, practice.scenario)
             message = f"Signed off: {title} ({practice.persona}), score {_score_of(signed, dbs)}. The pass is certified."
         audit("signed_off", subject=("session", session_id), after={"trainee_id": owner, "note": note})
@@ -375,7 +385,7 @@ def sign_off():
     return redirect(url_for("hr.trainee", user_id=owner))
 
 
-def _score_of(signed: training.SignOff, dbs: Any) -> str:
+def _score_of(signed: models.SignOff, dbs: Any) -> str:
     card = db.get_current_scorecard(session=dbs, session_id=signed.session_id)
     return str(card.score) if card is not None else "—"
 
@@ -383,7 +393,7 @@ def _score_of(signed: training.SignOff, dbs: Any) -> str:
 # --- exports ---------------------------------------------------------------------------------
 
 
-def _status_record(row: training.RequirementStatus) -> List[Any]:
+def _status_record(row: progress.RequirementStatus) -> List[Any]:
     req = row.requirement
     return [
         row.user.name,
@@ -420,7 +430,7 @@ def _iso_moment(moment: Optional[datetime]) -> str:
 def export_csv():
     team = _team_arg()
     with db.session_scope(engine()) as dbs:
-        summary = training.overview(session=dbs, team=team, today=_today())
+        summary = progress.overview(session=dbs, team=team, today=_today())
         body = csv_text(list(STATUS_COLUMNS), [_status_record(r) for r in summary.rows])
     audit("progress_exported", after={"format": "csv", "team": team, "rows": len(summary.rows)})
     return _download(body, filename=f"training-status-{_stamp()}.csv", mimetype="text/csv")
@@ -431,7 +441,7 @@ def export_csv():
 def export_xapi():
     team = _team_arg()
     with db.session_scope(engine()) as dbs:
-        summary = training.overview(session=dbs, team=team, today=_today())
+        summary = progress.overview(session=dbs, team=team, today=_today())
         statements = xapi.statements(summary.rows, titles=_titles())
     audit("statements_exported", after={"format": "xapi", "team": team, "statements": len(statements)})
     body = json.dumps(statements, indent=2, ensure_ascii=False)
@@ -445,7 +455,7 @@ def export_xapi():
 @require_role()
 def my_progress():
     with db.session_scope(engine()) as dbs:
-        rows = training.trainee_progress(session=dbs, user_id=g.user.id, today=_today())
+        rows = progress.trainee_progress(session=dbs, user_id=g.user.id, today=_today())
         context = _context(person=g.user, rows=rows, entry=None, own=True)
         # Your own page never offers sign-off or transcripts: a trainer's attempts are signed by another.
         context["may_sign_off"] = False

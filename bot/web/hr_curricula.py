@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from bot import db
-from bot.db import curriculum_edits, training
+from bot.db import assignments, curriculum_edits, models
 from bot.scenarios import PERSONAS, list_scenarios
 from bot.web.auth import engine, require_role
 from bot.web.hr import CURRICULUM_ROWS, FLASH, _context, bp
@@ -21,13 +21,13 @@ FORM_KEYS = ("scenario", "persona", "mode", "pass_mark", "due_date")
 SPARE_ROWS = 2
 
 
-def _rows_of(curriculum: training.Curriculum) -> List[Dict[str, str]]:
+def _rows_of(curriculum: models.Curriculum) -> List[Dict[str, str]]:
     rows = [
         {"scenario": i.scenario, "persona": i.persona, "mode": i.mode, "pass_mark": str(i.pass_mark),
          "due_date": i.due_date.isoformat() if i.due_date else ""}
         for i in curriculum.items
     ]
-    blank = {"scenario": "", "persona": PERSONAS[0], "mode": training.DEFAULT_MODE,
+    blank = {"scenario": "", "persona": PERSONAS[0], "mode": models.DEFAULT_MODE,
              "pass_mark": rows[-1]["pass_mark"] if rows else "70", "due_date": ""}
     return rows + [dict(blank) for _ in range(max(SPARE_ROWS, CURRICULUM_ROWS - len(rows)))]
 
@@ -35,10 +35,10 @@ def _rows_of(curriculum: training.Curriculum) -> List[Dict[str, str]]:
 def _render(curriculum_id: int, *, form: Optional[Dict[str, Any]] = None, problems: Optional[List[str]] = None,
             status: int = 200):
     with db.session_scope(engine()) as dbs:
-        curriculum = training.get_curriculum(session=dbs, curriculum_id=curriculum_id)
+        curriculum = assignments.get_curriculum(session=dbs, curriculum_id=curriculum_id)
         if curriculum is None:
             abort(404, description="There is no curriculum with that number: it may have been deleted.")
-        assigned = training.assignments_of(session=dbs, curriculum_id=curriculum_id)
+        assigned = assignments.assignments_of(session=dbs, curriculum_id=curriculum_id)
         page = render_template(
             "hr/curriculum_edit.html",
             **_context(
@@ -48,7 +48,7 @@ def _render(curriculum_id: int, *, form: Optional[Dict[str, Any]] = None, proble
                 problems=problems or [],
                 scenarios=list_scenarios(),
                 personas=PERSONAS,
-                modes=training.MODES,
+                modes=models.MODES,
             ),
         )
     return page, status
@@ -66,7 +66,7 @@ def update_curriculum(curriculum_id: int):
     name = request.form.get("name", "")
     count = int(request.form.get("rows", CURRICULUM_ROWS)) if request.form.get("rows", "").isdigit() else CURRICULUM_ROWS
     rows = [{key: request.form.get(f"item-{n}-{key}", "") for key in FORM_KEYS} for n in range(min(count, 50))]
-    specs = [training.ItemSpec(**row, row=n) for n, row in enumerate(rows) if row["scenario"].strip()]
+    specs = [curriculum_edits.ItemSpec(**row, row=n) for n, row in enumerate(rows) if row["scenario"].strip()]
     try:
         with db.session_scope(engine()) as dbs:
             saved = curriculum_edits.update_curriculum(
@@ -76,7 +76,7 @@ def update_curriculum(curriculum_id: int):
             saved_name = saved.name
     except db.NotFound:
         abort(404, description="There is no curriculum with that number: it may have been deleted.")
-    except training.CurriculumInvalid as exc:
+    except curriculum_edits.CurriculumInvalid as exc:
         return _render(curriculum_id, form={"name": name, "items": rows, "fields": exc.fields},
                        problems=exc.problems, status=400)
     flash(f"Curriculum {saved_name!r} saved. Statuses follow the new requirements at once.", FLASH)

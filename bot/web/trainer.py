@@ -121,9 +121,9 @@ def sessions():
 
 def _awaiting_sign_off(dbs: Any) -> List[str]:
     """Session ids of passes waiting for a trainer's sign-off (not the trainer's own)."""
-    from bot.db import training
+    from bot.db import progress
 
-    summary = training.overview(session=dbs)
+    summary = progress.overview(session=dbs)
     return [r.best_session_id for r in summary.awaiting_sign_off if r.best_session_id and r.user.id != g.user.id]
 
 
