@@ -204,6 +204,16 @@ def get_session(*, session: Session, session_id: str) -> Optional[PracticeSessio
     return session.get(PracticeSession, session_id)
 
 
+def latest_session(*, session: Session, sender_id: str) -> Optional[PracticeSession]:
+    """The practice session started last in this Rasa conversation, ended or not; None if none."""
+    return session.execute(
+        select(PracticeSession)
+        .where(PracticeSession.sender_id == sender_id)
+        .order_by(PracticeSession.started_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 # --- scorecards --------------------------------------------------------------------------
 
 

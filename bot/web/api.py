@@ -34,7 +34,6 @@ import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
 from flask import Blueprint, current_app, g, jsonify, request, session
-from sqlalchemy import select
 
 from bot import db
 from bot.rasa_client import END_COMMAND, start_command
@@ -323,12 +322,7 @@ def running_conversation():
     with _relay().locks.hold(conversation):
         answered = _relay().answers.ids_for(conversation)
         with db.session_scope(auth.engine()) as dbs:
-            practice = dbs.execute(
-                select(db.PracticeSession)
-                .where(db.PracticeSession.sender_id == conversation)
-                .order_by(db.PracticeSession.started_at.desc())
-                .limit(1)
-            ).scalar_one_or_none()
+            practice = db.latest_session(session=dbs, sender_id=conversation)
             if practice is None or practice.ended_at is not None:
                 return jsonify(conversation=None)
             transcript = db.get_transcript(session=dbs, session_id=practice.id)
