@@ -1,7 +1,8 @@
 """Every table: users, practice sessions, turns, scorecards, reviews, the audit log and training records.
 
 Conventions:
-- Times are timezone-aware UTC datetimes in Python on every database (`UTCDateTime`).
+- Times are timezone-aware UTC datetimes in Python on every database (`UTCDateTime`, with the
+  declarative `Base` and its constraint names in `bot/db/base.py`).
 - `checks`, `criteria` and `mood_curve` are `sqlalchemy.JSON`, which is JSON on PostgreSQL and
   JSON text on SQLite; a turn's `checks` is stored exactly as the checks returned it,
   `{check: {"found": bool, "evidence": [str], "tip": str | None}}`.
@@ -15,8 +16,7 @@ migrated schema with this metadata on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -24,19 +24,18 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     column,
     text,
 )
-from sqlalchemy.orm import declarative_base, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import relationship
+
+from bot.db.base import Base, UTCDateTime, utcnow
 
 ROLES = ("trainee", "trainer", "hr", "admin")
 # Who may overrule the machine: reviewing transcripts is the trainers' job.
@@ -51,46 +50,6 @@ DEFAULT_MODE = "assessment"
 EMAIL_MAX = 254
 # The protocol's session_id is uuid4().hex (32 characters); leave room for other id schemes.
 SESSION_ID_MAX = 64
-
-# Stable constraint names, so later migrations can drop or alter them by name on both databases.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored in UTC and always read back timezone-aware.
-
-    PostgreSQL keeps the zone (timestamptz); SQLite keeps naive text, so naive values read from
-    it are UTC by construction and get the zone attached again.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
 
 def _one_of(name: str, values: tuple) -> Any:
     """`name IN (...)` for a CHECK constraint; the DDL compiler renders the values as literals."""
