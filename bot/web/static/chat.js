@@ -190,6 +190,7 @@ if (app) {
   wireNotices();
   listenForOnline();
   onAnswers(handleMessages, endedWithoutCard);
+
   ui.scenario.addEventListener("change", function () { describeChoice(true); });
 
   ui.setupForm.addEventListener("submit", function (event) {
