@@ -425,7 +425,7 @@ def test_assigned_scenarios_come_first_and_preselect_their_persona_and_mode(assi
         curriculum = curriculum_edits.create_curriculum(
             session=session, name=name, scenario_ids=[s.id for s in list_scenarios()], personas=PERSONAS,
             items=[curriculum_edits.ItemSpec(scenario=LAPTOP, persona="dispassionate", mode="assessment",
-                                     pass_mark="70", due_date="2030-01-15")],
+                                             pass_mark="70", due_date="2030-01-15")],
         )
         assignments.assign_curriculum(session=session, curriculum_id=curriculum.id, user_id=trainee["id"])
     page = signed_in_page(assistant, engine, contexts, PHONE, trainee=trainee)

@@ -56,7 +56,7 @@ def site(tmp_path_factory) -> Iterator[Dict[str, Any]]:
         curriculum = curriculum_edits.create_curriculum(
             session=s, name="Onboarding", scenario_ids=["laptop_at_home_service"], personas=["angry"],
             items=[curriculum_edits.ItemSpec(scenario="laptop_at_home_service", persona="angry", pass_mark="70",
-                                     due_date="2026-11-25")])
+                                             due_date="2026-11-25")])
         for team in ("North", "South"):
             assignments.assign_curriculum(session=s, curriculum_id=curriculum.id, team=team).created_at = (
                 T0 - timedelta(days=1))

@@ -722,7 +722,7 @@ def test_scenarios_list_the_trainees_assignments(app, fake_rasa):
         curriculum = curriculum_edits.create_curriculum(
             session=dbs, name=name, scenario_ids=[s.id for s in list_scenarios()], personas=PERSONAS,
             items=[curriculum_edits.ItemSpec(scenario="laptop_at_home_service", persona="dispassionate", mode="assessment",
-                                     pass_mark="70", due_date="2030-01-15")],
+                                             pass_mark="70", due_date="2030-01-15")],
         )
         assignments.assign_curriculum(session=dbs, curriculum_id=curriculum.id, user_id=client.user["id"])
     data = client.get("/api/scenarios").get_json()
