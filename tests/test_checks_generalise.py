@@ -114,3 +114,18 @@ def test_next_step_with_a_time_window_or_chat_spellings(reply):
                                    "If it drops again, expect a call from us tomorrow."])
 def test_no_next_step_without_a_delivery_or_a_promise(reply):
     assert assess_reply(reply)["next_step"]["found"] is False
+
+
+def test_chat_spellings_are_read_as_words_and_quoted_as_typed():
+    reply = "sry abt that dana, ill have it sorted - will call u tmrw b4 10am"
+    out = assess_reply(reply, customer_name="Dana Whitfield")
+    assert out["apology"]["found"] is True and out["apology"]["evidence"][0].startswith("sry")
+    assert out["next_step"]["found"] is True
+    assert all(e in reply for check in out.values() for e in check["evidence"])
+
+
+@pytest.mark.parametrize("reply", ["The U.S. store ships it.", "Your UR-12 router is on its way.", "Take an umbrella."])
+def test_chat_spellings_leave_other_words_alone(reply):
+    from bot.checks._text import clean
+
+    assert clean(reply).text == reply
