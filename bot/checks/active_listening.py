@@ -378,7 +378,12 @@ def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
     ]
     candidates += [Candidate(s, scope_after(s), rules().min_empathy, True) for s in empty]
     candidates += _other_frames(doc, ctx)
-    defended = {m.span.sent.start for m in defensive.flagged(doc, ctx)}
+    # a detail used against the customer is no restatement, whichever layer finds the defence;
+    # a checking question ('So your package shows as delivered but isn't there?') is left to the
+    # lexicon, since the learned layer's guess is least sure on the restatements trainers want
+    matches = defensive.flagged(doc, ctx)
+    learned = [s.span for s in defensive.learned(doc, matches) if not s.span.text.rstrip().endswith("?")]
+    defended = {m.span.sent.start for m in matches} | {span.start for span in learned}
     questions: Dict[Tuple[int, bool, int], bool] = {}
     kept = []
     for cand in sorted(candidates, key=lambda c: c.frame.start):
