@@ -101,7 +101,15 @@ def _telegraphic(verb: Token) -> bool:
 
 
 def _promise_kind(verb: Token) -> Optional[str]:
-    """'future', 'now' (let me ..., I'm sending ...) or 'done' (I've just sent ...), else None."""
+    """'future', 'now' (let me ..., I'm sending ...) or 'done' (I've just sent ...), else None.
+    Asked of the same verb by several checks, so the answer is kept on the doc."""
+    memo = verb.doc.user_data.setdefault("checks_promise_kind", {})
+    if verb.i not in memo:
+        memo[verb.i] = _find_promise_kind(verb)
+    return memo[verb.i]
+
+
+def _find_promise_kind(verb: Token) -> Optional[str]:
     auxes = _auxiliaries(verb)
     lowers = {a.lower_ for a in auxes}
     habitual = words("next_step", "habitual_adverbs")
