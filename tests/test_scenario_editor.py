@@ -39,7 +39,7 @@ def app(tmp_path, migrated_file, monkeypatch):
     shutil.copyfile(migrated_file, tmp_path / "coach.db")
     url = URL.create("sqlite", database=str(tmp_path / "coach.db")).render_as_string(hide_password=False)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test", "TESTING": True, "RASA_URL": "http://127.0.0.1:9"})
-    monkeypatch.setattr(db.crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr(db.users, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     with db.session_scope(app.extensions["db_engine"]) as s:
         for key, role in (("trainer", "trainer"), ("trainee", "trainee"), ("hr", "hr")):
             db.create_user(session=s, email=f"{key}@coach.test", name=key.title(), password=PASSWORD, role=role)
