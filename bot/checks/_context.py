@@ -276,7 +276,11 @@ def mirror(customer_message: str) -> Optional[str]:
     """'I paid extra and it crashed daily.' -> 'you paid extra and it crashed daily': the first
     sentence that says what went wrong, else the first the customer stated at all."""
     mirrors = list(_mirrors(customer_message))
-    return next((m for m in mirrors if states_problem(m)), mirrors[0] if mirrors else None)
+    for strict in (True, False):
+        found = next((m for m in mirrors if states_problem(m, strict=strict)), None)
+        if found:
+            return found
+    return mirrors[0] if mirrors else None
 
 
 def _mirrors(customer_message: str) -> Iterator[str]:
