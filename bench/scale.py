@@ -46,12 +46,21 @@ KILL_RASA_AT, KILL_ACTIONS_AT = 10.0, 25.0  # seconds one reply may take, retrie
 
 
 @dataclass
+class Attempt:
+    """One send of a reply: when it left (time.monotonic()), how long it took, what came back."""
+    sent: float
+    took: float
+    outcome: str
+
+
+@dataclass
 class Reply:
     text: str
     waited: float = 0.0
     errors: List[str] = field(default_factory=list)
     turn: Optional[int] = None
     answered: bool = False
+    attempts: List[Attempt] = field(default_factory=list)
 
 
 @dataclass
@@ -72,16 +81,19 @@ def _send(http, url, body, reply: Reply) -> Optional[List[Dict]]:
     began = time.monotonic()
     attempt = 0
     while time.monotonic() - began < GIVE_UP_AFTER:
+        sent = time.monotonic()
         try:
             answer = http.post(url, json=body, timeout=60)
             data = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
             if answer.status_code == 200 and not _payloads(data.get("messages", []), "error"):
                 reply.waited = time.monotonic() - began
+                reply.attempts.append(Attempt(sent, time.monotonic() - sent, "answered"))
                 return data["messages"]
             code = data.get("error", {}).get("code") or ",".join(p.get("code", "?") for p in _payloads(data.get("messages", []), "error"))
             reply.errors.append(f"HTTP {answer.status_code} {code}".strip())
         except requests.RequestException as exc:
             reply.errors.append(exc.__class__.__name__)
+        reply.attempts.append(Attempt(sent, time.monotonic() - sent, reply.errors[-1]))
         time.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
         attempt += 1
     reply.waited = time.monotonic() - began
@@ -175,6 +187,7 @@ def run(instances: int, trainees: int, kill: bool) -> Dict:
         COACH_TRACKER_DB_URL=tracker_url, COACH_LOCK_STORE_URL=REDIS_URL,
     )
     out_path = var / "launcher.out"
+    print(f"    logs in {var}", flush=True)
     with open(out_path, "wb") as out:
         launcher = subprocess.Popen([sys.executable, "-m", "bot.launcher"], cwd=PROJECT_ROOT, env=env,
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -232,7 +245,18 @@ def run(instances: int, trainees: int, kill: bool) -> Dict:
         "problems": sorted({p.problem for p in class_ if p.problem}),
         "turns_per_second": len(answered) / wall if wall else 0.0,
         "wall": wall, "events": events, "launcher_lines": launcher_lines, "back": back,
+        "slowest": [_timeline(r, began) for r in sorted(replies, key=lambda r: -r.waited)[:SLOWEST_SHOWN]],
     }
+
+
+# The replies whose timelines the report shows: enough to see every kind of wait after a kill.
+SLOWEST_SHOWN = 5
+
+
+def _timeline(reply: Reply, began: float) -> str:
+    """`12.0 s wait: 10.3+9.1 s HTTP 503 rasa_down, 20.4+1.6 s answered` (send time from the run's start + duration)."""
+    steps = ", ".join(f"{a.sent - began:.1f}+{a.took:.1f} s {a.outcome}" for a in reply.attempts)
+    return f"{reply.waited:.1f} s wait for {reply.text[:30]!r}: {steps}"
 
 
 def _kill_plan(var, launcher_pid, instances, rasa_port, actions_port, began, events, back) -> None:
@@ -295,6 +319,8 @@ def main(argv=None) -> int:
         print(_row(result), flush=True)
         for line in result["events"] + result["launcher_lines"] + result["errors"] + result["problems"]:
             print("   ", line, flush=True)
+        for line in result["slowest"]:
+            print("    slowest:", line, flush=True)
     write_report(results, args)
     print(f"Written to {RESULTS}")
     return 0
@@ -326,6 +352,8 @@ def write_report(results: List[Dict], args) -> None:
             if r["errors"]:
                 lines.append("- errors the trainees saw (then retried): " + ", ".join(f"`{e}`" for e in r["errors"]))
             lines += [f"- problem: {p}" for p in r["problems"]]
+            lines.append("- slowest replies (each send: seconds after the start + seconds it took, then its outcome):")
+            lines += [f"  - {t}" for t in r["slowest"]]
     lines += [
         "",
         "A wait is from a reply's first send to its answer, retries included; the longest one is the "
