@@ -15,6 +15,7 @@ from typing import Iterator, List
 
 import pytest
 import yaml
+from flask import request
 from werkzeug.serving import make_server
 
 from bot import instances, launcher
@@ -326,3 +327,36 @@ def test_rasa_locks_of_a_killed_server_expire_within_the_wait_a_trainee_can_bear
     monkeypatch.setenv("TICKET_LOCK_LIFETIME", "40")  # an operator's own choice wins
     service = launcher.rasa_service(settings=settings, model=tmp_path / "m.tar.gz", endpoints=tmp_path / "e.yml")
     assert service.env["TICKET_LOCK_LIFETIME"] == "40"
+
+
+# ---- behind nginx: X-Forwarded-For and -Proto only from trusted proxies ----
+
+
+def _seen_client(app, **headers):
+    """(remote_addr, scheme) the app sees for a request from 203.0.113.9 carrying `headers`."""
+    if "seen" not in app.view_functions:
+        app.add_url_rule("/seen", "seen", lambda: {"addr": request.remote_addr, "scheme": request.scheme})
+    seen = app.test_client().get("/seen", headers=headers, environ_base={"REMOTE_ADDR": "203.0.113.9"}).get_json()
+    return seen["addr"], seen["scheme"]
+
+
+def test_forwarded_headers_are_ignored_unless_proxies_are_trusted(web_db, monkeypatch):
+    forwarded = {"X-Forwarded-For": "198.51.100.7, 10.0.0.1", "X-Forwarded-Proto": "https"}
+    monkeypatch.delenv("COACH_TRUSTED_PROXIES", raising=False)
+    plain = make_app(rasa_url=closed_port_url(), database_url=web_db)
+    # A client sending the headers itself changes nothing: the throttle and audit log see the socket's address.
+    assert _seen_client(plain, **forwarded) == ("203.0.113.9", "http")
+    one = make_app(rasa_url=closed_port_url(), database_url=web_db, TRUSTED_PROXIES=1)
+    # One proxy (nginx): its own entry, the last, is the client; what came before it is not believed.
+    assert _seen_client(one, **forwarded) == ("10.0.0.1", "https")
+    assert _seen_client(one) == ("203.0.113.9", "http")
+    two = make_app(rasa_url=closed_port_url(), database_url=web_db, TRUSTED_PROXIES=2)
+    assert _seen_client(two, **forwarded)[0] == "198.51.100.7"
+
+
+def test_the_trusted_proxy_count_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("COACH_TRUSTED_PROXIES", "1")
+    assert load_settings().trusted_proxies == 1
+    monkeypatch.setenv("COACH_TRUSTED_PROXIES", "-1")
+    with pytest.raises(SystemExit, match="COACH_TRUSTED_PROXIES must be 0 or more"):
+        load_settings()
