@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 from bot import instances, launcher
 from bot.settings import load_settings
 from bot.supervisor import MAX_DELAY, Supervisor
+from bot.web.rasa_servers import RasaServers, probe_ready
 from bot.web.relay import RASA_DOWN, server_order
 from test_web import FakeRasa, closed_port_url, make_app, signed_in_client, start, web_db  # noqa: F401 (fixture)
 
@@ -182,6 +183,98 @@ def test_a_server_that_is_slow_keeps_the_message_instead_of_a_copy_going_elsewhe
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "rasa_down"
     time.sleep(1.6)
     assert len(first.fake.received) + len(second.fake.received) == 1  # one server had it, and only one
+
+
+def _conversations_on_each(app, first, second):
+    """Signed-in clients with a started conversation, until each fake server has one."""
+    clients = []
+    while not (first.fake.senders() and second.fake.senders()):
+        assert len(clients) < 40, "forty conversations all went to one server"
+        client = signed_in_client(app)
+        assert start(client).status_code == 200
+        clients.append(client)
+    return clients
+
+
+def test_a_server_whose_action_server_is_down_hands_its_conversations_to_a_live_one(two_rasas, web_db):
+    """Rasa answers nothing (our channel: `no_answer`) when its action server is down; the relay
+    asks its readiness route, hears the action server is gone, and the other server answers."""
+    first, second = two_rasas
+    app = make_app(rasa_url=first.url, RASA_URLS=[first.url, second.url], database_url=web_db)
+    clients = _conversations_on_each(app, first, second)
+    first.fake.behaviour = "actions_down"
+    before = len(first.fake.received)
+    for number, client in enumerate(clients):
+        response = client.post("/api/message", json={"text": "I am sorry.", "message_id": f"actions-{number:04d}"})
+        assert response.status_code == 200, response.get_json()
+    relay = app.extensions["rasa_relay"]
+    assert relay.servers.down() == [first.url]
+    # Only the first message found out; every later one went straight to the live server.
+    assert len(first.fake.received) - before == 1
+    assert [r["message"] for r in second.fake.received].count("I am sorry.") == len(clients)
+
+
+def test_an_action_that_fails_while_its_server_is_up_is_not_retried_elsewhere(two_rasas, web_db):
+    first, second = two_rasas
+    app = make_app(rasa_url=first.url, RASA_URLS=[first.url, second.url], database_url=web_db)
+    client = signed_in_client(app)
+    assert start(client).status_code == 200
+    for fake in (first.fake, second.fake):
+        fake.behaviour = "empty"  # stock Rasa's `200 []`; the readiness route says all is well
+    response = client.post("/api/message", json={"text": "Hello?", "message_id": "failing-action-1"})
+    assert response.status_code == 502 and response.get_json()["error"]["code"] == "no_answer"
+    assert [r["message"] for r in first.fake.received + second.fake.received].count("Hello?") == 1
+    assert app.extensions["rasa_relay"].servers.down() == []
+
+
+def test_a_down_server_is_skipped_until_its_readiness_route_says_it_is_back():
+    ready = {"http://a": False, "http://b": True}
+    servers = RasaServers(["http://a", "http://b"], probe=lambda url: ready[url], check_every=0.05)
+    conversation = next(c for c in (f"conv-{n}" for n in range(100)) if servers.order(c)[0] == "http://a")
+    servers.mark_down("http://a", "connection refused")
+    assert servers.order(conversation) == ["http://b"]
+    time.sleep(0.2)
+    assert servers.order(conversation) == ["http://b"]  # asked again, still not ready
+    ready["http://a"] = True
+    deadline = time.monotonic() + 5
+    while servers.down() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert servers.order(conversation) == ["http://a", "http://b"]  # back, and first again for its own
+
+
+def test_with_every_server_marked_down_each_is_asked_at_once_before_giving_up():
+    asked = []
+    ready = {"http://a": False, "http://b": False}
+
+    def probe(url):
+        asked.append(url)
+        return ready[url]
+
+    servers = RasaServers(["http://a", "http://b"], probe=probe, check_every=60)
+    servers.mark_down("http://a", "refused")
+    servers.mark_down("http://b", "refused")
+    assert servers.order("conv-1") == []  # nothing is sent to a server known to be unable to answer
+    ready["http://b"] = True  # back before the background check came round
+    assert servers.order("conv-1") == ["http://b"]
+    assert asked.count("http://b") == 2
+
+
+def test_the_readiness_probe_reads_our_channels_route_else_rasas_root(two_rasas):
+    server = two_rasas[0]
+    assert probe_ready(server.url)
+    server.fake.behaviour = "actions_down"
+    assert not probe_ready(server.url)
+    assert not probe_ready(closed_port_url())
+    from flask import Flask
+
+    stock = Flask("stock_rasa")  # a Rasa without our channel: only its root answers
+    stock.add_url_rule("/", "hello", lambda: "Hello from Rasa: 3.6.21")
+    plain = make_server("127.0.0.1", 0, stock, threaded=True)
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    try:
+        assert probe_ready(f"http://127.0.0.1:{plain.server_port}")
+    finally:
+        plain.shutdown()
 
 
 # ---- what web app processes share through Redis ----
@@ -360,3 +453,40 @@ def test_the_trusted_proxy_count_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("COACH_TRUSTED_PROXIES", "-1")
     with pytest.raises(SystemExit, match="COACH_TRUSTED_PROXIES must be 0 or more"):
         load_settings()
+
+
+# ---- a Rasa server's readiness: its model loaded and its action server answering ----
+
+
+class _Agent:
+    def __init__(self, *, ready: bool, actions_url=None) -> None:
+        from rasa.utils.endpoints import EndpointConfig
+
+        self._ready = ready
+        self.action_endpoint = EndpointConfig(url=actions_url) if actions_url else None
+
+    def is_ready(self) -> bool:
+        return self._ready
+
+
+def test_a_rasa_server_is_ready_only_with_its_model_and_its_action_server():
+    import asyncio
+
+    from flask import Flask
+
+    from bot.rasa_channel import readiness_problem
+
+    actions = Flask("actions")
+    actions.add_url_rule("/health", "health", lambda: {"status": "ok"})
+    server = make_server("127.0.0.1", 0, actions, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        live = f"http://127.0.0.1:{server.server_port}/webhook"
+        assert asyncio.run(readiness_problem(_Agent(ready=True, actions_url=live))) is None
+        assert asyncio.run(readiness_problem(_Agent(ready=False, actions_url=live))) == "no model loaded yet"
+        assert asyncio.run(readiness_problem(None)) == "no model loaded yet"
+        gone = asyncio.run(readiness_problem(_Agent(ready=True, actions_url=f"{closed_port_url()}/webhook")))
+        assert gone.startswith("its action server is not answering")
+        assert asyncio.run(readiness_problem(_Agent(ready=True))) is None  # no custom actions configured
+    finally:
+        server.shutdown()
