@@ -155,13 +155,17 @@ def _tracker_store(url: str) -> Dict[str, object]:
     return store
 
 
+LOCK_STORE_CLASS = "bot.rasa_lock_store.CoachRedisLockStore"
+
+
 def _lock_store(url: str) -> Dict[str, object]:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     if parts.scheme != "redis":
         raise SystemExit(f"{LOCK_STORE_URL_ENV} must be a redis:// URL, got {url!r}.")
-    store: Dict[str, object] = {"type": "redis", "url": parts.hostname or "127.0.0.1", "port": parts.port or 6379,
+    # Rasa's Redis lock store with a fix for messages moved off a killed server (bot/rasa_lock_store.py).
+    store: Dict[str, object] = {"type": LOCK_STORE_CLASS, "url": parts.hostname or "127.0.0.1", "port": parts.port or 6379,
                                 "db": int(parts.path.strip("/") or 0), "key_prefix": "coach"}
     if parts.password:
         store["password"] = parts.password
@@ -196,12 +200,13 @@ def write_endpoints(*, settings: Settings, actions_url: str, tracker_db: Path) -
 
 
 # How long Rasa's per-conversation lock lives (Rasa's TICKET_LOCK_LIFETIME, 60 s by default).
-# A Rasa server killed while answering leaves its lock in Redis until it expires, and every
-# other server waits that long for the conversation: with 60 s, a trainee waited 61 s in
-# bench/scale.py. The relay already sends one message per conversation at a time and waits up
-# to its timeout (30 s) for the answer, so this lock only matters for a message Rasa is still
-# working on after more than that; 15 s keeps the wait after a crash under 20 s.
-TICKET_LOCK_LIFETIME = "15"
+# A Rasa server killed while answering leaves its lock in Redis until it expires, and the server
+# the relay moves the conversation to waits that long before answering: with 60 s, a trainee
+# waited 61 s in bench/scale.py, with 15 s still over 30 s on a loaded machine. The relay itself
+# sends one message per conversation at a time (its lock in Redis) and waits up to its timeout
+# (30 s) for the answer, so Rasa's lock only matters for a message Rasa is still working on
+# after the relay gave up on it, and any lifetime under 30 s protects that equally little.
+TICKET_LOCK_LIFETIME = "5"
 
 
 def rasa_service(*, settings: Settings, model: Path, endpoints: Path, name: str = "Rasa server") -> Service:
