@@ -209,13 +209,16 @@ def write_endpoints(*, settings: Settings, actions_url: str, tracker_db: Path) -
 TICKET_LOCK_LIFETIME = "5"
 
 
-def rasa_service(*, settings: Settings, model: Path, endpoints: Path, name: str = "Rasa server") -> Service:
+def rasa_service(*, settings: Settings, model: Path, endpoints: Path, name: str = "Rasa server",
+                 actions_urls: str = "") -> Service:
+    """`actions_urls`: every action server (COACH_ACTIONS_URLS), which this Rasa calls when its own is down."""
     return Service(
         name=name,
         # Our REST channel (bot.rasa_channel) reads the shared secret from this var folder.
         env=quiet_env(
             TICKET_LOCK_LIFETIME=os.environ.get("TICKET_LOCK_LIFETIME") or TICKET_LOCK_LIFETIME,
             COACH_VAR_DIR=str(settings.var_dir),
+            COACH_ACTIONS_URLS=os.environ.get("COACH_ACTIONS_URLS") or actions_urls,
         ),
         # Rasa's own command line through bot.rasa_main, which first installs an action response
         # validator built once (Rasa re-checks its schema on every action call otherwise).
@@ -289,14 +292,17 @@ def start_all(
     instances.require_shared_stores(settings.rasa_instances)
     prepare_database(settings)
     services = []
-    for number, instance in enumerate(instances.plan(settings), start=1):
+    planned = instances.plan(settings)
+    every_action_server = ",".join(i.actions_url for i in planned) if len(planned) > 1 else ""
+    for number, instance in enumerate(planned, start=1):
         endpoints = write_endpoints(
             settings=instance, actions_url=instance.actions_url, tracker_db=settings.var_dir / "rasa_tracker.db"
         )
         # The first instance keeps the plain names, so one instance reads as it always did.
         suffix = f" {number}" if number > 1 else ""
         services.append(actions_service(settings=instance, name=f"Action server{suffix}"))
-        services.append(rasa_service(settings=instance, model=model, endpoints=endpoints, name=f"Rasa server{suffix}"))
+        services.append(rasa_service(settings=instance, model=model, endpoints=endpoints, name=f"Rasa server{suffix}",
+                                     actions_urls=every_action_server))
     if with_web:
         services.append(web_service(settings=settings))
     started = time.monotonic()

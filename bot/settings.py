@@ -33,6 +33,7 @@ ENVIRONMENT = {
     "COACH_VAR_DIR": "logs, generated endpoints, SQLite files, the secret key",
     "COACH_RASA_INSTANCES": "Rasa + action server pairs the launcher starts",
     "COACH_RASA_URLS": "every Rasa server the web app spreads conversations over",
+    "COACH_ACTIONS_URLS": "every action server a Rasa server may call when its own is down (bot/action_failover.py)",
     "COACH_REDIS_URL": "Redis the web app processes share (default: the lock store's)",
     "COACH_DATABASE_URL": "our database (bot/db/engine.py)",
     "COACH_TRACKER_DB_URL": "Rasa's tracker store in PostgreSQL (bot/launcher.py)",

@@ -565,3 +565,73 @@ def test_the_lock_store_is_built_from_the_endpoints_file_as_rasa_does(redis_url,
     store = LockStore.create(read_endpoint_config(str(path), "lock_store"))
     assert isinstance(store, CoachRedisLockStore)
     store.red.ping()
+
+
+# ---- a Rasa server whose action server is down calls another one ----
+
+
+def _run_action(own_url: str):
+    import asyncio
+
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.action_failover import with_failover
+
+    action = RemoteAction("action_customer_reply", EndpointConfig(url=own_url))
+    run = with_failover(RemoteAction.run)
+    return asyncio.run(run(action, CollectingOutputChannel(), TemplatedNaturalLanguageGenerator({}),
+                           DialogueStateTracker("u1-failover", slots=[]), Domain.empty()))
+
+
+@pytest.fixture
+def action_server():
+    from flask import Flask, jsonify
+
+    calls = []
+    app = Flask("actions")
+
+    @app.post("/webhook")
+    def webhook():
+        calls.append(request.get_json()["next_action"])
+        return jsonify(events=[], responses=[{"text": "The other action server answered."}])
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", calls
+    server.shutdown()
+
+
+def test_an_action_whose_own_action_server_is_down_runs_on_another(action_server, monkeypatch):
+    live, calls = action_server
+    dead = closed_port_url()
+    monkeypatch.setenv("COACH_ACTIONS_URLS", f"{dead},{live}")
+    events = _run_action(f"{dead}/webhook")
+    assert [e.text for e in events] == ["The other action server answered."]
+    assert calls == ["action_customer_reply"]  # once, on the live one
+
+
+def test_without_another_action_server_the_failure_is_rasas_own(monkeypatch):
+    from rasa.shared.exceptions import RasaException
+
+    dead = closed_port_url()
+    monkeypatch.setenv("COACH_ACTIONS_URLS", f"{dead},{closed_port_url()}")
+    with pytest.raises(RasaException, match="Couldn't connect"):
+        _run_action(f"{dead}/webhook")
+
+
+def test_the_launcher_gives_each_rasa_every_action_server(monkeypatch, tmp_path):
+    for name, value in STORES.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("COACH_ACTIONS_URLS", raising=False)
+    monkeypatch.setenv("COACH_ACTIONS_PORT", "6055")
+    monkeypatch.setenv("COACH_RASA_INSTANCES", "2")
+    settings = dataclasses.replace(load_settings(), var_dir=tmp_path)
+    urls = ",".join(i.actions_url for i in instances.plan(settings))
+    assert urls == "http://127.0.0.1:6055,http://127.0.0.1:6056"
+    service = launcher.rasa_service(settings=settings, model=tmp_path / "m", endpoints=tmp_path / "e", actions_urls=urls)
+    assert service.env["COACH_ACTIONS_URLS"] == urls
