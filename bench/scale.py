@@ -70,6 +70,7 @@ class Practice:
     finished: bool = False
     session_id: Optional[str] = None
     problem: Optional[str] = None
+    odd: List[str] = field(default_factory=list)
 
 
 def _payloads(messages, kind):
@@ -130,6 +131,9 @@ def practise(web: str, practice: Practice, ready: threading.Barrier) -> None:
         feedback = _payloads(messages, "feedback")
         reply.answered = True
         reply.turn = feedback[0]["turn"] if feedback else None
+        if not feedback and not _payloads(messages, "scorecard"):  # every coach-mode reply gets feedback
+            practice.odd.append(f"reply {len(practice.replies)} answered without feedback: "
+                                + json.dumps(messages)[:300])
         if _payloads(messages, "scorecard"):  # the customer ended it (turn limit)
             practice.finished = True
             return
@@ -242,7 +246,7 @@ def run(instances: int, trainees: int, kill: bool) -> Dict:
         "longest_wait": max(waits) if waits else float("nan"),
         "p95_wait": percentile(waits, 95) if waits else float("nan"),
         "finished": sum(1 for p in class_ if p.finished),
-        "problems": sorted({p.problem for p in class_ if p.problem}),
+        "problems": sorted({p.problem for p in class_ if p.problem} | {o for p in class_ for o in p.odd}),
         "turns_per_second": len(answered) / wall if wall else 0.0,
         "wall": wall, "events": events, "launcher_lines": launcher_lines, "back": back,
         "slowest": [_timeline(r, began) for r in sorted(replies, key=lambda r: -r.waited)[:SLOWEST_SHOWN]],
