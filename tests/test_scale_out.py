@@ -141,17 +141,24 @@ def test_conversations_are_spread_by_a_stable_hash_of_their_id():
     assert sorted(server_order("conv-7", servers)) == servers  # the others follow, each once
 
 
-def test_a_conversation_moves_to_the_next_server_when_its_own_does_not_answer(two_rasas, web_db):
-    first, second = two_rasas
-    app = make_app(rasa_url=first.url, RASA_URLS=[first.url, second.url], database_url=web_db)
-    # Conversation ids are random: start conversations until each server has one (six alone all
-    # land on one server about once in 32 runs; forty, about never).
+def _conversations_on_each(app, first, second):
+    """Signed-in clients with a started conversation, until each fake server has one.
+
+    Conversation ids are random: six alone all land on one server about once in 32 runs; forty, about never.
+    """
     clients = []
     while not (first.fake.senders() and second.fake.senders()):
         assert len(clients) < 40, "forty conversations all went to one server"
         client = signed_in_client(app)
         assert start(client).status_code == 200
         clients.append(client)
+    return clients
+
+
+def test_a_conversation_moves_to_the_next_server_when_its_own_does_not_answer(two_rasas, web_db):
+    first, second = two_rasas
+    app = make_app(rasa_url=first.url, RASA_URLS=[first.url, second.url], database_url=web_db)
+    clients = _conversations_on_each(app, first, second)
     both = first.fake.senders() + second.fake.senders()
     assert len(both) == len(clients)
     on_first = set(first.fake.senders())
@@ -183,17 +190,6 @@ def test_a_server_that_is_slow_keeps_the_message_instead_of_a_copy_going_elsewhe
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "rasa_down"
     time.sleep(1.6)
     assert len(first.fake.received) + len(second.fake.received) == 1  # one server had it, and only one
-
-
-def _conversations_on_each(app, first, second):
-    """Signed-in clients with a started conversation, until each fake server has one."""
-    clients = []
-    while not (first.fake.senders() and second.fake.senders()):
-        assert len(clients) < 40, "forty conversations all went to one server"
-        client = signed_in_client(app)
-        assert start(client).status_code == 200
-        clients.append(client)
-    return clients
 
 
 def test_a_server_whose_action_server_is_down_hands_its_conversations_to_a_live_one(two_rasas, web_db):
