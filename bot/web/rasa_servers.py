@@ -26,8 +26,10 @@ CHECK_EVERY = 1.0
 # Loopback or a LAN: a server that has not accepted the connection within this is not there.
 # Short, because every conversation whose server is down would wait this long on its first try.
 CONNECT_TIMEOUT = 1.0
-# The readiness route answers from memory after one call to the action server's /health.
-PROBE_TIMEOUT = 3.0
+# The readiness route answers after one call to the action server's /health, which waits behind
+# the actions that server is running (bot.rasa_channel.ACTIONS_HEALTH_TIMEOUT, 4 s): a busy
+# server is slow, not down.
+PROBE_TIMEOUT = 6.0
 READY_PATH = "/webhooks/rest/ready"
 
 
@@ -73,15 +75,11 @@ class RasaServers:
     def order(self, conversation: str) -> List[str]:
         """The live servers for the conversation, its own first; none when all are down.
 
-        With every server marked down, each is asked at once whether it is ready (the background
-        check may not have come round yet): a message is never sent to a server known to be
-        unable to answer it, since a Rasa whose action server is down still writes the message
-        into the tracker before answering nothing.
+        A server known to be down gets no message, not even when every server is down: a Rasa
+        whose action server is gone still writes the message into the tracker before answering
+        nothing. The background check puts it back within CHECK_EVERY of its being ready, and
+        the page sends the reply again by itself meanwhile.
         """
-        with self._guard:
-            all_down = len(self._down) == len(self.urls)
-        if all_down:
-            self.check_once()
         with self._guard:
             down = set(self._down)
         return [s for s in server_order(conversation, self.urls) if s not in down]
@@ -112,7 +110,12 @@ class RasaServers:
     def check_once(self) -> None:
         """Ask every down server whether it is ready; put back those that are."""
         for server in self.down():
-            if self.probe(server):
+            try:
+                ready = self.probe(server)
+            except Exception:  # the checker must outlive any probe: it is what brings servers back
+                log.exception("Asking %s whether it is ready failed", server)
+                ready = False
+            if ready:
                 self.mark_up(server)
 
     def _check_until_all_up(self) -> None:
