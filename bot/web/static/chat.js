@@ -54,8 +54,10 @@
   var MODE_WORDS = { coach: "coach mode", assessment: "assessment mode" };
   // Refusals after which this page's conversation is gone: nothing queued can be delivered.
   var CONVERSATION_GONE = { no_session: true, session_over: true, conversation_changed: true, not_your_conversation: true };
-  // Waits before each automatic retry of an undelivered reply; after the last, the Retry button only.
-  var RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000, 30000];
+  // Waits before each automatic retry of a reply the server could not take now (503: a Rasa
+  // server restarting, or no network); after the last, that long again until it is delivered, so
+  // the conversation goes on by itself once a server is back. "Retry now" skips the wait.
+  var RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000];
   var STORE_PREFIX = "coach-outbox:";
 
   var state = {
@@ -454,18 +456,18 @@
     }
     entry.waiting = true;
     entry.noticed = true;
-    var automatic = (result.status === 0 || result.status === 503) && entry.attempts <= RETRY_DELAYS.length;
+    var automatic = result.status === 0 || result.status === 503;
     var what = entry.kind === "end" ? "Ending the conversation" : "Your reply";
     var message = result.error.message + " " + what + " is kept and was not delivered yet.";
     if (automatic) {
-      var delay = RETRY_DELAYS[entry.attempts - 1];
+      var delay = RETRY_DELAYS[Math.min(entry.attempts, RETRY_DELAYS.length) - 1];
       message += " Trying again in " + Math.round(delay / 1000) + " s.";
       entry.timer = setTimeout(function () { retryNow(entry); }, delay);
     }
     if (entry.item) {
       entry.item.classList.remove("pending");
       entry.item.classList.add("undelivered");
-      setStatus(entry, automatic ? "Not delivered yet: trying again…" : "Not delivered.", true);
+      setStatus(entry, automatic ? "Kept, not delivered yet: sent again by itself when the server answers…" : "Not delivered.", true);
     }
     showNotice(message, function () { retryNow(entry); }, { keepFocus: true });
   }
