@@ -39,7 +39,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import requests
 
 from bot import service_secret
-from bot.web.rasa_servers import CONNECT_TIMEOUT, RasaServers, probe_ready, server_order  # noqa: F401 (server_order: re-exported)
+from bot.web.rasa_servers import CONNECT_TIMEOUT, RasaServers, server_order  # noqa: F401 (server_order: re-exported)
 
 log = logging.getLogger(__name__)
 
