@@ -32,6 +32,28 @@ STORES = {
 }
 
 
+def run_coroutine(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API keeps an event loop running in this
+    one once a browser test ran in the same session, and asyncio.run refuses to nest."""
+    import asyncio
+
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # handed back to the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+
 # ---- the launcher's plan, and its refusal without shared stores ----
 
 
@@ -481,12 +503,12 @@ def test_a_rasa_server_is_ready_only_with_its_model_and_its_action_server():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         live = f"http://127.0.0.1:{server.server_port}/webhook"
-        assert asyncio.run(readiness_problem(_Agent(ready=True, actions_url=live))) is None
-        assert asyncio.run(readiness_problem(_Agent(ready=False, actions_url=live))) == "no model loaded yet"
-        assert asyncio.run(readiness_problem(None)) == "no model loaded yet"
-        gone = asyncio.run(readiness_problem(_Agent(ready=True, actions_url=f"{closed_port_url()}/webhook")))
+        assert run_coroutine(readiness_problem(_Agent(ready=True, actions_url=live))) is None
+        assert run_coroutine(readiness_problem(_Agent(ready=False, actions_url=live))) == "no model loaded yet"
+        assert run_coroutine(readiness_problem(None)) == "no model loaded yet"
+        gone = run_coroutine(readiness_problem(_Agent(ready=True, actions_url=f"{closed_port_url()}/webhook")))
         assert gone.startswith("its action server is not answering")
-        assert asyncio.run(readiness_problem(_Agent(ready=True))) is None  # no custom actions configured
+        assert run_coroutine(readiness_problem(_Agent(ready=True))) is None  # no custom actions configured
     finally:
         server.shutdown()
 
@@ -523,10 +545,10 @@ def test_a_message_moved_off_a_killed_rasa_is_served_once_the_dead_ticket_expire
         async with other.lock("u1-moved", lock_lifetime=lifetime, wait_time_in_seconds=lifetime * 1.5):
             return time.monotonic() - began
 
-    waited = asyncio.run(asyncio.wait_for(moved_message(CoachRedisLockStore), timeout=lifetime * 4))
+    waited = run_coroutine(asyncio.wait_for(moved_message(CoachRedisLockStore), timeout=lifetime * 4))
     assert waited < lifetime * 2
     with pytest.raises(asyncio.TimeoutError):  # Rasa's own: stranded (this test fails once Rasa fixes it)
-        asyncio.run(asyncio.wait_for(moved_message(RedisLockStore), timeout=lifetime * 4))
+        run_coroutine(asyncio.wait_for(moved_message(RedisLockStore), timeout=lifetime * 4))
 
 
 def test_messages_of_one_conversation_still_wait_their_turn(redis_url):
@@ -548,7 +570,7 @@ def test_messages_of_one_conversation_still_wait_their_turn(redis_url):
         await asyncio.sleep(0.1)
         await asyncio.gather(one, answer(second, "second", 0))
 
-    asyncio.run(both())
+    run_coroutine(both())
     assert order == ["first in", "first out", "second in", "second out"]
 
 
@@ -583,7 +605,7 @@ def _run_action(own_url: str):
 
     action = RemoteAction("action_customer_reply", EndpointConfig(url=own_url))
     run = with_failover(RemoteAction.run)
-    return asyncio.run(run(action, CollectingOutputChannel(), TemplatedNaturalLanguageGenerator({}),
+    return run_coroutine(run(action, CollectingOutputChannel(), TemplatedNaturalLanguageGenerator({}),
                            DialogueStateTracker("u1-failover", slots=[]), Domain.empty()))
 
 
