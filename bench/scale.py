@@ -9,7 +9,8 @@ what the chat page does: a reply that got an error is sent again under the same 
 any answered turn not stored, or stored twice), replies that got an error and which, the
 longest wait of a trainee for one answer (the longest interruption), whether every
 conversation finished with a scorecard, whether the killed services came back by themselves,
-and turns/s.
+turns/s, and the timeline of the slowest replies (each send: when, how long, what came back),
+which is where a long wait shows what it was spent on.
 """
 from __future__ import annotations
 
