@@ -247,3 +247,13 @@ def test_turns_taken_during_an_outage_stay_in_the_slot_until_stored(monkeypatch,
     if state["outcome"]:
         (card,) = _custom(messages, "scorecard")
         assert card["turns"] == 5
+
+
+def test_a_text_and_the_payload_after_it_go_as_one_bot_message():
+    from actions.common import utterances
+
+    feedback, card, error = {"type": "feedback"}, {"type": "scorecard"}, {"type": "error"}
+    messages = [{"text": "Fine."}, {"custom": feedback}, {"custom": card}]
+    assert utterances(messages) == [("Fine.", feedback), (None, card)]
+    assert utterances([{"custom": error}]) == [(None, error)]
+    assert utterances([{"text": "Hello."}, {"text": "Again."}]) == [("Hello.", None), ("Again.", None)]
