@@ -4,12 +4,13 @@ Rasa loads every event of a conversation from this store on every turn, replays 
 them all to the action server, so each stored byte is paid for again at every later turn. Two
 kinds of event carried most of a 12-turn conversation's 80 KB without Rasa ever reading it:
 
-- a bot message's custom payload: the feedback (every check with its evidence and tip, the
+- a bot message's custom payload (and its empty buttons, images ...): the feedback (every check with its evidence and tip, the
   focus and praise) and the scorecard. The trainee got the whole payload in the REST answer
   and our database keeps it (turns with their checks and coaching, scorecards), so the store
   keeps only its scalar fields (type, turn, mood, score, passed, ...);
 - a user message's parse data: the confidence of every intent, token offsets and a second copy
-  of the text. The store keeps the intent and the entities, which is what the policies read;
+  of the text. The store keeps the intent and the entities, which is what the policies read
+  (Rasa puts the text, message id and metadata back from the event's own fields);
 - every earlier value of the `practice` slot, the session state the actions keep (about 2 KB
   at the end): a slot that does not influence the conversation is never featurized for past
   turns, so Rasa only ever reads its current value, the last one set. When a new value is
@@ -27,8 +28,8 @@ from typing import Any, Dict, FrozenSet, Iterator
 
 from rasa.core.tracker_store import SQLTrackerStore
 
-# What a user message's parse data keeps (Rasa's UserUttered reads intent and entities back).
-PARSE_DATA_KEPT = ("intent", "entities", "message_id", "metadata")
+# What a user message's parse data keeps: UserUttered fills in text, message id and metadata.
+PARSE_DATA_KEPT = ("intent", "entities")
 
 
 def _scalars(payload: Dict[str, Any]) -> Dict[str, Any]:
@@ -38,8 +39,12 @@ def _scalars(payload: Dict[str, Any]) -> Dict[str, Any]:
 def compact_event(data: Dict[str, Any]) -> Dict[str, Any]:
     """The event dict (Event.as_dict()) as this store writes it."""
     kind = data.get("event")
-    if kind == "bot" and isinstance((data.get("data") or {}).get("custom"), dict):
-        return {**data, "data": {**data["data"], "custom": _scalars(data["data"]["custom"])}}
+    if kind == "bot" and isinstance(data.get("data"), dict):
+        # Buttons, images and the like are None here; BotUttered reads missing ones as None.
+        message = {key: value for key, value in data["data"].items() if value is not None}
+        if isinstance(message.get("custom"), dict):
+            message["custom"] = _scalars(message["custom"])
+        return {**data, "data": message}
     if kind == "user" and isinstance(data.get("parse_data"), dict):
         parse_data = data["parse_data"]
         return {**data, "parse_data": {key: parse_data[key] for key in PARSE_DATA_KEPT if key in parse_data}}

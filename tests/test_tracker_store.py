@@ -57,11 +57,9 @@ def test_bot_payloads_keep_their_scalar_fields_and_user_messages_their_intent(tm
     asyncio.run(store.save(_tracker(domain)))
     with sqlite3.connect(tmp_path / "tracker.db") as connection:
         rows = {kind: json.loads(data) for kind, data in connection.execute("SELECT type_name, data FROM events")}
-    assert rows["bot"]["data"]["custom"] == {"type": "feedback", "turn": 3, "mood": 53, "mood_change": 19}
+    assert rows["bot"]["data"] == {"custom": {"type": "feedback", "turn": 3, "mood": 53, "mood_change": 19}}
     assert rows["bot"]["text"] == "Fine. So when is someone coming?"
-    assert rows["user"]["parse_data"] == {
-        "intent": {"name": "apologize", "confidence": 0.93}, "entities": [], "message_id": "m1", "metadata": {},
-    }
+    assert rows["user"]["parse_data"] == {"intent": {"name": "apologize", "confidence": 0.93}, "entities": []}
     assert rows["user"]["text"] == "I'm really sorry about that."
     assert rows["slot"]["value"] == {"session_id": "s1", "turn": 3, "mood": 53}
 
@@ -69,6 +67,9 @@ def test_bot_payloads_keep_their_scalar_fields_and_user_messages_their_intent(tm
     assert tracker.get_slot("practice") == {"session_id": "s1", "turn": 3, "mood": 53}
     assert tracker.latest_message.intent["name"] == "apologize"
     assert tracker.latest_message.text == "I'm really sorry about that."
+    assert tracker.latest_message.parse_data["text"] == "I'm really sorry about that."
+    bot = [e for e in tracker.events if e.type_name == "bot"][-1]
+    assert bot.message()["custom"] == {"type": "feedback", "turn": 3, "mood": 53, "mood_change": 19}
     assert [e.type_name for e in tracker.events][-3:] == ["bot", "slot", "action"]
 
 
@@ -88,11 +89,12 @@ def test_only_new_events_are_written_when_the_tracker_is_saved_again(tmp_path):
 
 def test_other_events_and_small_payloads_are_written_as_they_are():
     error = {"event": "bot", "text": None, "data": {"custom": {"type": "error", "code": "no_session", "message": "x"}}}
+    # An error payload has only scalar fields: written whole.
     assert compact_event(error) == error
     slot = {"event": "slot", "name": "practice", "value": {"turns": [{"turn": 1}]}}
     assert compact_event(slot) == slot
-    plain = {"event": "bot", "text": "Hello.", "data": {"custom": None}}
-    assert compact_event(plain) == plain
+    plain = {"event": "bot", "text": "Hello.", "data": {"custom": None, "buttons": None}}
+    assert compact_event(plain) == {"event": "bot", "text": "Hello.", "data": {}}
 
 
 def test_endpoints_yml_gives_rasa_this_store(tmp_path):
