@@ -43,7 +43,7 @@ def utterances(messages: List[Dict[str, Any]]) -> List[Tuple[Optional[str], Opti
 
 def send(answer: Answer, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
     """Store the session, send the answer, and keep in the tracker what the next turn needs."""
-    storage_problem = recording.store(answer.state, sender_id=tracker.sender_id)
+    storage_problem = recording.store(answer.state, sender_id=tracker.sender_id, scorecard=answer.scorecard)
     told = any(m.get("custom", {}).get("code") == "storage_unavailable" for m in answer.messages)
     for text, payload in utterances(answer.messages):
         dispatcher.utter_message(text=text, json_message=payload)
