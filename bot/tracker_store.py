@@ -78,13 +78,19 @@ class CompactSQLTrackerStore(SQLTrackerStore):
         return iter(new)
 
     def _drop_earlier_values(self, session: Any, sender_id: str, slots: set) -> None:
-        """Blank the value of the stored `slot` events of `slots` (SQLTrackerStore keeps a slot's name as action_name)."""
-        rows = session.query(self.SQLEvent).filter(
-            self.SQLEvent.sender_id == sender_id,
-            self.SQLEvent.type_name == "slot",
-            self.SQLEvent.action_name.in_(sorted(slots)),
-        )
-        for row in rows:
-            data = json.loads(row.data)
+        """Blank the value of the last stored `slot` event of each of `slots`.
+
+        Only the last one can still hold a value: every earlier one was blanked when the next
+        was stored. SQLTrackerStore keeps a slot event's slot name as its action_name.
+        """
+        for name in sorted(slots):
+            row = (
+                session.query(self.SQLEvent)
+                .filter(self.SQLEvent.sender_id == sender_id, self.SQLEvent.type_name == "slot",
+                        self.SQLEvent.action_name == name)
+                .order_by(self.SQLEvent.id.desc())
+                .first()
+            )
+            data = json.loads(row.data) if row is not None else {}
             if data.get("value") is not None:
                 row.data = json.dumps({**data, "value": None})

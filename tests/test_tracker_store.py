@@ -114,17 +114,18 @@ def test_earlier_values_of_the_state_slot_are_dropped_and_the_last_one_read_back
     store, domain = _store(tmp_path)
     tracker = _tracker(domain)
     asyncio.run(store.save(tracker))
-    tracker.update_with_events(
-        [ActionExecuted("action_customer_reply"), SlotSet("practice", {"session_id": "s1", "turn": 4, "mood": 60})],
-        domain,
-    )
-    asyncio.run(store.save(tracker))
+    for turn in (4, 5):
+        tracker.update_with_events(
+            [ActionExecuted("action_customer_reply"), SlotSet("practice", {"session_id": "s1", "turn": turn, "mood": 60})],
+            domain,
+        )
+        asyncio.run(store.save(tracker))
     with sqlite3.connect(tmp_path / "tracker.db") as connection:
         values = [json.loads(data)["value"] for (data,) in
                   connection.execute("SELECT data FROM events WHERE type_name = 'slot' ORDER BY id")]
         count = connection.execute("SELECT count(*) FROM events").fetchone()[0]
-    assert values == [None, {"session_id": "s1", "turn": 4, "mood": 60}]
+    assert values == [None, None, {"session_id": "s1", "turn": 5, "mood": 60}]
     assert count == len(tracker.events)
     again = asyncio.run(store.retrieve("trainee-1"))
-    assert again.get_slot("practice") == {"session_id": "s1", "turn": 4, "mood": 60}
+    assert again.get_slot("practice") == {"session_id": "s1", "turn": 5, "mood": 60}
     assert len(again.events) == len(tracker.events)
