@@ -1,6 +1,8 @@
 """Rasa's tracker store as endpoints.yml configures it: less written, the same dialogue read back."""
+import asyncio
 import json
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import yaml
 
@@ -22,6 +24,13 @@ PARSE_DATA = {
     "text_tokens": [[0, 3], [4, 10]],
     "intent_ranking": [{"name": "apologize", "confidence": 0.93}, {"name": "thank", "confidence": 0.05}],
 }
+
+
+def _run(coroutine):
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one
+    # when the browser tests ran first, and asyncio.run refuses to start a second.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _store(tmp_path):
@@ -51,10 +60,8 @@ def _tracker(domain):
 
 
 def test_bot_payloads_keep_their_scalar_fields_and_user_messages_their_intent(tmp_path):
-    import asyncio
-
     store, domain = _store(tmp_path)
-    asyncio.run(store.save(_tracker(domain)))
+    _run(store.save(_tracker(domain)))
     with sqlite3.connect(tmp_path / "tracker.db") as connection:
         rows = {kind: json.loads(data) for kind, data in connection.execute("SELECT type_name, data FROM events")}
     assert rows["bot"]["data"] == {"custom": {"type": "feedback", "turn": 3, "mood": 53, "mood_change": 19}}
@@ -63,7 +70,7 @@ def test_bot_payloads_keep_their_scalar_fields_and_user_messages_their_intent(tm
     assert rows["user"]["text"] == "I'm really sorry about that."
     assert rows["slot"]["value"] == {"session_id": "s1", "turn": 3, "mood": 53}
 
-    tracker = asyncio.run(store.retrieve("trainee-1"))
+    tracker = _run(store.retrieve("trainee-1"))
     assert tracker.get_slot("practice") == {"session_id": "s1", "turn": 3, "mood": 53}
     assert tracker.latest_message.intent["name"] == "apologize"
     assert tracker.latest_message.text == "I'm really sorry about that."
@@ -74,14 +81,13 @@ def test_bot_payloads_keep_their_scalar_fields_and_user_messages_their_intent(tm
 
 
 def test_only_new_events_are_written_when_the_tracker_is_saved_again(tmp_path):
-    import asyncio
     from rasa.shared.core.events import ActionExecuted, BotUttered
 
     store, domain = _store(tmp_path)
     tracker = _tracker(domain)
-    asyncio.run(store.save(tracker))
+    _run(store.save(tracker))
     tracker.update_with_events([ActionExecuted("action_customer_reply"), BotUttered("And?")], domain)
-    asyncio.run(store.save(tracker))
+    _run(store.save(tracker))
     with sqlite3.connect(tmp_path / "tracker.db") as connection:
         kinds = [kind for (kind,) in connection.execute("SELECT type_name FROM events ORDER BY id")]
     assert kinds == ["action", "user", "action", "bot", "slot", "action", "action", "bot"]
@@ -108,24 +114,23 @@ def test_endpoints_yml_gives_rasa_this_store(tmp_path):
 
 
 def test_earlier_values_of_the_state_slot_are_dropped_and_the_last_one_read_back(tmp_path):
-    import asyncio
     from rasa.shared.core.events import ActionExecuted, SlotSet
 
     store, domain = _store(tmp_path)
     tracker = _tracker(domain)
-    asyncio.run(store.save(tracker))
+    _run(store.save(tracker))
     for turn in (4, 5):
         tracker.update_with_events(
             [ActionExecuted("action_customer_reply"), SlotSet("practice", {"session_id": "s1", "turn": turn, "mood": 60})],
             domain,
         )
-        asyncio.run(store.save(tracker))
+        _run(store.save(tracker))
     with sqlite3.connect(tmp_path / "tracker.db") as connection:
         values = [json.loads(data)["value"] for (data,) in
                   connection.execute("SELECT data FROM events WHERE type_name = 'slot' ORDER BY id")]
         count = connection.execute("SELECT count(*) FROM events").fetchone()[0]
     assert values == [None, None, {"session_id": "s1", "turn": 5, "mood": 60}]
     assert count == len(tracker.events)
-    again = asyncio.run(store.retrieve("trainee-1"))
+    again = _run(store.retrieve("trainee-1"))
     assert again.get_slot("practice") == {"session_id": "s1", "turn": 5, "mood": 60}
     assert len(again.events) == len(tracker.events)
