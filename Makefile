@@ -23,7 +23,7 @@ export PYTHONWARNINGS := $(WARNING_FILTERS)$(if $(and $(WARNING_FILTERS),$(PYTHO
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 HIDE_PIP_NOISE := { grep -v "^WARNING: Location 'file://[^']*' is ignored: it is neither a file nor a directory\.$$" || true; }
 
-.PHONY: help install train train-defensive run test test-services unit validate test-stories nlu-cv bench bench-checks bench-latency bench-load bench-coaching bench-scale fuzz lock clean
+.PHONY: help install train train-defensive run test test-services unit validate test-stories nlu-cv bench bench-checks bench-checks-cv bench-latency bench-load bench-coaching bench-scale fuzz lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -80,6 +80,9 @@ train-defensive: install  ## retrain the learned defensive layer from the dev se
 
 bench-checks: install  ## accuracy per check (dev set, AnnoMI, GoEmotions) and speed; bench/results/checks.md
 	$(PY) -m bench.checks_quality
+
+bench-checks-cv: install  ## each round of the dev set held out in turn: what a fresh held-out set will show; bench/results/checks_cv.md
+	$(PY) -m bench.checks_crossval
 
 bench-latency: install train  ## turn latency through the REST protocol vs no-op actions; bench/results/latency.md
 	$(PY) -m bench.latency

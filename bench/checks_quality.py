@@ -12,7 +12,7 @@
 - p50/p95 of a single assess_reply call, spaCy included.
 
     python -m bench.checks_quality
-    python -m bench.checks_quality --first-score tests/data/checks_heldout_7.jsonl --round 7
+    python -m bench.checks_quality --first-score tests/data/checks_heldout_8.jsonl --round 8
 
 `--first-score` is run once per fresh set, before any rule is changed for it: it prints the scores
 and records them as that round's first score, and refuses to overwrite a round already recorded.
@@ -32,15 +32,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
-from bench.checks_summary import load_first_scores, record_first_score, summary_table, write_into_docs
+from bench.checks_summary import current_held_out, load_first_scores, record_first_score, summary_table, write_into_docs
 from bot.checks import CHECK_NAMES, assess_many, assess_reply
 from bot.nlp import get_nlp
 from bot.scenarios import get_scenario
 from bot.settings import PROJECT_ROOT
 
 DEV_SET = PROJECT_ROOT / "tests" / "data" / "checks_dev.jsonl"
-# The current held-out set: the newest fresh set, scored but never studied.
-HELD_OUT_SET = PROJECT_ROOT / "tests" / "data" / "checks_heldout_7.jsonl"
+# The current held-out set is the newest tests/data/checks_heldout_<round>.jsonl (none between a
+# fold and the next fresh set): see bench.checks_summary.current_held_out.
+DATA = PROJECT_ROOT / "tests" / "data"
 FIRST_SCORES = PROJECT_ROOT / "bench" / "data" / "first_scores.json"
 DOCS = PROJECT_ROOT / "docs" / "checks.md"
 DOCS_START = "<!-- bench-checks summary: start -->"
@@ -204,6 +205,10 @@ def parse_only(items: List[dict], repeat: int) -> float:
     return len(texts) / (time.perf_counter() - began)
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=4, help="copies of the dev set in the throughput file")
@@ -212,12 +217,23 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.first_score:
         return first_score(args.first_score, args.round)
+    held_counts, held_path = None, None
+    first_scores = load_first_scores(FIRST_SCORES)
+    current = current_held_out(DATA)
+    if current is not None:
+        round_id, held_path = current
+        if round_id not in first_scores["rounds"]:
+            # its first score is the figure that counts: the bench must not be its first look
+            name = _shown(held_path)
+            raise SystemExit(
+                f"{name} (round {round_id}) has no first score yet; record it first with\n"
+                f"  python -m bench.checks_quality --first-score {name} --round {round_id}"
+            )
     items, labels = labelled_set(DEV_SET)
     bare_items, _ = labelled_set(DEV_SET, with_scenario=False)
     dev_counts = score(items, labels, CHECK_NAMES)
-    held_counts = None
-    if HELD_OUT_SET.exists():
-        held_counts = score(*labelled_set(HELD_OUT_SET), CHECK_NAMES)
+    if held_path is not None:
+        held_counts = score(*labelled_set(held_path), CHECK_NAMES)
     lines = [
         "# Reply checks: accuracy and speed",
         "",
@@ -239,7 +255,7 @@ def main(argv=None) -> int:
     ]
     if held_counts is not None:
         lines += [
-            f"## Held-out set ({held_counts['greeting'].total} labelled replies, `{HELD_OUT_SET.relative_to(PROJECT_ROOT)}`)",
+            f"## Held-out set ({held_counts['greeting'].total} labelled replies, `{_shown(held_path)}`)",
             "",
             "Written and labelled from the definitions in docs/checks.md before its author read the "
             "rules, and never used to change them: the figure to expect on replies nobody has tuned on. "
@@ -248,7 +264,10 @@ def main(argv=None) -> int:
             *table(held_counts, targets=True),
             "",
         ]
-    summary = summary_table(dev_counts, held_counts, HELD_OUT_SET.name, load_first_scores(FIRST_SCORES), list(CHECK_NAMES))
+    else:
+        lines += ["## Held-out set", "", "None at present: the last one was folded into the development set and the "
+                  "next fresh set has not arrived (docs/checks.md, \"The held-out set\").", ""]
+    summary = summary_table(dev_counts, held_counts, held_path.name if held_path else "", first_scores, list(CHECK_NAMES))
     lines += [
         "## Summary per check",
         "",

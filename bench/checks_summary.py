@@ -7,10 +7,24 @@ never recomputed. The summary puts it beside the development set and the current
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Optional, Tuple
 
 FIRST_SCORES_NOTE = "first score, before any rule was changed for it"
+# A fresh held-out set is dropped in as tests/data/checks_heldout_<round>.jsonl; when its errors
+# are studied it is folded into the development set and its file removed.
+HELD_OUT_NAME = re.compile(r"^checks_heldout_(\d+)\.jsonl$")
+
+
+def current_held_out(folder: Path) -> Optional[Tuple[str, Path]]:
+    """(round, path) of the newest held-out file in `folder`, or None when every round has been
+    folded into the development set and the next one has not arrived yet."""
+    found = [(int(m.group(1)), p) for p in folder.glob("checks_heldout_*.jsonl") if (m := HELD_OUT_NAME.match(p.name))]
+    if not found:
+        return None
+    number, path = max(found)
+    return str(number), path
 
 
 def load_first_scores(path: Path) -> dict:

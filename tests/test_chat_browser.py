@@ -416,18 +416,18 @@ def test_a_second_trainee_can_neither_see_nor_post_into_the_first_ones_conversat
 
 
 def test_assigned_scenarios_come_first_and_preselect_their_persona_and_mode(assistant, engine, contexts):
-    from bot.db import training
+    from bot.db import assignments, curriculum_edits
     from bot.scenarios import PERSONAS, list_scenarios
 
     trainee = new_trainee(engine)
     name = f"Onboarding {uuid.uuid4().hex[:6]}"
     with db.session_scope(engine) as session:
-        curriculum = training.create_curriculum(
+        curriculum = curriculum_edits.create_curriculum(
             session=session, name=name, scenario_ids=[s.id for s in list_scenarios()], personas=PERSONAS,
-            items=[training.ItemSpec(scenario=LAPTOP, persona="dispassionate", mode="assessment",
-                                     pass_mark="70", due_date="2030-01-15")],
+            items=[curriculum_edits.ItemSpec(scenario=LAPTOP, persona="dispassionate", mode="assessment",
+                                             pass_mark="70", due_date="2030-01-15")],
         )
-        training.assign_curriculum(session=session, curriculum_id=curriculum.id, user_id=trainee["id"])
+        assignments.assign_curriculum(session=session, curriculum_id=curriculum.id, user_id=trainee["id"])
     page = signed_in_page(assistant, engine, contexts, PHONE, trainee=trainee)
     groups = page.eval_on_selector_all(
         "#scenario optgroup", "gs => gs.map(g => [g.label, Array.from(g.children).map(o => o.value)])"

@@ -114,3 +114,54 @@ def test_next_step_with_a_time_window_or_chat_spellings(reply):
                                    "If it drops again, expect a call from us tomorrow."])
 def test_no_next_step_without_a_delivery_or_a_promise(reply):
     assert assess_reply(reply)["next_step"]["found"] is False
+
+
+def test_chat_spellings_are_read_as_words_and_quoted_as_typed():
+    reply = "sry abt that dana, ill have it sorted - will call u tmrw b4 10am"
+    out = assess_reply(reply, customer_name="Dana Whitfield")
+    assert out["apology"]["found"] is True and out["apology"]["evidence"][0].startswith("sry")
+    assert out["next_step"]["found"] is True
+    assert all(e in reply for check in out.values() for e in check["evidence"])
+
+
+@pytest.mark.parametrize("reply", ["The U.S. store ships it.", "Your UR-12 router is on its way.", "Take an umbrella."])
+def test_chat_spellings_leave_other_words_alone(reply):
+    from bot.checks._text import clean
+
+    assert clean(reply).text == reply
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["engineer booked for fri 2-4pm", "removing it now and refunding both months today",
+     "A new camera is being sent by express tonight.", "The 320-dollar quote is cancelled as of now."],
+)
+def test_next_step_in_chat_shorthand_and_the_present_passive(reply):
+    assert assess_reply(reply)["next_step"]["found"] is True
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["Refunds go back to the original card and usually show in 3 to 5 working days.",
+     "so the camera, ordered on the 5th, tracking says delivered but it never reached you.",
+     "The engineer booked for Tuesday never came."],
+)
+def test_no_next_step_in_a_timetable_or_a_record(reply):
+    assert assess_reply(reply)["next_step"]["found"] is False
+
+
+def test_a_detail_used_in_a_learned_defence_is_no_restatement():
+    """'Other Nimbus X2 owners haven't reported charging faults ...': the customer's details,
+    used against them; no pattern names it, the learned layer does."""
+    customer = "My new Nimbus X2 stopped charging after two days and you refused the warranty."
+    reply = "Other Nimbus X2 owners haven't reported charging faults, so it's unlikely to be a manufacturing issue."
+    out = assess_reply(reply, customer_message=customer)
+    assert out["defensive"]["found"] is True
+    assert out["active_listening"]["found"] is False
+
+
+def test_a_learned_verdict_names_its_kind_in_a_sentence():
+    verdict = _defensive("Frankly that part of the process is not down to me.")
+    lex = json.loads((MODEL_PATH.parent.parent / "lexicons" / "defensive.json").read_text(encoding="utf-8"))
+    assert verdict["tip"].startswith("'Frankly that part of the process is not down to me.' reads as ")
+    assert any(f" reads as {phrase}; take ownership instead: '" in verdict["tip"] for phrase in lex["kind_phrases"].values())

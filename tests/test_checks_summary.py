@@ -37,3 +37,29 @@ def test_summary_rows_and_the_docs_block(tmp_path):
     text = docs.read_text()
     assert "old" not in text and text.startswith("intro\n<!-- s -->\n| check") and text.endswith("<!-- e -->\nrest\n")
     assert not write_into_docs(tmp_path / "checks.md", "<!-- x -->", "<!-- y -->", lines)
+
+
+def test_the_current_held_out_set_is_the_newest_round_file(tmp_path):
+    from bench.checks_summary import current_held_out
+
+    assert current_held_out(tmp_path) is None  # between a fold and the next fresh set
+    (tmp_path / "checks_heldout_7.jsonl").write_text("")
+    (tmp_path / "checks_heldout_10.jsonl").write_text("")
+    (tmp_path / "checks_heldout_8_draft.jsonl").write_text("")  # not a round file
+    (tmp_path / "checks_heldout.jsonl").write_text("")
+    assert current_held_out(tmp_path) == ("10", tmp_path / "checks_heldout_10.jsonl")
+
+
+def test_the_bench_will_not_be_a_fresh_sets_first_look(tmp_path, monkeypatch):
+    """A round file without a recorded first score stops `make bench-checks` with the command to record it."""
+    from bench import checks_quality
+
+    (tmp_path / "checks_heldout_8.jsonl").write_text("")
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps({"_source": "test", "rounds": {"7": {"file": "x", "scores": {}}}}))
+    monkeypatch.setattr(checks_quality, "DATA", tmp_path)
+    monkeypatch.setattr(checks_quality, "FIRST_SCORES", first)
+    monkeypatch.setattr(checks_quality, "score", lambda *a, **k: pytest.fail("scored before its first score"))
+    monkeypatch.setattr(checks_quality, "labelled_set", lambda *a, **k: ([], []))
+    with pytest.raises(SystemExit, match=r"(?s)no first score yet.*--first-score .*checks_heldout_8.jsonl --round 8"):
+        checks_quality.main([])

@@ -1,17 +1,21 @@
 """Reply text as the parser should see it, with a way back to the trainee's exact characters.
 
 HTML tags and markdown marks would split or glue words ('<b>sorry</b>', '**sorry**'), curly
-apostrophes stop "I’m" matching "I'm", and runs of spaces make whitespace tokens that break
-multi-word patterns. `clean` removes or normalises them and remembers, for every character
-it keeps, which characters of the original it stands for, so evidence can quote the reply
-exactly as typed.
+apostrophes stop "I’m" matching "I'm", runs of spaces make whitespace tokens that break
+multi-word patterns, and chat spellings ('sry', 'u', 'tmrw', 'dont') are words no lexicon or
+parser knows. `clean` removes or normalises them (the spellings written out are data:
+"before_parse" in chat_spellings.json) and remembers, for every character it keeps, which
+characters of the original it stands for, so evidence can quote the reply exactly as typed.
 """
 from __future__ import annotations
 
 import html
 import re
 from dataclasses import dataclass
-from typing import List
+from functools import lru_cache
+from typing import Dict, List, Tuple
+
+from bot.checks._lexicon import load_lexicon
 
 # One alternation, tried left to right at each position:
 #   tag     an HTML tag or comment, up to 300 characters, on one line
@@ -55,7 +59,47 @@ def _separates(chars: List[str], original: str, end: int) -> bool:
 _NEEDS_WORK = re.compile(r"[<>&*_~`#\[\]\u2018\u2019\u201c\u201d\u00a0]|\s\s|[^\S ]")
 
 
+@lru_cache(maxsize=1)
+def _chat() -> Tuple["re.Pattern[str]", Dict[str, str]]:
+    data = load_lexicon("chat_spellings")
+    spelled = {k: data["words"][k] for k in data["before_parse"]}
+    alternatives = "|".join(sorted(map(re.escape, spelled), key=len, reverse=True))
+    # a whole word: not inside another ('umbrella', 'U.S.', 'UR-12', "u's")
+    return re.compile(rf"(?<![\w'/.-])(?:{alternatives})(?![\w'/-]|\.\w)", re.IGNORECASE), spelled
+
+
+def _spelled_out(text: CleanText) -> CleanText:
+    """`text` with its chat spellings written out, each new character standing for the whole
+    spelling it replaces."""
+    pattern, spelled = _chat()
+    if not pattern.search(text.text):
+        return text
+    chars: List[str] = []
+    starts: List[int] = []
+    ends: List[int] = []
+    pos = 0
+    for match in pattern.finditer(text.text):
+        chars += text.text[pos : match.start()]
+        starts += text.starts[pos : match.start()]
+        ends += text.ends[pos : match.start()]
+        word = spelled[match.group().lower()]
+        if match.group()[0].isupper():
+            word = word[0].upper() + word[1:]
+        chars += word
+        starts += [text.starts[match.start()]] * len(word)
+        ends += [text.ends[match.end() - 1]] * len(word)
+        pos = match.end()
+    chars += text.text[pos:]
+    starts += text.starts[pos:]
+    ends += text.ends[pos:]
+    return CleanText(original=text.original, text="".join(chars), starts=starts, ends=ends)
+
+
 def clean(original: str) -> CleanText:
+    return _spelled_out(_without_markup(original))
+
+
+def _without_markup(original: str) -> CleanText:
     if not _NEEDS_WORK.search(original):
         n = len(original)
         return CleanText(original=original, text=original, starts=list(range(n)), ends=list(range(1, n + 1)))

@@ -14,9 +14,7 @@ it" is not defensive):
 """
 from __future__ import annotations
 
-from collections import Counter
-from functools import lru_cache
-from typing import Dict, List, Sequence
+from typing import List, Sequence
 
 from spacy.tokens import Doc, Span
 
@@ -95,15 +93,6 @@ def flagged(doc: Doc, ctx: Context) -> List[Match]:
     return list(doc.user_data["checks_defensive"])
 
 
-@lru_cache(maxsize=1)
-def _kind_rewrites() -> Dict[str, str]:
-    """For each label, the ownership rewrite most of its patterns carry."""
-    by_label: Dict[str, Counter] = {}
-    for entry in load_lexicon("defensive")["patterns"]:
-        by_label.setdefault(entry["label"], Counter())[entry["rewrite"]] += 1
-    return {label: counts.most_common(1)[0][0] for label, counts in by_label.items()}
-
-
 def _acts_in(sent: Span) -> bool:
     """A promise, or an action marked as just done, in the sentence: the cause is acted on."""
     return any(
@@ -142,8 +131,11 @@ def check(doc: Doc, ctx: Context) -> dict:
         out = result(True, evidence, fill(template, span=ctx.quote(first.span), rewrite=first.entry["rewrite"]))
         out["kind"] = names.get(first.label, first.label.lower())
         return out
+    # a learned verdict quotes the clause, names its kind and offers that kind's rewrite
+    lex = load_lexicon("defensive")
     top = stances[0]
-    rewrite = _kind_rewrites()[top.kind]
-    out = result(True, evidence, fill(template, span=ctx.quote(top.span).strip(), rewrite=rewrite))
+    tip = fill(lex["tips"]["found_learned"], span=ctx.quote(top.span).strip(),
+               kind_phrase=lex["kind_phrases"][top.kind], rewrite=lex["kind_rewrites"][top.kind])
+    out = result(True, evidence, tip)
     out["kind"] = names.get(top.kind, top.kind.lower())
     return out

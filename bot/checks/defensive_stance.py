@@ -119,8 +119,6 @@ def _clause_parts(span: Span) -> Tuple[List[str], List[str]]:
         feats.append("opens_apology")
         if "but" in words:
             feats.append("apology_but")
-    if span.start == 0:  # clauses are whole sentences
-        feats.append("first_sentence")
     return words, feats
 
 

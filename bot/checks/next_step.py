@@ -86,10 +86,35 @@ def _sent_on_its_way(verb: Token) -> bool:
     return any(c.dep_ == "prt" and c.lower_ in {"out", "back", "over"} for c in verb.children)
 
 
+def _telegraphic(verb: Token) -> bool:
+    """Chat drops 'is' and 'I'm': 'engineer booked for fri 2-4pm', 'removing it now and
+    refunding both months today'. Only a main verb with no auxiliary counts."""
+    if verb.dep_ not in {"ROOT", "conj"} or (verb.dep_ == "conj" and verb.head.dep_ != "ROOT") or _auxiliaries(verb):
+        return False
+    if verb.tag_ == "VBG":
+        return _subject(verb) is None
+    subject = _subject(verb)
+    if any(c.lemma_.lower() in words("next_step", "record_verbs") for c in verb.children):
+        return False  # 'tracking says delivered': what a record shows, not what was done
+    return (verb.tag_ in {"VBN", "VBD"} and verb.lemma_.lower() in words("next_step", "scheduled_passive_verbs")
+            and subject is not None and subject.pos_ == "NOUN" and not any(c.dep_ == "dobj" for c in verb.children))
+
+
 def _promise_kind(verb: Token) -> Optional[str]:
-    """'future', 'now' (let me ..., I'm sending ...) or 'done' (I've just sent ...), else None."""
+    """'future', 'now' (let me ..., I'm sending ...) or 'done' (I've just sent ...), else None.
+    Asked of the same verb by several checks, so the answer is kept on the doc."""
+    memo = verb.doc.user_data.setdefault("checks_promise_kind", {})
+    if verb.i not in memo:
+        memo[verb.i] = _find_promise_kind(verb)
+    return memo[verb.i]
+
+
+def _find_promise_kind(verb: Token) -> Optional[str]:
     auxes = _auxiliaries(verb)
     lowers = {a.lower_ for a in auxes}
+    habitual = words("next_step", "habitual_adverbs")
+    if any(c.dep_ == "advmod" and c.lower_ in habitual for c in verb.children):
+        return None  # 'refunds usually show in 3 to 5 days': a timetable, not a promise
     if lowers & FUTURE_AUX or _typed_future(verb):
         return "future"
     head = verb.head
@@ -106,13 +131,17 @@ def _promise_kind(verb: Token) -> Optional[str]:
     if _just_done(verb):
         return "done"
     if verb.tag_ in {"VBZ", "VBP"} and verb.lemma_.lower() in words("next_step", "delivered_things_verbs"):
-        return "scheduled"  # 'the phone ships back Monday': present tense for a timetable
+        # 'the phone ships back Monday': present tense for a timetable; 'refunds go back to the
+        # card and usually show in 3 to 5 days' is how it always goes, promised to nobody
+        return None if any(t.lower_ in habitual for t in verb.sent) else "scheduled"
     if (
         verb.tag_ == "VBN"
         and verb.lemma_.lower() in words("next_step", "scheduled_passive_verbs")
-        and any(a.dep_ == "auxpass" and a.tag_ in {"VBZ", "VBP"} for a in auxes)
+        and any(a.dep_ in {"aux", "auxpass"} and a.lemma_ == "be" and a.tag_ in {"VBZ", "VBP"} for a in auxes)
     ):
-        return "scheduled"  # 'it's dispatched by express today
+        return "scheduled"  # 'it's dispatched by express today', 'your 142 dollars is being refunded today'
+    if _telegraphic(verb):
+        return "now" if verb.tag_ == "VBG" else "scheduled"
     return None
 
 
@@ -184,6 +213,8 @@ def _is_commitment(verb: Token) -> bool:
         return True
     if subject is None:
         if kind == "future" and _opens_with_will(verb):
+            return True
+        if kind == "now" and _telegraphic(verb):  # 'removing it now': chat drops the "I'm"
             return True
         return kind == "done" and _just_done(verb)  # 'booked one just now for you': chat drops the 'I've'
     who = subject.lower_
