@@ -140,13 +140,17 @@ TRACKER_URL_ENV = "COACH_TRACKER_DB_URL"
 LOCK_STORE_URL_ENV = "COACH_LOCK_STORE_URL"
 
 
+# Rasa's SQL tracker store writing less of each event (bot/tracker_store.py), as in endpoints.yml.
+TRACKER_STORE_TYPE = "bot.tracker_store.CompactSQLTrackerStore"
+
+
 def _tracker_store(url: str) -> Dict[str, object]:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         raise SystemExit(f"{TRACKER_URL_ENV} must be a postgresql:// URL, got {parsed.drivername!r}.")
-    store: Dict[str, object] = {"type": "SQL", "dialect": "postgresql", "url": parsed.host or "127.0.0.1",
+    store: Dict[str, object] = {"type": TRACKER_STORE_TYPE, "dialect": "postgresql", "url": parsed.host or "127.0.0.1",
                                 "port": parsed.port or 5432, "db": parsed.database}
     if parsed.username:
         store["username"] = parsed.username
