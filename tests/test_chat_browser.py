@@ -351,6 +351,36 @@ def test_a_backend_down_gets_a_clear_message_and_a_retry_without_retyping(assist
     assert [t.trainee_text for t in transcript.turns] == [GREET]
 
 
+def test_a_reply_outlasts_a_long_restart_and_goes_through_without_the_trainee(assistant, engine, contexts):
+    """The page used to stop retrying a 503 after six tries (about a minute), and a Rasa server
+    restarting on a loaded machine took 54 s in bench/scale.py: now it keeps trying every 15 s."""
+    page = signed_in_page(assistant, engine, contexts)
+    start(page, mode="coach")
+    page.clock.install()
+    refused = []
+
+    def down(route):
+        refused.append(json.loads(route.request.post_data)["message_id"])
+        route.fulfill(status=503, content_type="application/json", body=json.dumps(
+            {"error": {"code": "rasa_down", "message": "The practice server is not answering. Try again in a moment."}}))
+
+    page.route("**/api/message", down)
+    page.fill("#reply", GREET)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#log .msg-trainee.undelivered", timeout=WAIT)
+    for _ in range(12):  # three minutes of a server that is down
+        page.clock.run_for(15_000)
+        page.wait_for_timeout(200)  # the refused request's answer arrives outside the fake clock
+    assert len(refused) >= 10 and len(set(refused)) == 1
+    assert "Trying again in 15 s." in page.locator("#notice-text").inner_text()
+    page.unroute("**/api/message")
+    page.clock.run_for(15_000)
+    page.wait_for_function("() => document.querySelectorAll('#log .msg-customer').length === 2", timeout=WAIT)
+    assert page.locator("#log .undelivered").count() == 0
+    (transcript,) = sessions_of(engine, page.trainee["id"])
+    assert [t.trainee_text for t in transcript.turns] == [GREET]
+
+
 # ---- a second trainee ----
 
 

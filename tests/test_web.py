@@ -40,7 +40,7 @@ class FakeRasa:
 
     def __init__(self) -> None:
         self.received: List[Dict[str, str]] = []
-        self.behaviour = "normal"  # normal | empty | slow | http_error
+        self.behaviour = "normal"  # normal | empty | slow | http_error | actions_down
         self.delay = 0.0
         self.in_flight: Dict[str, int] = {}
         self.max_in_flight: Dict[str, int] = {}
@@ -65,6 +65,12 @@ class FakeRasa:
         def hello():
             return "Hello from Rasa: 3.6.21"
 
+        @app.get("/webhooks/rest/ready")
+        def ready():  # bot.rasa_channel's readiness route
+            if self.behaviour == "actions_down":
+                return jsonify(status="not_ready", reason="its action server is not answering"), 503
+            return jsonify(status="ok")
+
         @app.post("/webhooks/rest/webhook")
         def webhook():
             body = request.get_json()
@@ -81,6 +87,9 @@ class FakeRasa:
                     return jsonify([])
                 if self.behaviour == "http_error":
                     return "Internal Server Error", 500
+                if self.behaviour == "actions_down":  # what our channel answers when the action fails
+                    return jsonify([{"recipient_id": sender, "custom": {
+                        "type": "error", "code": "no_answer", "message": "The action server may be down."}}])
                 return jsonify(self.answer(sender, message))
             finally:
                 with self._lock:

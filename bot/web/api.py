@@ -24,7 +24,9 @@ Routes (all need a signed-in user; errors are `{"error": {"code", "message"}}`):
   far); `{"conversation": null}` when none is running.
 
 Refusals: 401 signed_out, 403 not_your_conversation, 409 no_session / conversation_changed,
-400 for bad input, 502 no_answer / rasa_error, 503 rasa_down / database_down.
+400 for bad input, 502 no_answer (an action failed while its action server is up) / rasa_error,
+503 rasa_down (no Rasa server with a live action server answers; the page sends the reply again
+by itself) / database_down.
 """
 from __future__ import annotations
 

@@ -9,8 +9,10 @@
 import { CONVERSATION_GONE, detach, el, hideNotice, showNotice, state, ui } from "./chat-page.js";
 import { addTrainee, giveBack, setTyping } from "./chat-render.js";
 
-// Waits before each automatic retry of an undelivered reply; after the last, the Retry button only.
-var RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000, 30000];
+// Waits before each automatic retry of a reply the server could not take now (503: a Rasa
+// server restarting, or no network); after the last, that long again until it is delivered, so
+// the conversation goes on by itself once a server is back. "Retry now" skips the wait.
+var RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000];
 var STORE_PREFIX = "coach-outbox:";
 
 /* ---- requests ---- */
@@ -192,18 +194,18 @@ function failed(entry, result) {
   }
   entry.waiting = true;
   entry.noticed = true;
-  var automatic = (result.status === 0 || result.status === 503) && entry.attempts <= RETRY_DELAYS.length;
+  var automatic = result.status === 0 || result.status === 503;
   var what = entry.kind === "end" ? "Ending the conversation" : "Your reply";
   var message = result.error.message + " " + what + " is kept and was not delivered yet.";
   if (automatic) {
-    var delay = RETRY_DELAYS[entry.attempts - 1];
+    var delay = RETRY_DELAYS[Math.min(entry.attempts, RETRY_DELAYS.length) - 1];
     message += " Trying again in " + Math.round(delay / 1000) + " s.";
     entry.timer = setTimeout(function () { retryNow(entry); }, delay);
   }
   if (entry.item) {
     entry.item.classList.remove("pending");
     entry.item.classList.add("undelivered");
-    setStatus(entry, automatic ? "Not delivered yet: trying again…" : "Not delivered.", true);
+    setStatus(entry, automatic ? "Kept, not delivered yet: sent again by itself when the server answers…" : "Not delivered.", true);
   }
   showNotice(message, function () { retryNow(entry); }, { keepFocus: true });
 }
