@@ -7,7 +7,10 @@ costs?) and the size of one conversation's events in Rasa's tracker store. Every
 checked to be a real turn: the customer answers, with feedback for that turn and no error.
 Machines here are shared and noisy: compare ratios from one run, not absolute times across runs.
 
-    python -m bench.latency [--conversations 20]
+    python -m bench.latency [--conversations 20] [--profile]
+
+With --profile, Rasa and the coach action server run under bench.sampling, and the profile of
+their main threads during the timed coach conversations goes to bench/results/latency-profile.md.
 """
 from __future__ import annotations
 
@@ -25,11 +28,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List
 
+from bench import sampling
 from bot.launcher import DEFAULT_MODEL, actions_service, free_port, prepare_database, rasa_service, write_endpoints
 from bot.rasa_client import END_COMMAND, RasaRestClient, start_command
 from bot.settings import PROJECT_ROOT, load_settings
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "latency.md"
+PROFILE_RESULTS = PROJECT_ROOT / "bench" / "results" / "latency-profile.md"
 SCENARIO, PERSONA = "laptop_at_home_service", "angry"
 # Twelve replies to the angry Dana (turn limit 12): no plan until the last one, so the customer
 # stays in the conversation for eleven turns and accepts the plan at the twelfth.
@@ -138,6 +143,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="sample Rasa and the coach action server (bench.sampling)")
     args = parser.parse_args(argv)
     if not DEFAULT_MODEL.exists():
         print(f"No trained model at {DEFAULT_MODEL}: run `make train` first.", file=sys.stderr)
@@ -149,15 +155,26 @@ def main(argv=None) -> int:
         prepare_database(settings)
         tracker_db = settings.var_dir / "bench_tracker.db"
         endpoints = write_endpoints(settings=settings, actions_url=settings.actions_url, tracker_db=tracker_db)
-        rasa = stack.enter_context(rasa_service(settings=settings, model=DEFAULT_MODEL, endpoints=endpoints).start())
-        results, per_turn, growths = {}, {}, {}
+        profiles = {"Rasa server": settings.var_dir / "rasa-profile.json",
+                    "Action server": settings.var_dir / "actions-profile.json"}
+        rasa = rasa_service(settings=settings, model=DEFAULT_MODEL, endpoints=endpoints)
+        rasa = stack.enter_context((sampling.sampled(rasa, profiles["Rasa server"]) if args.profile else rasa).start())
+        results, per_turn, growths, profile_text = {}, {}, {}, ""
         for label, package in (("coach actions", "actions"), ("no-op actions", "bench.noop_actions")):
             real = package == "actions"
-            with actions_service(settings=settings, package=package).start() as actions:
+            profiled = args.profile and real
+            actions = actions_service(settings=settings, package=package)
+            with (sampling.sampled(actions, profiles["Action server"]) if profiled else actions).start() as actions:
                 actions.wait_until_up()
                 rasa.wait_until_up()
                 play(settings, args.warmup, real_actions=real)
+                before = sampling.snapshots(profiles) if profiled else {}
                 played = play(settings, args.conversations, real_actions=real)
+                if profiled:
+                    profile_text = "\n\n".join(
+                        sampling.report(sampling.difference(after, before.get(name)), name, 20)
+                        for name, after in sampling.snapshots(profiles).items()
+                    )
                 results[label] = summary(played["by_turn"])
                 per_turn[label] = played["by_turn"]
                 growths[label] = growth(played["by_reply"])
@@ -213,6 +230,17 @@ def main(argv=None) -> int:
     RESULTS.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
     print(f"Written to {RESULTS.relative_to(PROJECT_ROOT)}")
+    if profile_text:
+        PROFILE_RESULTS.write_text(
+            "# Where a turn's time goes (bench.sampling, main threads, timed coach conversations)\n\n"
+            f"Run {stamp}, `python -m bench.latency --profile`, {args.conversations} conversations one after another. "
+            "Shares are of the samples where the main thread was working (not waiting in the event loop); "
+            "the Rasa server's profile includes its wait for the action server's answer only as idle time.\n\n"
+            "```\n" + profile_text + "\n```\n",
+            encoding="utf-8",
+        )
+        print(profile_text)
+        print(f"Written to {PROFILE_RESULTS.relative_to(PROJECT_ROOT)}")
     return 0
 
 

@@ -199,14 +199,6 @@ def play_class(web_url: str, database_url: str, size: int, seconds: float, *, co
     return result
 
 
-def _sampled(service: Service, out: Path) -> Service:
-    """The same service, run under bench.sampling."""
-    command = list(service.command)
-    module_at = command.index("-m")
-    service.command = [command[0], "-m", "bench.sampling", "--out", str(out), *command[module_at:]]
-    return service
-
-
 def _cpu_row(label: str, r: Dict) -> str:
     cpu = r["cpu_ms_per_turn"]
     rasa, actions, web = cpu.get("Rasa server", 0.0), cpu.get("Action server", 0.0), cpu.get("Web app", 0.0)
@@ -245,9 +237,9 @@ def main(argv=None) -> int:
 
             rasa_service, actions = launcher.rasa_service, launcher.actions_service
             stack.enter_context(_patched(launcher, "rasa_service",
-                                         lambda **kw: _sampled(rasa_service(**kw), profiles["Rasa server"])))
+                                         lambda **kw: sampling.sampled(rasa_service(**kw), profiles["Rasa server"])))
             stack.enter_context(_patched(launcher, "actions_service",
-                                         lambda **kw: _sampled(actions(**kw), profiles["Action server"])))
+                                         lambda **kw: sampling.sampled(actions(**kw), profiles["Action server"])))
         print("Starting the action server, Rasa and the web app...", flush=True)
         services = {s.name: s for s in start_all(stack, settings=settings, model=DEFAULT_MODEL)}
         database_url = prepare_database(settings)  # the one start_all migrated

@@ -114,6 +114,20 @@ def report(profile: Dict, name: str, count: int = 20) -> str:
     return "\n".join(lines)
 
 
+def sampled(service, out: Path):
+    """The same bot.launcher Service, its module run under this sampler writing to `out`."""
+    command = list(service.command)
+    module_at = command.index("-m")
+    service.command = [command[0], "-m", "bench.sampling", "--out", str(out), *command[module_at:]]
+    return service
+
+
+def snapshots(paths: Dict[str, Path]) -> Dict[str, Dict]:
+    """The profiles as written now (by name), after waiting for the samplers' next write."""
+    time.sleep(WRITE_EVERY_SECONDS + 1)
+    return {name: load(path) for name, path in paths.items() if path.exists()}
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="Sample a module's main thread while it runs.", allow_abbrev=False)
     parser.add_argument("--out", type=Path)

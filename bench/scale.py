@@ -9,7 +9,8 @@ what the chat page does: a reply that got an error is sent again under the same 
 any answered turn not stored, or stored twice), replies that got an error and which, the
 longest wait of a trainee for one answer (the longest interruption), whether every
 conversation finished with a scorecard, whether the killed services came back by themselves,
-and turns/s.
+turns/s, and the timeline of the slowest replies (each send: when, how long, what came back),
+which is where a long wait shows what it was spent on.
 """
 from __future__ import annotations
 
@@ -46,12 +47,21 @@ KILL_RASA_AT, KILL_ACTIONS_AT = 10.0, 25.0  # seconds one reply may take, retrie
 
 
 @dataclass
+class Attempt:
+    """One send of a reply: when it left (time.monotonic()), how long it took, what came back."""
+    sent: float
+    took: float
+    outcome: str
+
+
+@dataclass
 class Reply:
     text: str
     waited: float = 0.0
     errors: List[str] = field(default_factory=list)
     turn: Optional[int] = None
     answered: bool = False
+    attempts: List[Attempt] = field(default_factory=list)
 
 
 @dataclass
@@ -61,6 +71,7 @@ class Practice:
     finished: bool = False
     session_id: Optional[str] = None
     problem: Optional[str] = None
+    odd: List[str] = field(default_factory=list)
 
 
 def _payloads(messages, kind):
@@ -72,16 +83,19 @@ def _send(http, url, body, reply: Reply) -> Optional[List[Dict]]:
     began = time.monotonic()
     attempt = 0
     while time.monotonic() - began < GIVE_UP_AFTER:
+        sent = time.monotonic()
         try:
             answer = http.post(url, json=body, timeout=60)
             data = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
             if answer.status_code == 200 and not _payloads(data.get("messages", []), "error"):
                 reply.waited = time.monotonic() - began
+                reply.attempts.append(Attempt(sent, time.monotonic() - sent, "answered"))
                 return data["messages"]
             code = data.get("error", {}).get("code") or ",".join(p.get("code", "?") for p in _payloads(data.get("messages", []), "error"))
             reply.errors.append(f"HTTP {answer.status_code} {code}".strip())
         except requests.RequestException as exc:
             reply.errors.append(exc.__class__.__name__)
+        reply.attempts.append(Attempt(sent, time.monotonic() - sent, reply.errors[-1]))
         time.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
         attempt += 1
     reply.waited = time.monotonic() - began
@@ -118,6 +132,9 @@ def practise(web: str, practice: Practice, ready: threading.Barrier) -> None:
         feedback = _payloads(messages, "feedback")
         reply.answered = True
         reply.turn = feedback[0]["turn"] if feedback else None
+        if not feedback and not _payloads(messages, "scorecard"):  # every coach-mode reply gets feedback
+            practice.odd.append(f"reply {len(practice.replies)} answered without feedback: "
+                                + json.dumps(messages)[:300])
         if _payloads(messages, "scorecard"):  # the customer ended it (turn limit)
             practice.finished = True
             return
@@ -175,6 +192,7 @@ def run(instances: int, trainees: int, kill: bool) -> Dict:
         COACH_TRACKER_DB_URL=tracker_url, COACH_LOCK_STORE_URL=REDIS_URL,
     )
     out_path = var / "launcher.out"
+    print(f"    logs in {var}", flush=True)
     with open(out_path, "wb") as out:
         launcher = subprocess.Popen([sys.executable, "-m", "bot.launcher"], cwd=PROJECT_ROOT, env=env,
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -229,10 +247,21 @@ def run(instances: int, trainees: int, kill: bool) -> Dict:
         "longest_wait": max(waits) if waits else float("nan"),
         "p95_wait": percentile(waits, 95) if waits else float("nan"),
         "finished": sum(1 for p in class_ if p.finished),
-        "problems": sorted({p.problem for p in class_ if p.problem}),
+        "problems": sorted({p.problem for p in class_ if p.problem} | {o for p in class_ for o in p.odd}),
         "turns_per_second": len(answered) / wall if wall else 0.0,
         "wall": wall, "events": events, "launcher_lines": launcher_lines, "back": back,
+        "slowest": [_timeline(r, began) for r in sorted(replies, key=lambda r: -r.waited)[:SLOWEST_SHOWN]],
     }
+
+
+# The replies whose timelines the report shows: enough to see every kind of wait after a kill.
+SLOWEST_SHOWN = 5
+
+
+def _timeline(reply: Reply, began: float) -> str:
+    """`12.0 s wait: 10.3+9.1 s HTTP 503 rasa_down, 20.4+1.6 s answered` (send time from the run's start + duration)."""
+    steps = ", ".join(f"{a.sent - began:.1f}+{a.took:.1f} s {a.outcome}" for a in reply.attempts)
+    return f"{reply.waited:.1f} s wait for {reply.text[:30]!r}: {steps}"
 
 
 def _kill_plan(var, launcher_pid, instances, rasa_port, actions_port, began, events, back) -> None:
@@ -295,6 +324,8 @@ def main(argv=None) -> int:
         print(_row(result), flush=True)
         for line in result["events"] + result["launcher_lines"] + result["errors"] + result["problems"]:
             print("   ", line, flush=True)
+        for line in result["slowest"]:
+            print("    slowest:", line, flush=True)
     write_report(results, args)
     print(f"Written to {RESULTS}")
     return 0
@@ -326,6 +357,8 @@ def write_report(results: List[Dict], args) -> None:
             if r["errors"]:
                 lines.append("- errors the trainees saw (then retried): " + ", ".join(f"`{e}`" for e in r["errors"]))
             lines += [f"- problem: {p}" for p in r["problems"]]
+            lines.append("- slowest replies (each send: seconds after the start + seconds it took, then its outcome):")
+            lines += [f"  - {t}" for t in r["slowest"]]
     lines += [
         "",
         "A wait is from a reply's first send to its answer, retries included; the longest one is the "

@@ -38,6 +38,22 @@ def create_app(package: str, secret: str):
     return app
 
 
+def keep_thinc_ops_for_every_request() -> bool:
+    """Choose spaCy's numeric backend (thinc's ops) here, in the context every request inherits.
+
+    thinc keeps it in a context variable. Chosen first inside a request (spaCy loads on the first
+    reply), it was gone again in the next request's context, so every request chose it anew,
+    trying to import optional backends from disk each time: about 7% of the action server's
+    time per turn. Only when the actions use spaCy (it is imported by then); True if set.
+    """
+    if "thinc" not in sys.modules:
+        return False
+    from thinc.api import get_current_ops
+
+    get_current_ops()
+    return True
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.action_server", description=__doc__.split("\n")[0])
     parser.add_argument("--actions", default="actions", help="the package holding the actions")
@@ -48,6 +64,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     utils.configure_colored_logging("INFO")
     utils.update_sanic_log_level()
     app = create_app(args.actions, service_secret.load_service_secret())
+    keep_thinc_ops_for_every_request()
     host = os.environ.get("SANIC_HOST", "127.0.0.1")
     log.info("Action server on http://%s:%s (secret required)", host, args.port)
     app.run(host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)

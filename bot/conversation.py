@@ -23,6 +23,8 @@ from bot.settings import load_settings
 class Answer:
     messages: List[Dict[str, Any]] = field(default_factory=list)
     state: Optional[Dict[str, Any]] = None
+    # The scorecard among the messages, if any: bot.recording stores this one.
+    scorecard: Optional[Dict[str, Any]] = None
 
     def text(self, text: str) -> "Answer":
         self.messages.append({"text": text})
@@ -136,4 +138,5 @@ def _add_scorecard(answer: Answer, state: Dict[str, Any]) -> Answer:
         complete = with_all_turns(state)
     except HistoryUnavailable as exc:
         return answer.custom({"type": "error", "code": exc.code, "message": str(exc)})
-    return answer.custom(build_scorecard(complete))
+    answer.scorecard = build_scorecard(complete)
+    return answer.custom(answer.scorecard)

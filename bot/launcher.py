@@ -140,13 +140,17 @@ TRACKER_URL_ENV = "COACH_TRACKER_DB_URL"
 LOCK_STORE_URL_ENV = "COACH_LOCK_STORE_URL"
 
 
+# Rasa's SQL tracker store writing less of each event (bot/tracker_store.py), as in endpoints.yml.
+TRACKER_STORE_TYPE = "bot.tracker_store.CompactSQLTrackerStore"
+
+
 def _tracker_store(url: str) -> Dict[str, object]:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         raise SystemExit(f"{TRACKER_URL_ENV} must be a postgresql:// URL, got {parsed.drivername!r}.")
-    store: Dict[str, object] = {"type": "SQL", "dialect": "postgresql", "url": parsed.host or "127.0.0.1",
+    store: Dict[str, object] = {"type": TRACKER_STORE_TYPE, "dialect": "postgresql", "url": parsed.host or "127.0.0.1",
                                 "port": parsed.port or 5432, "db": parsed.database}
     if parsed.username:
         store["username"] = parsed.username
@@ -155,13 +159,17 @@ def _tracker_store(url: str) -> Dict[str, object]:
     return store
 
 
+LOCK_STORE_CLASS = "bot.rasa_lock_store.CoachRedisLockStore"
+
+
 def _lock_store(url: str) -> Dict[str, object]:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     if parts.scheme != "redis":
         raise SystemExit(f"{LOCK_STORE_URL_ENV} must be a redis:// URL, got {url!r}.")
-    store: Dict[str, object] = {"type": "redis", "url": parts.hostname or "127.0.0.1", "port": parts.port or 6379,
+    # Rasa's Redis lock store with a fix for messages moved off a killed server (bot/rasa_lock_store.py).
+    store: Dict[str, object] = {"type": LOCK_STORE_CLASS, "url": parts.hostname or "127.0.0.1", "port": parts.port or 6379,
                                 "db": int(parts.path.strip("/") or 0), "key_prefix": "coach"}
     if parts.password:
         store["password"] = parts.password
@@ -196,21 +204,25 @@ def write_endpoints(*, settings: Settings, actions_url: str, tracker_db: Path) -
 
 
 # How long Rasa's per-conversation lock lives (Rasa's TICKET_LOCK_LIFETIME, 60 s by default).
-# A Rasa server killed while answering leaves its lock in Redis until it expires, and every
-# other server waits that long for the conversation: with 60 s, a trainee waited 61 s in
-# bench/scale.py. The relay already sends one message per conversation at a time and waits up
-# to its timeout (30 s) for the answer, so this lock only matters for a message Rasa is still
-# working on after more than that; 15 s keeps the wait after a crash under 20 s.
-TICKET_LOCK_LIFETIME = "15"
+# A Rasa server killed while answering leaves its lock in Redis until it expires, and the server
+# the relay moves the conversation to waits that long before answering: with 60 s, a trainee
+# waited 61 s in bench/scale.py, with 15 s still over 30 s on a loaded machine. The relay itself
+# sends one message per conversation at a time (its lock in Redis) and waits up to its timeout
+# (30 s) for the answer, so Rasa's lock only matters for a message Rasa is still working on
+# after the relay gave up on it, and any lifetime under 30 s protects that equally little.
+TICKET_LOCK_LIFETIME = "5"
 
 
-def rasa_service(*, settings: Settings, model: Path, endpoints: Path, name: str = "Rasa server") -> Service:
+def rasa_service(*, settings: Settings, model: Path, endpoints: Path, name: str = "Rasa server",
+                 actions_urls: str = "") -> Service:
+    """`actions_urls`: every action server (COACH_ACTIONS_URLS), which this Rasa calls when its own is down."""
     return Service(
         name=name,
         # Our REST channel (bot.rasa_channel) reads the shared secret from this var folder.
         env=quiet_env(
             TICKET_LOCK_LIFETIME=os.environ.get("TICKET_LOCK_LIFETIME") or TICKET_LOCK_LIFETIME,
             COACH_VAR_DIR=str(settings.var_dir),
+            COACH_ACTIONS_URLS=os.environ.get("COACH_ACTIONS_URLS") or actions_urls,
         ),
         # Rasa's own command line through bot.rasa_main, which first installs an action response
         # validator built once (Rasa re-checks its schema on every action call otherwise).
@@ -284,14 +296,17 @@ def start_all(
     instances.require_shared_stores(settings.rasa_instances)
     prepare_database(settings)
     services = []
-    for number, instance in enumerate(instances.plan(settings), start=1):
+    planned = instances.plan(settings)
+    every_action_server = ",".join(i.actions_url for i in planned) if len(planned) > 1 else ""
+    for number, instance in enumerate(planned, start=1):
         endpoints = write_endpoints(
             settings=instance, actions_url=instance.actions_url, tracker_db=settings.var_dir / "rasa_tracker.db"
         )
         # The first instance keeps the plain names, so one instance reads as it always did.
         suffix = f" {number}" if number > 1 else ""
         services.append(actions_service(settings=instance, name=f"Action server{suffix}"))
-        services.append(rasa_service(settings=instance, model=model, endpoints=endpoints, name=f"Rasa server{suffix}"))
+        services.append(rasa_service(settings=instance, model=model, endpoints=endpoints, name=f"Rasa server{suffix}",
+                                     actions_urls=every_action_server))
     if with_web:
         services.append(web_service(settings=settings))
     started = time.monotonic()

@@ -19,6 +19,7 @@ the same payload with a 4xx status.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -106,6 +107,33 @@ def checked_request(body: bytes, *, max_chars: int) -> Tuple[str, str]:
     return sender, text
 
 
+# The action server answers /health between the actions it is running; on a loaded machine that
+# took seconds. Longer than this, and it is as good as gone for a trainee.
+ACTIONS_HEALTH_TIMEOUT = 4.0
+
+
+async def readiness_problem(agent: Any) -> Optional[str]:
+    """Why this Rasa server cannot answer a trainee now, or None: no model loaded, or its action server down."""
+    if agent is None or not agent.is_ready():
+        return "no model loaded yet"
+    endpoint = getattr(agent, "action_endpoint", None)
+    if endpoint is None or not endpoint.url:
+        return None
+    import aiohttp
+
+    # The action endpoint is .../webhook; rasa_sdk answers GET /health beside it, without the secret.
+    health = endpoint.url.rsplit("/", 1)[0] + "/health"
+    try:
+        timeout = aiohttp.ClientTimeout(total=ACTIONS_HEALTH_TIMEOUT)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async with session.get(health) as answer:
+                if answer.status != 200:
+                    return f"its action server answered HTTP {answer.status}"
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        return f"its action server is not answering ({exc.__class__.__name__})"
+    return None
+
+
 class CoachRestInput(RestInput):
     """Rasa's REST channel behind the shared secret and the protocol checks above."""
 
@@ -128,6 +156,14 @@ class CoachRestInput(RestInput):
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/ready", methods=["GET"])
+        async def ready(request: Request) -> HTTPResponse:
+            # What the web app asks before sending conversations back to this server (bot.web.rasa_servers).
+            problem = await readiness_problem(getattr(request.app.ctx, "agent", None))
+            if problem:
+                return response.json({"status": "not_ready", "reason": problem}, status=503)
             return response.json({"status": "ok"})
 
         @webhook.route("/webhook", methods=["POST"])

@@ -195,6 +195,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         _say("a SQLite tracker store gets a connection pool and the write-ahead log")
     if install_event_type_cache():
         _say("event classes are looked up once per event type")
+    from bot.action_failover import install_action_failover
+
+    if install_action_failover():
+        _say("an action whose action server is down runs on another one (COACH_ACTIONS_URLS)")
     from rasa.__main__ import main as rasa_main
 
     # Rasa reads its arguments from sys.argv, as when started as `rasa ...`.

@@ -12,8 +12,9 @@ import logging
 from functools import lru_cache
 from typing import Any, Dict, Optional
 
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot import db
 from bot.checks.version import CHECKS_VERSION
@@ -28,12 +29,18 @@ def engine() -> Engine:
     return db.make_engine()
 
 
-def store(state: Optional[Dict[str, Any]], *, sender_id: str) -> Optional[str]:
-    """Write what is new in `state`; return a message for the trainee if storage failed."""
+def store(
+    state: Optional[Dict[str, Any]], *, sender_id: str, scorecard: Optional[Dict[str, Any]] = None
+) -> Optional[str]:
+    """Write what is new in `state`; return a message for the trainee if storage failed.
+
+    `scorecard`: the one the trainee was just shown for this session's end, stored as it is
+    rather than worked out again from every turn.
+    """
     if not state:
         return None
     try:
-        _store(engine(), state, sender_id=sender_id)
+        _store(engine(), state, sender_id=sender_id, scorecard=scorecard)
     except (SQLAlchemyError, HistoryUnavailable) as exc:
         logger.error("Could not store session %s: %s", state.get("session_id"), exc)
         return (
@@ -43,7 +50,7 @@ def store(state: Optional[Dict[str, Any]], *, sender_id: str) -> Optional[str]:
     return None
 
 
-def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str) -> None:
+def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str, scorecard: Optional[Dict[str, Any]] = None) -> None:
     session_id = state["session_id"]
     rubric_version = load_rubric().version
     if not state.get("stored_start"):
@@ -56,16 +63,11 @@ def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str) -> None:
         state["stored_start"] = True
     # The state holds every turn, or (read back from the slot) only those not stored yet.
     for turn in [t for t in state["turns"] if t["turn"] > state.get("stored_turns", 0)]:
-        with db.session_scope(bind, write=True) as session:
-            db.record_turn(
-                session=session, session_id=session_id, number=turn["turn"], trainee_text=turn["reply"],
-                customer_text=turn["answer"], checks=turn["checks"], checks_version=CHECKS_VERSION,
-                mood=turn["mood"], mood_change=turn["mood"] - state["mood_curve"][turn["turn"] - 1],
-                rubric_version=rubric_version,
-            )
+        _store_turn(bind, state, turn, rubric_version=rubric_version)
         state["stored_turns"] = turn["turn"]
     if state.get("outcome") and not state.get("stored_end"):
-        card = build_scorecard(with_all_turns(state, engine=bind))
+        shown = scorecard is not None and scorecard.get("session_id") == session_id
+        card = scorecard if shown else build_scorecard(with_all_turns(state, engine=bind))
         with db.session_scope(bind, write=True) as session:
             # Already ended and scored (closed as idle by the web app, or a retried call): that
             # end and scorecard stand; a second scorecard of the same end would only repeat it.
@@ -80,3 +82,37 @@ def _store(bind: Engine, state: Dict[str, Any], *, sender_id: str) -> None:
                     outcome=card["outcome"], pass_mark=card["pass_mark"],
                 )
         state["stored_end"] = True
+
+
+# Built once: building a statement's values on every call cost about as much as running it.
+_INSERT_TURN = insert(db.Turn)
+_SET_MOOD_CURVE = (
+    update(db.PracticeSession).where(db.PracticeSession.id == bindparam("id_")).values(mood_curve=bindparam("curve"))
+)
+
+
+def _store_turn(bind: Engine, state: Dict[str, Any], turn: Dict[str, Any], *, rubric_version: int) -> None:
+    """One new turn: an INSERT and the session's mood curve, taken from the state, in one transaction.
+
+    db.record_turn first reads the session, the turn and every earlier mood back: ORM work that
+    was most of the action server's storing time, for what the state already knows. Nearly every
+    turn is new; one already stored under its number (a retried call, or a call whose answer
+    never reached Rasa) or a session that is not there fails the INSERT, and record_turn then
+    does what it documents (returns the same turn, replaces another one, says NotFound).
+    """
+    session_id, number = state["session_id"], turn["turn"]
+    values = dict(
+        session_id=session_id, number=number, trainee_text=turn["reply"], customer_text=turn["answer"],
+        checks=turn["checks"], checks_version=CHECKS_VERSION, mood=turn["mood"],
+        mood_change=turn["mood"] - state["mood_curve"][number - 1], rubric_version=rubric_version,
+    )
+    try:
+        with db.session_scope(bind, write=True) as session:
+            session.execute(_INSERT_TURN, values)
+            session.execute(_SET_MOOD_CURVE, {"id_": session_id, "curve": state["mood_curve"][: number + 1]})
+    except IntegrityError:
+        with db.session_scope(bind, write=True) as session:
+            db.record_turn(
+                session=session, number=number,
+                **{key: value for key, value in values.items() if key != "number"},
+            )

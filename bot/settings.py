@@ -33,6 +33,7 @@ ENVIRONMENT = {
     "COACH_VAR_DIR": "logs, generated endpoints, SQLite files, the secret key",
     "COACH_RASA_INSTANCES": "Rasa + action server pairs the launcher starts",
     "COACH_RASA_URLS": "every Rasa server the web app spreads conversations over",
+    "COACH_ACTIONS_URLS": "every action server a Rasa server may call when its own is down (bot/action_failover.py)",
     "COACH_REDIS_URL": "Redis the web app processes share (default: the lock store's)",
     "COACH_DATABASE_URL": "our database (bot/db/engine.py)",
     "COACH_TRACKER_DB_URL": "Rasa's tracker store in PostgreSQL (bot/launcher.py)",
@@ -42,6 +43,7 @@ ENVIRONMENT = {
     "COACH_SERVICE_SECRET": "the secret the web app sends to Rasa and Rasa to the action server (bot/service_secret.py)",
     "COACH_IDLE_TIMEOUT_MINUTES": "a signed-in web session with no request for this long ends (bot/web/auth.py)",
     "COACH_IDLE_MINUTES": "a conversation with no message for this long ends as abandoned (bot/db/idle_sessions.py)",
+    "COACH_TRUSTED_PROXIES": "how many proxies in front of the web app set X-Forwarded-For/-Proto (bot/web/__init__.py)",
 }
 
 
@@ -86,6 +88,9 @@ class Settings:
     rasa_urls: Tuple[str, ...] = ()
     # Redis for what several web app processes share (the answer cache); empty means in memory.
     redis_url: str = ""
+    # Proxies (nginx, a load balancer) in front of the web app whose X-Forwarded-For and
+    # X-Forwarded-Proto it believes; 0 believes none, since any client can send those headers.
+    trusted_proxies: int = 0
 
     @property
     def rasa_url(self) -> str:
@@ -120,7 +125,15 @@ def load_settings() -> Settings:
         rasa_urls=_url_list_env("COACH_RASA_URLS"),
         # The lock store's Redis serves the web app too unless it has one of its own.
         redis_url=(os.environ.get("COACH_REDIS_URL") or os.environ.get("COACH_LOCK_STORE_URL") or "").strip(),
+        trusted_proxies=_not_negative("COACH_TRUSTED_PROXIES", 0),
     )
+
+
+def _not_negative(name: str, default: int) -> int:
+    value = _int_env(name, default)
+    if value < 0:
+        raise SystemExit(f"{name} must be 0 or more, got {value}")
+    return value
 
 
 def _positive(name: str, default: int) -> int:

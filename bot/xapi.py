@@ -1,7 +1,7 @@
 """xAPI (Experience API 1.0.3) statements for a learning record store: one per attempt.
 
 An attempt is a practice session of a trainee on a scenario, persona and mode that a
-curriculum requires of them (bot.db.training). The verb says how it went:
+curriculum requires of them (bot.db.progress). The verb says how it went:
 
 - ``attempted``: started and still running (no end yet);
 - ``completed``: ended but never scored;
@@ -19,7 +19,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
-from bot.db.training import Attempt, RequirementStatus
+from bot.db.progress import Attempt, RequirementStatus
 
 XAPI_VERSION = "1.0.3"
 VERB_BASE = "http://adlnet.gov/expapi/verbs/"

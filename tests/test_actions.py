@@ -247,3 +247,35 @@ def test_turns_taken_during_an_outage_stay_in_the_slot_until_stored(monkeypatch,
     if state["outcome"]:
         (card,) = _custom(messages, "scorecard")
         assert card["turns"] == 5
+
+
+def test_a_text_and_the_payload_after_it_go_as_one_bot_message():
+    from actions.common import utterances
+
+    feedback, card, error = {"type": "feedback"}, {"type": "scorecard"}, {"type": "error"}
+    messages = [{"text": "Fine."}, {"custom": feedback}, {"custom": card}]
+    assert utterances(messages) == [("Fine.", feedback), (None, card)]
+    assert utterances([{"custom": error}]) == [(None, error)]
+    assert utterances([{"text": "Hello."}, {"text": "Again."}]) == [("Hello.", None), ("Again.", None)]
+
+
+def test_a_turn_stored_again_stays_one_turn_and_other_words_replace_it(started):
+    """The quick INSERT of bot.recording falls back to record_turn's rules for a number stored before."""
+    import copy
+
+    from bot import db, recording
+
+    state, _ = _play(started, SCRIPT[:2])
+    with db.session_scope(recording.engine()) as session:
+        stored = db.scoring_state(db.get_transcript(session=session, session_id=state["session_id"]))["turns"]
+    # A retried call: turn 2 is in the database already, with the same words.
+    again = {**copy.deepcopy(state), "stored_turns": 1, "turns": [stored[1]]}
+    assert recording.store(again, sender_id="trainee-retry") is None
+    assert _stored_turns(state["session_id"]) == [(1, SCRIPT[0]), (2, SCRIPT[1])]
+
+    other = {**again, "stored_turns": 1, "turns": [{**stored[1], "reply": "When did the laptop arrive?"}]}
+    assert recording.store(other, sender_id="trainee-retry") is None
+    assert _stored_turns(state["session_id"]) == [(1, SCRIPT[0]), (2, "When did the laptop arrive?")]
+    with db.session_scope(recording.engine()) as session:
+        practice = session.get(db.PracticeSession, state["session_id"])
+        assert practice.mood_curve == state["mood_curve"][:3]

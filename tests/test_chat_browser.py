@@ -351,6 +351,36 @@ def test_a_backend_down_gets_a_clear_message_and_a_retry_without_retyping(assist
     assert [t.trainee_text for t in transcript.turns] == [GREET]
 
 
+def test_a_reply_outlasts_a_long_restart_and_goes_through_without_the_trainee(assistant, engine, contexts):
+    """The page used to stop retrying a 503 after six tries (about a minute), and a Rasa server
+    restarting on a loaded machine took 54 s in bench/scale.py: now it keeps trying every 15 s."""
+    page = signed_in_page(assistant, engine, contexts)
+    start(page, mode="coach")
+    page.clock.install()
+    refused = []
+
+    def down(route):
+        refused.append(json.loads(route.request.post_data)["message_id"])
+        route.fulfill(status=503, content_type="application/json", body=json.dumps(
+            {"error": {"code": "rasa_down", "message": "The practice server is not answering. Try again in a moment."}}))
+
+    page.route("**/api/message", down)
+    page.fill("#reply", GREET)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#log .msg-trainee.undelivered", timeout=WAIT)
+    for _ in range(12):  # three minutes of a server that is down
+        page.clock.run_for(15_000)
+        page.wait_for_timeout(200)  # the refused request's answer arrives outside the fake clock
+    assert len(refused) >= 10 and len(set(refused)) == 1
+    assert "Trying again in 15 s." in page.locator("#notice-text").inner_text()
+    page.unroute("**/api/message")
+    page.clock.run_for(15_000)
+    page.wait_for_function("() => document.querySelectorAll('#log .msg-customer').length === 2", timeout=WAIT)
+    assert page.locator("#log .undelivered").count() == 0
+    (transcript,) = sessions_of(engine, page.trainee["id"])
+    assert [t.trainee_text for t in transcript.turns] == [GREET]
+
+
 # ---- a second trainee ----
 
 
@@ -416,18 +446,18 @@ def test_a_second_trainee_can_neither_see_nor_post_into_the_first_ones_conversat
 
 
 def test_assigned_scenarios_come_first_and_preselect_their_persona_and_mode(assistant, engine, contexts):
-    from bot.db import training
+    from bot.db import assignments, curriculum_edits
     from bot.scenarios import PERSONAS, list_scenarios
 
     trainee = new_trainee(engine)
     name = f"Onboarding {uuid.uuid4().hex[:6]}"
     with db.session_scope(engine) as session:
-        curriculum = training.create_curriculum(
+        curriculum = curriculum_edits.create_curriculum(
             session=session, name=name, scenario_ids=[s.id for s in list_scenarios()], personas=PERSONAS,
-            items=[training.ItemSpec(scenario=LAPTOP, persona="dispassionate", mode="assessment",
-                                     pass_mark="70", due_date="2030-01-15")],
+            items=[curriculum_edits.ItemSpec(scenario=LAPTOP, persona="dispassionate", mode="assessment",
+                                             pass_mark="70", due_date="2030-01-15")],
         )
-        training.assign_curriculum(session=session, curriculum_id=curriculum.id, user_id=trainee["id"])
+        assignments.assign_curriculum(session=session, curriculum_id=curriculum.id, user_id=trainee["id"])
     page = signed_in_page(assistant, engine, contexts, PHONE, trainee=trainee)
     groups = page.eval_on_selector_all(
         "#scenario optgroup", "gs => gs.map(g => [g.label, Array.from(g.children).map(o => o.value)])"

@@ -1556,3 +1556,24 @@ def test_tips_never_mirror_the_customers_reaction_to_the_agent():
     for check in ("active_listening", "apology"):
         tip = out[check]["tip"]
         assert "appreciate the apology" not in tip and "losing work every day" in tip, tip
+
+
+def test_tip_examples_are_sentences_a_trainer_would_say():
+    # The example follows "I'm sorry" or "So ...?": a feelings sentence there reads as "I'm sorry
+    # you feel that way", and a list of complaints cut mid-clause as a broken sentence.
+    customer = (
+        "Right, I'm done being patient. Brand new laptop, crashes daily, three calls, three promised "
+        "callbacks, zero callbacks. Why did I pay 149 dollars for at-home service?"
+    )
+    out = assess_reply("ok", customer_message=customer)
+    assert "patient" not in out["apology"]["tip"] and "patient" not in out["active_listening"]["tip"]
+    assert out["apology"]["tip"].endswith("'I'm sorry this has caused you so much trouble.'")
+    assert out["active_listening"]["tip"] == "Restate the customer's problem in your own words with one concrete detail."
+
+    wants = "I want every penny back. My internet has been dropping out for a week."
+    tips = assess_reply("ok", customer_message=wants)
+    assert "I'm sorry your internet has been dropping out for a week." in tips["apology"]["tip"]
+
+    long = "My Vela 15 laptop crashes with a blue screen every day and I lose whatever I was working on at the time."
+    tip = assess_reply("ok", customer_message=long)["active_listening"]["tip"]
+    assert "e.g. 'So your Vela 15 laptop crashes with a blue screen every day?'" in tip, tip

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy.engine import URL
 
 from bot import db
-from bot.db import crud, training
+from bot.db import assignments
 from bot.web import create_app
 from bot.web.hr import safe_cell
 
@@ -26,7 +26,7 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 def app(tmp_path, monkeypatch) -> Flask:
-    monkeypatch.setattr(crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr("bot.db.users.PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     url = URL.create("sqlite", database=str(tmp_path / "coach.db")).render_as_string(hide_password=False)
     db.upgrade(url)
     app = create_app({
@@ -94,7 +94,7 @@ def setup_curriculum(app, hr_client, *, team="North", due="2026-12-10"):
     ))
     assert response.status_code == 302
     with db.session_scope(app.extensions["db_engine"]) as s:
-        cid = training.list_curricula(session=s)[0].id
+        cid = assignments.list_curricula(session=s)[0].id
     assert post(hr_client, f"/hr/curricula/{cid}/assignments", {"team": team}).status_code == 302
     backdate_assignments(app, cid)
     return cid
@@ -104,7 +104,7 @@ def backdate_assignments(app, cid, when=T0 - timedelta(days=1)):
     """Only attempts from the day of the assignment count: these tests' attempts are at T0, so the
     assignment is dated the day before."""
     with db.session_scope(app.extensions["db_engine"]) as s:
-        for assignment in training.assignments_of(session=s, curriculum_id=cid):
+        for assignment in assignments.assignments_of(session=s, curriculum_id=cid):
             assignment.created_at = when
 
 
@@ -152,7 +152,7 @@ def test_a_form_without_the_csrf_token_is_refused(app, hr):
     response = hr.post("/hr/curricula", data=curriculum_form("X", {"scenario": LAPTOP, "persona": "angry"}))
     assert response.status_code == 400
     with db.session_scope(app.extensions["db_engine"]) as s:
-        assert training.list_curricula(session=s) == []
+        assert assignments.list_curricula(session=s) == []
 
 
 # --- roster ----------------------------------------------------------------------------------
@@ -233,7 +233,7 @@ def test_a_bad_curriculum_is_refused_and_the_form_keeps_what_was_typed(app, hr):
     assert 'value="Onboarding"' in html and 'value="2026-13-01"' in html
     assert '<option value="no_such_scenario" selected>' in html
     with db.session_scope(app.extensions["db_engine"]) as s:
-        assert training.list_curricula(session=s) == []
+        assert assignments.list_curricula(session=s) == []
 
 
 def test_define_and_assign_a_curriculum(app, hr):
@@ -247,7 +247,7 @@ def test_define_and_assign_a_curriculum(app, hr):
     assert nothing.status_code == 400 and "Choose trainees or a team" in nothing.get_data(as_text=True)
     assert post(hr, "/hr/curricula/9999/assignments", {"team": "North"}).status_code == 404
     with db.session_scope(app.extensions["db_engine"]) as s:
-        assert len(training.assigned_scenarios(session=s, user_id=tina["id"])) == 2
+        assert len(assignments.assigned_scenarios(session=s, user_id=tina["id"])) == 2
 
 
 # --- status, sign-off, exports ---------------------------------------------------------------

@@ -29,7 +29,7 @@ def migrated_file(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def app(tmp_path, migrated_file, monkeypatch):
-    monkeypatch.setattr(db.crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr(db.users, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     shutil.copyfile(migrated_file, tmp_path / "coach.db")
     url = URL.create("sqlite", database=str(tmp_path / "coach.db")).render_as_string(hide_password=False)
     from bot.web import create_app
@@ -205,13 +205,13 @@ def queue_ids(page: str):
 
 
 def test_the_queue_lists_a_failed_assessment_and_empties_after_review_and_sign_off(app, engine, failed):
-    from bot.db import training
+    from bot.db import assignments, curriculum_edits
 
     with db.session_scope(engine) as s:
-        curriculum = training.create_curriculum(
+        curriculum = curriculum_edits.create_curriculum(
             session=s, name="Onboarding", scenario_ids=["laptop_at_home_service"], personas=["angry"],
-            items=[training.ItemSpec(scenario="laptop_at_home_service", persona="angry", pass_mark="70")])
-        training.assign_curriculum(session=s, curriculum_id=curriculum.id, team="North").created_at = (
+            items=[curriculum_edits.ItemSpec(scenario="laptop_at_home_service", persona="angry", pass_mark="70")])
+        assignments.assign_curriculum(session=s, curriculum_id=curriculum.id, team="North").created_at = (
             db.get_session(session=s, session_id="s1").started_at - timedelta(days=1))
     trainer = client_as(app, failed["trainer"])
     page = trainer.get("/trainer/").get_data(as_text=True)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 from werkzeug.serving import make_server
 
 from bot import db
-from bot.db import training
+from bot.db import assignments, curriculum_edits
 from bot.launcher import free_port
 from tests.review_fixtures import GOOD_REPLY, PASSWORD, T0, add_person, add_scored_session, good_checks, verdicts
 
@@ -40,8 +40,8 @@ def site(tmp_path_factory) -> Iterator[Dict[str, Any]]:
     engine = app.extensions["db_engine"]
     # A quick hash for these five people only (scrypt takes a quarter of a second each on
     # purpose); signing in checks any werkzeug method, and the setting is put back at once.
-    method = db.crud.PASSWORD_HASH_METHOD
-    db.crud.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    method = db.users.PASSWORD_HASH_METHOD
+    db.users.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     try:
         people = {
             "tina": add_person(engine, key="tina", name="Tina Trainee", team="North"),
@@ -51,14 +51,14 @@ def site(tmp_path_factory) -> Iterator[Dict[str, Any]]:
             "hana": add_person(engine, key="hana", role="hr", name="Hana HR"),
         }
     finally:
-        db.crud.PASSWORD_HASH_METHOD = method
+        db.users.PASSWORD_HASH_METHOD = method
     with db.session_scope(engine) as s:
-        curriculum = training.create_curriculum(
+        curriculum = curriculum_edits.create_curriculum(
             session=s, name="Onboarding", scenario_ids=["laptop_at_home_service"], personas=["angry"],
-            items=[training.ItemSpec(scenario="laptop_at_home_service", persona="angry", pass_mark="70",
-                                     due_date="2026-11-25")])
+            items=[curriculum_edits.ItemSpec(scenario="laptop_at_home_service", persona="angry", pass_mark="70",
+                                             due_date="2026-11-25")])
         for team in ("North", "South"):
-            training.assign_curriculum(session=s, curriculum_id=curriculum.id, team=team).created_at = (
+            assignments.assign_curriculum(session=s, curriculum_id=curriculum.id, team=team).created_at = (
                 T0 - timedelta(days=1))
     # Tina's failed assessment of three replies: no restating of the problem, 54 points.
     near_miss = good_checks()

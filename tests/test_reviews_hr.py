@@ -9,7 +9,8 @@ import re
 from datetime import timedelta
 
 from bot import db
-from bot.db import training
+from bot.db import assignments, progress
+from bot.db.models import SignOff
 from tests.test_hr_pages import (  # noqa: F401  (app is a fixture)
     LAPTOP,
     PARCEL,
@@ -29,7 +30,7 @@ def make_curriculum(app, hr, *, due="2026-11-25", name="Onboarding"):
         name, {"scenario": LAPTOP, "persona": "angry", "mode": "assessment", "pass_mark": "70", "due_date": due}))
     assert response.status_code == 302, response.get_data(as_text=True)
     with db.session_scope(app.extensions["db_engine"]) as s:
-        return next(c.id for c in training.list_curricula(session=s) if c.name == name)
+        return next(c.id for c in assignments.list_curricula(session=s) if c.name == name)
 
 
 def test_a_misspelled_team_is_refused_with_the_field_marked_and_a_suggestion(app):
@@ -45,11 +46,11 @@ def test_a_misspelled_team_is_refused_with_the_field_marked_and_a_suggestion(app
     assert re.search(rf'id="assign-{cid}-team-error"[^>]*>There is no team “Nrth”.*Did you mean “North”\?', page)
     assert '<option value="North">' in page, "the existing teams are offered as suggestions"
     with db.session_scope(app.extensions["db_engine"]) as s:
-        assert training.assignments_of(session=s, curriculum_id=cid) == [], "nothing was assigned, not even Tina"
+        assert assignments.assignments_of(session=s, curriculum_id=cid) == [], "nothing was assigned, not even Tina"
     # Case and spaces do not matter: " north " is the team North.
     assert post(hr, f"/hr/curricula/{cid}/assignments", {"team": " north "}).status_code == 302
     with db.session_scope(app.extensions["db_engine"]) as s:
-        assert [a.team for a in training.assignments_of(session=s, curriculum_id=cid)] == ["North"]
+        assert [a.team for a in assignments.assignments_of(session=s, curriculum_id=cid)] == ["North"]
 
 
 def test_a_late_pass_is_flagged_with_its_date_on_the_pages_and_in_the_csv(app):
@@ -81,7 +82,7 @@ def test_only_attempts_from_the_day_of_the_assignment_count(app):
     backdate_assignments(app, cid, when=T0 - timedelta(days=1))
     attempt(app, "same-day", tina["id"], 50, at=T0 - timedelta(days=1, hours=-2))
     with db.session_scope(app.extensions["db_engine"]) as s:
-        (row,) = training.trainee_progress(session=s, user_id=tina["id"])
+        (row,) = progress.trainee_progress(session=s, user_id=tina["id"])
         assert [a.session_id for a in row.attempts] == ["same-day"] and row.status == "did_not_pass"
 
 
@@ -125,7 +126,7 @@ def test_a_curriculum_is_edited_and_deleted_and_attempts_and_sign_offs_stay(app)
     ), "rows": "2"})
     assert edited.status_code == 302
     with db.session_scope(app.extensions["db_engine"]) as s:
-        rows = {r.requirement.scenario: r for r in training.trainee_progress(session=s, user_id=tina["id"])}
+        rows = {r.requirement.scenario: r for r in progress.trainee_progress(session=s, user_id=tina["id"])}
         assert rows[LAPTOP].requirement.pass_mark == 80 and rows[LAPTOP].status == "did_not_pass"
         assert rows[PARCEL].status == "not_started"
     # A name taken by another curriculum is refused, with the field marked.
@@ -145,7 +146,7 @@ def test_a_curriculum_is_edited_and_deleted_and_attempts_and_sign_offs_stay(app)
     assert "deleted with its 1 required scenario(s) and 1 assignment(s)" in deleted.get_data(as_text=True)
     assert hr.get(f"/hr/curricula/{cid}/edit").status_code == 404
     with db.session_scope(app.extensions["db_engine"]) as s:
-        assert training.get_curriculum(session=s, curriculum_id=cid) is None
+        assert assignments.get_curriculum(session=s, curriculum_id=cid) is None
         assert db.get_session(session=s, session_id="tina-pass") is not None
         assert db.get_current_scorecard(session=s, session_id="tina-pass").score == 75
-        assert s.query(training.SignOff).filter_by(session_id="tina-pass").one().signed_by.name == "Rita Trainer"
+        assert s.query(SignOff).filter_by(session_id="tina-pass").one().signed_by.name == "Rita Trainer"

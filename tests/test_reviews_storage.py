@@ -14,7 +14,7 @@ from tests.review_fixtures import GOOD_REPLY, add_person, add_scored_session, go
 
 
 def test_review_queries_on_both_databases(storage_engine, monkeypatch):
-    monkeypatch.setattr(db.crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr(db.users, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     engine = storage_engine
     tina = add_person(engine, key="tina", team="North")
     terry = add_person(engine, key="terry", role="trainer")

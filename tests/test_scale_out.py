@@ -15,11 +15,13 @@ from typing import Iterator, List
 
 import pytest
 import yaml
+from flask import request
 from werkzeug.serving import make_server
 
 from bot import instances, launcher
 from bot.settings import load_settings
 from bot.supervisor import MAX_DELAY, Supervisor
+from bot.web.rasa_servers import RasaServers, probe_ready
 from bot.web.relay import RASA_DOWN, server_order
 from test_web import FakeRasa, closed_port_url, make_app, signed_in_client, start, web_db  # noqa: F401 (fixture)
 
@@ -28,6 +30,28 @@ STORES = {
     "COACH_LOCK_STORE_URL": "redis://10.0.0.5:6379/0",
     "COACH_DATABASE_URL": "postgresql+psycopg2://coach@10.0.0.5:5432/coach",
 }
+
+
+def run_coroutine(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API keeps an event loop running in this
+    one once a browser test ran in the same session, and asyncio.run refuses to nest."""
+    import asyncio
+
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # handed back to the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
 
 
 # ---- the launcher's plan, and its refusal without shared stores ----
@@ -81,7 +105,7 @@ def test_instances_get_consecutive_ports_and_each_rasa_calls_its_own_action_serv
         endpoints = yaml.safe_load(path.read_text())
         assert endpoints["action_endpoint"]["url"] == f"http://127.0.0.1:{instance.actions_port}/webhook"
         assert endpoints["tracker_store"]["dialect"] == "postgresql" and endpoints["tracker_store"]["url"] == "10.0.0.5"
-        assert endpoints["lock_store"]["type"] == "redis" and endpoints["lock_store"]["url"] == "10.0.0.5"
+        assert endpoints["lock_store"]["type"] == launcher.LOCK_STORE_CLASS and endpoints["lock_store"]["url"] == "10.0.0.5"
     # The web app is told about every instance.
     web = launcher.web_service(settings=settings)
     assert web.env["COACH_RASA_URLS"] == instances.rasa_urls(planned)
@@ -139,17 +163,24 @@ def test_conversations_are_spread_by_a_stable_hash_of_their_id():
     assert sorted(server_order("conv-7", servers)) == servers  # the others follow, each once
 
 
-def test_a_conversation_moves_to_the_next_server_when_its_own_does_not_answer(two_rasas, web_db):
-    first, second = two_rasas
-    app = make_app(rasa_url=first.url, RASA_URLS=[first.url, second.url], database_url=web_db)
-    # Conversation ids are random: start conversations until each server has one (six alone all
-    # land on one server about once in 32 runs; forty, about never).
+def _conversations_on_each(app, first, second):
+    """Signed-in clients with a started conversation, until each fake server has one.
+
+    Conversation ids are random: six alone all land on one server about once in 32 runs; forty, about never.
+    """
     clients = []
     while not (first.fake.senders() and second.fake.senders()):
         assert len(clients) < 40, "forty conversations all went to one server"
         client = signed_in_client(app)
         assert start(client).status_code == 200
         clients.append(client)
+    return clients
+
+
+def test_a_conversation_moves_to_the_next_server_when_its_own_does_not_answer(two_rasas, web_db):
+    first, second = two_rasas
+    app = make_app(rasa_url=first.url, RASA_URLS=[first.url, second.url], database_url=web_db)
+    clients = _conversations_on_each(app, first, second)
     both = first.fake.senders() + second.fake.senders()
     assert len(both) == len(clients)
     on_first = set(first.fake.senders())
@@ -181,6 +212,90 @@ def test_a_server_that_is_slow_keeps_the_message_instead_of_a_copy_going_elsewhe
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "rasa_down"
     time.sleep(1.6)
     assert len(first.fake.received) + len(second.fake.received) == 1  # one server had it, and only one
+
+
+def test_a_server_whose_action_server_is_down_hands_its_conversations_to_a_live_one(two_rasas, web_db):
+    """Rasa answers nothing (our channel: `no_answer`) when its action server is down; the relay
+    asks its readiness route, hears the action server is gone, and the other server answers."""
+    first, second = two_rasas
+    app = make_app(rasa_url=first.url, RASA_URLS=[first.url, second.url], database_url=web_db)
+    clients = _conversations_on_each(app, first, second)
+    first.fake.behaviour = "actions_down"
+    before = len(first.fake.received)
+    for number, client in enumerate(clients):
+        response = client.post("/api/message", json={"text": "I am sorry.", "message_id": f"actions-{number:04d}"})
+        assert response.status_code == 200, response.get_json()
+    relay = app.extensions["rasa_relay"]
+    assert relay.servers.down() == [first.url]
+    # Only the first message found out; every later one went straight to the live server.
+    assert len(first.fake.received) - before == 1
+    assert [r["message"] for r in second.fake.received].count("I am sorry.") == len(clients)
+
+
+def test_an_action_that_fails_while_its_server_is_up_is_not_retried_elsewhere(two_rasas, web_db):
+    first, second = two_rasas
+    app = make_app(rasa_url=first.url, RASA_URLS=[first.url, second.url], database_url=web_db)
+    client = signed_in_client(app)
+    assert start(client).status_code == 200
+    for fake in (first.fake, second.fake):
+        fake.behaviour = "empty"  # stock Rasa's `200 []`; the readiness route says all is well
+    response = client.post("/api/message", json={"text": "Hello?", "message_id": "failing-action-1"})
+    assert response.status_code == 502 and response.get_json()["error"]["code"] == "no_answer"
+    assert [r["message"] for r in first.fake.received + second.fake.received].count("Hello?") == 1
+    assert app.extensions["rasa_relay"].servers.down() == []
+
+
+def test_a_down_server_is_skipped_until_its_readiness_route_says_it_is_back():
+    ready = {"http://a": False, "http://b": True}
+    servers = RasaServers(["http://a", "http://b"], probe=lambda url: ready[url], check_every=0.05)
+    conversation = next(c for c in (f"conv-{n}" for n in range(100)) if servers.order(c)[0] == "http://a")
+    servers.mark_down("http://a", "connection refused")
+    assert servers.order(conversation) == ["http://b"]
+    time.sleep(0.2)
+    assert servers.order(conversation) == ["http://b"]  # asked again, still not ready
+    ready["http://a"] = True
+    deadline = time.monotonic() + 5
+    while servers.down() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert servers.order(conversation) == ["http://a", "http://b"]  # back, and first again for its own
+
+
+def test_with_every_server_down_nothing_is_sent_until_one_is_ready_again():
+    ready = {"http://a": False, "http://b": False}
+
+    def probe(url):
+        if url == "http://a":
+            raise RuntimeError("a probe that fails must not stop the checks")
+        return ready[url]
+
+    servers = RasaServers(["http://a", "http://b"], probe=probe, check_every=0.05)
+    servers.mark_down("http://a", "refused")
+    servers.mark_down("http://b", "refused")
+    assert servers.order("conv-1") == []  # nothing is sent to a server known to be unable to answer
+    ready["http://b"] = True
+    deadline = time.monotonic() + 5
+    while servers.order("conv-1") == [] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert servers.order("conv-1") == ["http://b"]
+    servers.mark_up("http://a")  # lets the checker thread end
+
+
+def test_the_readiness_probe_reads_our_channels_route_else_rasas_root(two_rasas):
+    server = two_rasas[0]
+    assert probe_ready(server.url)
+    server.fake.behaviour = "actions_down"
+    assert not probe_ready(server.url)
+    assert not probe_ready(closed_port_url())
+    from flask import Flask
+
+    stock = Flask("stock_rasa")  # a Rasa without our channel: only its root answers
+    stock.add_url_rule("/", "hello", lambda: "Hello from Rasa: 3.6.21")
+    plain = make_server("127.0.0.1", 0, stock, threaded=True)
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    try:
+        assert probe_ready(f"http://127.0.0.1:{plain.server_port}")
+    finally:
+        plain.shutdown()
 
 
 # ---- what web app processes share through Redis ----
@@ -326,3 +441,218 @@ def test_rasa_locks_of_a_killed_server_expire_within_the_wait_a_trainee_can_bear
     monkeypatch.setenv("TICKET_LOCK_LIFETIME", "40")  # an operator's own choice wins
     service = launcher.rasa_service(settings=settings, model=tmp_path / "m.tar.gz", endpoints=tmp_path / "e.yml")
     assert service.env["TICKET_LOCK_LIFETIME"] == "40"
+
+
+# ---- behind nginx: X-Forwarded-For and -Proto only from trusted proxies ----
+
+
+def _seen_client(app, **headers):
+    """(remote_addr, scheme) the app sees for a request from 203.0.113.9 carrying `headers`."""
+    if "seen" not in app.view_functions:
+        app.add_url_rule("/seen", "seen", lambda: {"addr": request.remote_addr, "scheme": request.scheme})
+    seen = app.test_client().get("/seen", headers=headers, environ_base={"REMOTE_ADDR": "203.0.113.9"}).get_json()
+    return seen["addr"], seen["scheme"]
+
+
+def test_forwarded_headers_are_ignored_unless_proxies_are_trusted(web_db, monkeypatch):
+    forwarded = {"X-Forwarded-For": "198.51.100.7, 10.0.0.1", "X-Forwarded-Proto": "https"}
+    monkeypatch.delenv("COACH_TRUSTED_PROXIES", raising=False)
+    plain = make_app(rasa_url=closed_port_url(), database_url=web_db)
+    # A client sending the headers itself changes nothing: the throttle and audit log see the socket's address.
+    assert _seen_client(plain, **forwarded) == ("203.0.113.9", "http")
+    one = make_app(rasa_url=closed_port_url(), database_url=web_db, TRUSTED_PROXIES=1)
+    # One proxy (nginx): its own entry, the last, is the client; what came before it is not believed.
+    assert _seen_client(one, **forwarded) == ("10.0.0.1", "https")
+    assert _seen_client(one) == ("203.0.113.9", "http")
+    two = make_app(rasa_url=closed_port_url(), database_url=web_db, TRUSTED_PROXIES=2)
+    assert _seen_client(two, **forwarded)[0] == "198.51.100.7"
+
+
+def test_the_trusted_proxy_count_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("COACH_TRUSTED_PROXIES", "1")
+    assert load_settings().trusted_proxies == 1
+    monkeypatch.setenv("COACH_TRUSTED_PROXIES", "-1")
+    with pytest.raises(SystemExit, match="COACH_TRUSTED_PROXIES must be 0 or more"):
+        load_settings()
+
+
+# ---- a Rasa server's readiness: its model loaded and its action server answering ----
+
+
+class _Agent:
+    def __init__(self, *, ready: bool, actions_url=None) -> None:
+        from rasa.utils.endpoints import EndpointConfig
+
+        self._ready = ready
+        self.action_endpoint = EndpointConfig(url=actions_url) if actions_url else None
+
+    def is_ready(self) -> bool:
+        return self._ready
+
+
+def test_a_rasa_server_is_ready_only_with_its_model_and_its_action_server():
+    import asyncio
+
+    from flask import Flask
+
+    from bot.rasa_channel import readiness_problem
+
+    actions = Flask("actions")
+    actions.add_url_rule("/health", "health", lambda: {"status": "ok"})
+    server = make_server("127.0.0.1", 0, actions, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        live = f"http://127.0.0.1:{server.server_port}/webhook"
+        assert run_coroutine(readiness_problem(_Agent(ready=True, actions_url=live))) is None
+        assert run_coroutine(readiness_problem(_Agent(ready=False, actions_url=live))) == "no model loaded yet"
+        assert run_coroutine(readiness_problem(None)) == "no model loaded yet"
+        gone = run_coroutine(readiness_problem(_Agent(ready=True, actions_url=f"{closed_port_url()}/webhook")))
+        assert gone.startswith("its action server is not answering")
+        assert run_coroutine(readiness_problem(_Agent(ready=True))) is None  # no custom actions configured
+    finally:
+        server.shutdown()
+
+
+# ---- Rasa's conversation lock after a Rasa server was killed while answering ----
+
+
+def _lock_stores(redis_url, cls):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(redis_url)
+    prefix = f"test{uuid.uuid4().hex[:10]}"
+    kwargs = dict(host=parts.hostname, port=parts.port or 6379, db=int(parts.path.strip("/") or 0), key_prefix=prefix)
+    if parts.password:
+        kwargs["password"] = parts.password
+    return cls(**kwargs), cls(**kwargs)
+
+
+@pytest.mark.parametrize("lifetime", [1, 2])
+def test_a_message_moved_off_a_killed_rasa_is_served_once_the_dead_ticket_expires(redis_url, lifetime):
+    """bench/scale.py: every conversation the relay moved off a SIGKILLed Rasa waited on the other
+    one until the relay gave up (30 s): that server's own ticket expired in the same poll as the
+    dead one's, and Rasa's RedisLockStore then waits for good. Ours goes ahead."""
+    import asyncio
+
+    from rasa.core.lock_store import RedisLockStore
+
+    from bot.rasa_lock_store import CoachRedisLockStore
+
+    async def moved_message(cls) -> float:
+        killed, other = _lock_stores(redis_url, cls)
+        killed.issue_ticket("u1-moved", lock_lifetime=lifetime)  # the killed server never gives it back
+        began = time.monotonic()
+        async with other.lock("u1-moved", lock_lifetime=lifetime, wait_time_in_seconds=lifetime * 1.5):
+            return time.monotonic() - began
+
+    waited = run_coroutine(asyncio.wait_for(moved_message(CoachRedisLockStore), timeout=lifetime * 4))
+    assert waited < lifetime * 2
+    with pytest.raises(asyncio.TimeoutError):  # Rasa's own: stranded (this test fails once Rasa fixes it)
+        run_coroutine(asyncio.wait_for(moved_message(RedisLockStore), timeout=lifetime * 4))
+
+
+def test_messages_of_one_conversation_still_wait_their_turn(redis_url):
+    import asyncio
+
+    from bot.rasa_lock_store import CoachRedisLockStore
+
+    first, second = _lock_stores(redis_url, CoachRedisLockStore)
+    order = []
+
+    async def answer(store, name, pause):
+        async with store.lock("u2-busy", lock_lifetime=30, wait_time_in_seconds=0.05):
+            order.append(f"{name} in")
+            await asyncio.sleep(pause)
+            order.append(f"{name} out")
+
+    async def both():
+        one = asyncio.ensure_future(answer(first, "first", 0.5))
+        await asyncio.sleep(0.1)
+        await asyncio.gather(one, answer(second, "second", 0))
+
+    run_coroutine(both())
+    assert order == ["first in", "first out", "second in", "second out"]
+
+
+def test_the_lock_store_is_built_from_the_endpoints_file_as_rasa_does(redis_url, monkeypatch, tmp_path):
+    from rasa.core.lock_store import LockStore
+    from rasa.utils.endpoints import read_endpoint_config
+
+    from bot.rasa_lock_store import CoachRedisLockStore
+
+    monkeypatch.setenv("COACH_LOCK_STORE_URL", redis_url)
+    settings = dataclasses.replace(load_settings(), var_dir=tmp_path)
+    path = launcher.write_endpoints(settings=settings, actions_url=settings.actions_url, tracker_db=tmp_path / "t.db")
+    store = LockStore.create(read_endpoint_config(str(path), "lock_store"))
+    assert isinstance(store, CoachRedisLockStore)
+    store.red.ping()
+
+
+# ---- a Rasa server whose action server is down calls another one ----
+
+
+def _run_action(own_url: str):
+    import asyncio
+
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.action_failover import with_failover
+
+    action = RemoteAction("action_customer_reply", EndpointConfig(url=own_url))
+    run = with_failover(RemoteAction.run)
+    return run_coroutine(run(action, CollectingOutputChannel(), TemplatedNaturalLanguageGenerator({}),
+                           DialogueStateTracker("u1-failover", slots=[]), Domain.empty()))
+
+
+@pytest.fixture
+def action_server():
+    from flask import Flask, jsonify
+
+    calls = []
+    app = Flask("actions")
+
+    @app.post("/webhook")
+    def webhook():
+        calls.append(request.get_json()["next_action"])
+        return jsonify(events=[], responses=[{"text": "The other action server answered."}])
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", calls
+    server.shutdown()
+
+
+def test_an_action_whose_own_action_server_is_down_runs_on_another(action_server, monkeypatch):
+    live, calls = action_server
+    dead = closed_port_url()
+    monkeypatch.setenv("COACH_ACTIONS_URLS", f"{dead},{live}")
+    events = _run_action(f"{dead}/webhook")
+    assert [e.text for e in events] == ["The other action server answered."]
+    assert calls == ["action_customer_reply"]  # once, on the live one
+
+
+def test_without_another_action_server_the_failure_is_rasas_own(monkeypatch):
+    from rasa.shared.exceptions import RasaException
+
+    dead = closed_port_url()
+    monkeypatch.setenv("COACH_ACTIONS_URLS", f"{dead},{closed_port_url()}")
+    with pytest.raises(RasaException, match="Couldn't connect"):
+        _run_action(f"{dead}/webhook")
+
+
+def test_the_launcher_gives_each_rasa_every_action_server(monkeypatch, tmp_path):
+    for name, value in STORES.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("COACH_ACTIONS_URLS", raising=False)
+    monkeypatch.setenv("COACH_ACTIONS_PORT", "6055")
+    monkeypatch.setenv("COACH_RASA_INSTANCES", "2")
+    settings = dataclasses.replace(load_settings(), var_dir=tmp_path)
+    urls = ",".join(i.actions_url for i in instances.plan(settings))
+    assert urls == "http://127.0.0.1:6055,http://127.0.0.1:6056"
+    service = launcher.rasa_service(settings=settings, model=tmp_path / "m", endpoints=tmp_path / "e", actions_urls=urls)
+    assert service.env["COACH_ACTIONS_URLS"] == urls

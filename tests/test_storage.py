@@ -18,7 +18,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import crud
 from bot.db import (
     Base,
     CheckOverride,
@@ -139,7 +138,7 @@ def people(storage_engine, monkeypatch) -> Dict[str, int]:
 
     Their passwords are hashed with a cheap method: scrypt costs a quarter of a second each.
     """
-    monkeypatch.setattr(crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr("bot.db.users.PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     with session_scope(storage_engine) as session:
         users = {
             "tina": create_user(session=session, email="tina@example.org", name="Tina", password="tina-pw", team="north"),
@@ -167,7 +166,7 @@ def test_database_url_comes_from_the_environment_or_the_var_dir(monkeypatch, tmp
 def test_importing_the_package_opens_no_database(tmp_path):
     env = dict(os.environ, COACH_VAR_DIR=str(tmp_path / "var"), PYTHONPATH=str(PROJECT_ROOT))
     env.pop("COACH_DATABASE_URL", None)
-    subprocess.run([sys.executable, "-c", "import bot.db, bot.db.models, bot.db.crud"], env=env, check=True)
+    subprocess.run([sys.executable, "-c", "import bot.db, bot.db.models, bot.db.users, bot.db.recording, bot.db.transcripts, bot.db.reviews, bot.db.agreement, bot.db.rescoring"], env=env, check=True)
     assert not (tmp_path / "var").exists()
 
 

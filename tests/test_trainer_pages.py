@@ -68,7 +68,7 @@ def engine(app):
 def people(engine, monkeypatch) -> Dict[str, int]:
     # scrypt takes a quarter of a second per user on purpose; these tests sign in by cookie
     # (and once by password, which works with any werkzeug method).
-    monkeypatch.setattr(db.crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr(db.users, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     ids = {}
     with db.session_scope(engine) as s:
         for key, name, role in (
@@ -712,7 +712,7 @@ def test_mood_chart_geometry_and_text():
 
 def test_list_session_owners_on_both_databases(storage_engine, monkeypatch):
     """The trainee filter's choices: people with at least one session, by name (bot.db helper)."""
-    monkeypatch.setattr(db.crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr(db.users, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     with db.session_scope(storage_engine) as s:
         zoe = db.create_user(session=s, email="zoe@coach.test", name="Zoe", password=PASSWORD)
         abe = db.create_user(session=s, email="abe@coach.test", name="Abe", password=PASSWORD)

@@ -1,5 +1,6 @@
-"""Training completion storage (bot/db/training.py) and its xAPI statements, on SQLite and
-PostgreSQL (the `storage_engine` fixture in tests/conftest.py)."""
+"""Training records storage (bot/db/: roster_import, assignments, curriculum_edits, progress,
+certification) and its xAPI statements, on SQLite and PostgreSQL (the `storage_engine` fixture in
+tests/conftest.py)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -14,14 +15,14 @@ from bot.db import (
     add_scorecard,
     authenticate,
     create_user,
-    crud,
     get_user_by_email,
     record_session_end,
     record_session_start,
     session_scope,
 )
-from bot.db import training
-from bot.db.training import CurriculumAssignment, ItemSpec
+from bot.db import assignments, certification, curriculum_edits, progress, roster_import, training
+from bot.db.curriculum_edits import ItemSpec
+from bot.db.models import CurriculumAssignment
 from bot.scenarios import PERSONAS, list_scenarios
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
@@ -35,7 +36,7 @@ SCENARIO_IDS = [s.id for s in list_scenarios()]
 @pytest.fixture
 def people(storage_engine, monkeypatch) -> Dict[str, int]:
     # scrypt costs a quarter of a second per password; these tests make many.
-    monkeypatch.setattr(crud, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr("bot.db.users.PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     with session_scope(storage_engine) as s:
         users = {
             "tina": create_user(session=s, email="tina@example.org", name="Tina", password="pw", team="north"),
@@ -54,7 +55,7 @@ def make_curriculum(engine, name="Onboarding", items=None, by=None) -> int:
         ItemSpec(scenario=PARCEL, persona="dispassionate", mode="assessment", pass_mark="60", due_date=""),
     ]
     with session_scope(engine) as s:
-        c = training.create_curriculum(
+        c = curriculum_edits.create_curriculum(
             session=s, name=name, items=items, scenario_ids=SCENARIO_IDS, personas=PERSONAS, created_by_id=by
         )
         return c.id
@@ -78,7 +79,7 @@ def statuses(engine, user_id, today=date(2026, 12, 1)):
     with session_scope(engine) as s:
         return {
             (r.requirement.scenario, r.requirement.persona): (r.status, r.attempt_count, r.best_score, r.certified)
-            for r in training.trainee_progress(session=s, user_id=user_id, today=today)
+            for r in progress.trainee_progress(session=s, user_id=user_id, today=today)
         }
 
 
@@ -90,16 +91,16 @@ def test_assigned_scenarios_directly_and_through_the_team(storage_engine, people
     refresher = make_curriculum(storage_engine, name="Refresher", items=[
         ItemSpec(scenario=LAPTOP, persona="dispassionate", mode="assessment", pass_mark="80", due_date="2026-12-05")])
     with session_scope(storage_engine) as s:
-        training.assign_curriculum(session=s, curriculum_id=onboarding, team="north")
-        training.assign_curriculum(session=s, curriculum_id=refresher, user_id=people["tina"])
+        assignments.assign_curriculum(session=s, curriculum_id=onboarding, team="north")
+        assignments.assign_curriculum(session=s, curriculum_id=refresher, user_id=people["tina"])
         # Reaching Tina both directly and through her team lists each requirement once.
-        training.assign_curriculum(session=s, curriculum_id=onboarding, user_id=people["tina"])
-        again = training.assign_curriculum(session=s, curriculum_id=onboarding, team=" north ")
+        assignments.assign_curriculum(session=s, curriculum_id=onboarding, user_id=people["tina"])
+        again = assignments.assign_curriculum(session=s, curriculum_id=onboarding, team=" north ")
         assert again.team == "north"
     with session_scope(storage_engine) as s:
-        tina = training.assigned_scenarios(session=s, user_id=people["tina"])
-        nick = training.assigned_scenarios(session=s, user_id=people["nick"])
-        sam = training.assigned_scenarios(session=s, user_id=people["sam"])
+        tina = assignments.assigned_scenarios(session=s, user_id=people["tina"])
+        nick = assignments.assigned_scenarios(session=s, user_id=people["nick"])
+        sam = assignments.assigned_scenarios(session=s, user_id=people["sam"])
     assert [(a.curriculum, a.scenario, a.persona, a.mode, a.pass_mark, a.due_date) for a in tina] == [
         ("Refresher", LAPTOP, "dispassionate", "assessment", 80, date(2026, 12, 5)),
         ("Onboarding", LAPTOP, "angry", "assessment", 70, date(2026, 12, 10)),
@@ -113,9 +114,9 @@ def test_an_assignment_is_for_a_user_or_a_team_never_both(storage_engine, people
     cid = make_curriculum(storage_engine)
     with session_scope(storage_engine) as s:
         with pytest.raises(training.TrainingError):
-            training.assign_curriculum(session=s, curriculum_id=cid, user_id=people["tina"], team="north")
+            assignments.assign_curriculum(session=s, curriculum_id=cid, user_id=people["tina"], team="north")
         with pytest.raises(training.TrainingError):
-            training.assign_curriculum(session=s, curriculum_id=cid)
+            assignments.assign_curriculum(session=s, curriculum_id=cid)
     with pytest.raises(IntegrityError):
         with session_scope(storage_engine) as s:
             s.add(CurriculumAssignment(curriculum_id=cid, user_id=people["tina"], team="north"))
@@ -128,8 +129,8 @@ def test_an_assignment_is_for_a_user_or_a_team_never_both(storage_engine, people
 def test_a_curriculum_with_bad_input_lists_every_problem_and_saves_nothing(storage_engine, people):
     make_curriculum(storage_engine)
     with session_scope(storage_engine) as s:
-        with pytest.raises(training.CurriculumInvalid) as caught:
-            training.create_curriculum(
+        with pytest.raises(curriculum_edits.CurriculumInvalid) as caught:
+            curriculum_edits.create_curriculum(
                 session=s, name="Onboarding", scenario_ids=SCENARIO_IDS, personas=PERSONAS,
                 items=[
                     ItemSpec(scenario="no_such_scenario", persona="angry", pass_mark="70"),
@@ -150,9 +151,9 @@ def test_a_curriculum_with_bad_input_lists_every_problem_and_saves_nothing(stora
     assert "Scenario 5: the due date '31/12/2026' is not a date: write it as YYYY-MM-DD" in text
     assert "Scenario 6: unknown mode 'exam'" in text
     with session_scope(storage_engine) as s:
-        assert [c.name for c in training.list_curricula(session=s)] == ["Onboarding"]
-        with pytest.raises(training.CurriculumInvalid, match="at least one required scenario"):
-            training.create_curriculum(session=s, name="Empty", items=[], scenario_ids=SCENARIO_IDS, personas=PERSONAS)
+        assert [c.name for c in assignments.list_curricula(session=s)] == ["Onboarding"]
+        with pytest.raises(curriculum_edits.CurriculumInvalid, match="at least one required scenario"):
+            curriculum_edits.create_curriculum(session=s, name="Empty", items=[], scenario_ids=SCENARIO_IDS, personas=PERSONAS)
 
 
 # --- roster ----------------------------------------------------------------------------------
@@ -174,7 +175,7 @@ def test_roster_import_reports_bad_rows_and_imports_the_good_ones(storage_engine
     # The header names "email" as "E-mail": spelling and case of headers do not matter.
     roster = ROSTER.replace("E-mail", "Email")
     with session_scope(storage_engine) as s:
-        result = training.import_roster(session=s, data=roster.encode("utf-8"))
+        result = roster_import.import_roster(session=s, data=roster.encode("utf-8"))
     assert [(p.line, p.reason) for p in result.problems] == [
         (3, "the e-mail address is empty"),
         (4, "the start date '02/11/2026' is not a date: write it as YYYY-MM-DD, e.g. 2026-12-31."),
@@ -189,7 +190,7 @@ def test_roster_import_reports_bad_rows_and_imports_the_good_ones(storage_engine
     with session_scope(storage_engine) as s:
         ada = authenticate(session=s, email="ada@example.com", password=passwords["ada@example.com"])
         assert ada is not None and ada.role == "trainee" and ada.name == "Ada Lovelace"
-        assert training.roster_entry(session=s, user_id=ada.id).start_date == date(2026, 11, 2)
+        assert roster_import.roster_entry(session=s, user_id=ada.id).start_date == date(2026, 11, 2)
         tina = get_user_by_email(session=s, email="tina@example.org")
         # Re-importing a known address updates the name and team; role and password stay.
         assert (tina.name, tina.team, tina.role) == ("Tina Updated", "south", "trainee")
@@ -198,7 +199,7 @@ def test_roster_import_reports_bad_rows_and_imports_the_good_ones(storage_engine
 
     # The same file again: nobody is created twice, the people already there are updated.
     with session_scope(storage_engine) as s:
-        again = training.import_roster(session=s, data=roster.replace("Ada Lovelace", "Ada King").encode())
+        again = roster_import.import_roster(session=s, data=roster.replace("Ada Lovelace", "Ada King").encode())
     assert again.created == [] and [a.email for a in again.updated] == [
         "ada@example.com", "grace@example.com", "tina@example.org"]
     with session_scope(storage_engine) as s:
@@ -218,7 +219,7 @@ def test_roster_import_reports_bad_rows_and_imports_the_good_ones(storage_engine
 def test_a_file_that_is_not_a_roster_imports_nothing(storage_engine, people, data, message):
     with session_scope(storage_engine) as s:
         with pytest.raises(training.TrainingError, match=message.replace("(", r"\(").replace(")", r"\)")):
-            training.import_roster(session=s, data=data)
+            roster_import.import_roster(session=s, data=data)
     with session_scope(storage_engine) as s:
         assert get_user_by_email(session=s, email="ada@example.com") is None
 
@@ -229,7 +230,7 @@ def test_a_file_that_is_not_a_roster_imports_nothing(storage_engine, people, dat
 def test_status_per_requirement(storage_engine, people):
     cid = make_curriculum(storage_engine)
     with session_scope(storage_engine) as s:
-        training.assign_curriculum(session=s, curriculum_id=cid, team="north").created_at = ASSIGNED
+        assignments.assign_curriculum(session=s, curriculum_id=cid, team="north").created_at = ASSIGNED
     tina, nick = people["tina"], people["nick"]
     assert statuses(storage_engine, tina) == {
         (LAPTOP, "angry"): ("not_started", 0, None, False),
@@ -257,11 +258,11 @@ def test_status_per_requirement(storage_engine, people):
     assert statuses(storage_engine, nick, today=date(2030, 1, 1))[(PARCEL, "dispassionate")][0] == "not_started"
 
     with session_scope(storage_engine) as s:
-        summary = training.overview(session=s, team="north", today=late)
+        summary = progress.overview(session=s, team="north", today=late)
         assert summary.counts == {"not_started": 2, "in_progress": 0, "overdue": 1, "did_not_pass": 0, "passed": 1}
         assert [(r.user.name, r.requirement.scenario) for r in summary.overdue] == [("Nick", LAPTOP)]
         assert [(r.user.name, r.best_session_id) for r in summary.awaiting_sign_off] == [("Tina", "t-3")]
-        everyone = training.overview(session=s, today=late)
+        everyone = progress.overview(session=s, today=late)
         assert sum(everyone.counts.values()) == 4  # Sam has nothing assigned
         assert [(team, counts["passed"], counts["overdue"], counts["not_started"]) for team, counts in everyone.teams] == [
             ("north", 1, 1, 2), ("south", 0, 0, 0)]
@@ -270,39 +271,39 @@ def test_status_per_requirement(storage_engine, people):
 def test_only_a_trainer_signs_off_a_passing_attempt_and_that_certifies_it(storage_engine, people):
     cid = make_curriculum(storage_engine)
     with session_scope(storage_engine) as s:
-        training.assign_curriculum(session=s, curriculum_id=cid, user_id=people["tina"]).created_at = ASSIGNED
+        assignments.assign_curriculum(session=s, curriculum_id=cid, user_id=people["tina"]).created_at = ASSIGNED
     attempt(storage_engine, "fail", people["tina"], score=50)
     attempt(storage_engine, "pass", people["tina"], score=85)
     attempt(storage_engine, "stray", people["sam"], score=99)
     with session_scope(storage_engine) as s:
         with pytest.raises(NotAllowed, match="Only trainers"):
-            training.sign_off(session=s, session_id="pass", signer_id=people["hank"])
+            certification.sign_off(session=s, session_id="pass", signer_id=people["hank"])
         with pytest.raises(NotAllowed, match="Only trainers"):
-            training.sign_off(session=s, session_id="pass", signer_id=people["tina"])
+            certification.sign_off(session=s, session_id="pass", signer_id=people["tina"])
         with pytest.raises(training.TrainingError, match="does not reach the pass mark"):
-            training.sign_off(session=s, session_id="fail", signer_id=people["rita"])
+            certification.sign_off(session=s, session_id="fail", signer_id=people["rita"])
         with pytest.raises(training.TrainingError, match="does not reach the pass mark"):
-            training.sign_off(session=s, session_id="stray", signer_id=people["rita"])
+            certification.sign_off(session=s, session_id="stray", signer_id=people["rita"])
     assert statuses(storage_engine, people["tina"])[(LAPTOP, "angry")] == ("passed", 2, 85, False)
     with session_scope(storage_engine) as s:
-        signed = training.sign_off(session=s, session_id="pass", signer_id=people["rita"], note="  Calm and clear. ")
+        signed = certification.sign_off(session=s, session_id="pass", signer_id=people["rita"], note="  Calm and clear. ")
         assert (signed.note, signed.signed_by_id) == ("Calm and clear.", people["rita"])
     assert statuses(storage_engine, people["tina"])[(LAPTOP, "angry")] == ("passed", 2, 85, True)
     with session_scope(storage_engine) as s:
         with pytest.raises(training.TrainingError, match="already signed off by Rita"):
-            training.sign_off(session=s, session_id="pass", signer_id=people["rita"])
-        row = training.trainee_progress(session=s, user_id=people["tina"])[0]
+            certification.sign_off(session=s, session_id="pass", signer_id=people["rita"])
+        row = progress.trainee_progress(session=s, user_id=people["tina"])[0]
         assert row.sign_off.signed_by.name == "Rita" and row.sign_off.created_at.tzinfo is not None
 
 
 def test_a_trainer_cannot_sign_off_their_own_attempt(storage_engine, people):
     cid = make_curriculum(storage_engine)
     with session_scope(storage_engine) as s:
-        training.assign_curriculum(session=s, curriculum_id=cid, user_id=people["rita"]).created_at = ASSIGNED
+        assignments.assign_curriculum(session=s, curriculum_id=cid, user_id=people["rita"]).created_at = ASSIGNED
     attempt(storage_engine, "mine", people["rita"], score=90)
     with session_scope(storage_engine) as s:
         with pytest.raises(NotAllowed, match="your own attempt"):
-            training.sign_off(session=s, session_id="mine", signer_id=people["rita"])
+            certification.sign_off(session=s, session_id="mine", signer_id=people["rita"])
 
 
 # --- xAPI ------------------------------------------------------------------------------------
@@ -311,7 +312,7 @@ def test_a_trainer_cannot_sign_off_their_own_attempt(storage_engine, people):
 def test_xapi_statements_one_per_attempt(storage_engine, people):
     cid = make_curriculum(storage_engine)
     with session_scope(storage_engine) as s:
-        training.assign_curriculum(session=s, curriculum_id=cid, user_id=people["tina"]).created_at = ASSIGNED
+        assignments.assign_curriculum(session=s, curriculum_id=cid, user_id=people["tina"]).created_at = ASSIGNED
     sid_pass = "0123456789abcdef0123456789abcdef"
     attempt(storage_engine, "fail", people["tina"], score=50, at=T0)
     attempt(storage_engine, sid_pass, people["tina"], score=85, at=T0 + timedelta(hours=1))
@@ -320,8 +321,8 @@ def test_xapi_statements_one_per_attempt(storage_engine, people):
     attempt(storage_engine, "parcel", people["tina"], score=61, scenario=PARCEL, persona="dispassionate",
             at=T0 + timedelta(hours=4))
     with session_scope(storage_engine) as s:
-        training.sign_off(session=s, session_id=sid_pass, signer_id=people["rita"])
-        rows = training.trainee_progress(session=s, user_id=people["tina"])
+        certification.sign_off(session=s, session_id=sid_pass, signer_id=people["rita"])
+        rows = progress.trainee_progress(session=s, user_id=people["tina"])
         found = xapi.statements(rows, titles={LAPTOP: "Laptop repair"})
     by_session = {st["context"]["extensions"]["urn:support-coach:xapi:session"]: st for st in found}
     assert list(by_session) == ["fail", sid_pass, "unscored", "running", "parcel"]

@@ -40,7 +40,7 @@ class FakeRasa:
 
     def __init__(self) -> None:
         self.received: List[Dict[str, str]] = []
-        self.behaviour = "normal"  # normal | empty | slow | http_error
+        self.behaviour = "normal"  # normal | empty | slow | http_error | actions_down
         self.delay = 0.0
         self.in_flight: Dict[str, int] = {}
         self.max_in_flight: Dict[str, int] = {}
@@ -65,6 +65,12 @@ class FakeRasa:
         def hello():
             return "Hello from Rasa: 3.6.21"
 
+        @app.get("/webhooks/rest/ready")
+        def ready():  # bot.rasa_channel's readiness route
+            if self.behaviour == "actions_down":
+                return jsonify(status="not_ready", reason="its action server is not answering"), 503
+            return jsonify(status="ok")
+
         @app.post("/webhooks/rest/webhook")
         def webhook():
             body = request.get_json()
@@ -81,6 +87,9 @@ class FakeRasa:
                     return jsonify([])
                 if self.behaviour == "http_error":
                     return "Internal Server Error", 500
+                if self.behaviour == "actions_down":  # what our channel answers when the action fails
+                    return jsonify([{"recipient_id": sender, "custom": {
+                        "type": "error", "code": "no_answer", "message": "The action server may be down."}}])
                 return jsonify(self.answer(sender, message))
             finally:
                 with self._lock:
@@ -713,18 +722,18 @@ def test_database_down_is_503_database_down_and_nothing_is_relayed(client, app, 
 
 
 def test_scenarios_list_the_trainees_assignments(app, fake_rasa):
-    training = pytest.importorskip("bot.db.training")
+    from bot.db import assignments, curriculum_edits
     from bot.scenarios import PERSONAS, list_scenarios
 
     client = signed_in_client(app)
     name = f"Onboarding {uuid.uuid4().hex[:6]}"
     with db.session_scope(app.extensions["db_engine"]) as dbs:
-        curriculum = training.create_curriculum(
+        curriculum = curriculum_edits.create_curriculum(
             session=dbs, name=name, scenario_ids=[s.id for s in list_scenarios()], personas=PERSONAS,
-            items=[training.ItemSpec(scenario="laptop_at_home_service", persona="dispassionate", mode="assessment",
-                                     pass_mark="70", due_date="2030-01-15")],
+            items=[curriculum_edits.ItemSpec(scenario="laptop_at_home_service", persona="dispassionate", mode="assessment",
+                                             pass_mark="70", due_date="2030-01-15")],
         )
-        training.assign_curriculum(session=dbs, curriculum_id=curriculum.id, user_id=client.user["id"])
+        assignments.assign_curriculum(session=dbs, curriculum_id=curriculum.id, user_id=client.user["id"])
     data = client.get("/api/scenarios").get_json()
     assert data["assignments"] == "available"
     (assigned,) = data["assigned"]
@@ -955,7 +964,8 @@ def test_python_m_bot_web_answers_healthz(tmp_path):
 
 # ---- the page's script, run in node against a small fake DOM ----
 #
-# The flows of chat.js under node with a fake `document`, `fetch`, timers and sessionStorage:
+# The flows of chat.js (an ES module importing the other chat-*.js modules) under node with a fake
+# `document`, `fetch`, timers and sessionStorage:
 # quicker than the browser tests and able to stop time (back-off timers) and the network at any
 # point. The fake DOM's innerHTML throws, and a test fails if any element named "script" or
 # anything other than text ever gets the untrusted strings.
@@ -963,6 +973,7 @@ def test_python_m_bot_web_answers_healthz(tmp_path):
 NODE_HARNESS = r"""
 const assert = require("assert");
 const fs = require("fs");
+const path = require("path");
 const vm = require("vm");
 
 class FakeNode {
@@ -1064,7 +1075,21 @@ const fakeStorage = {
 };
 const tick = async (n = 10) => { for (let i = 0; i < n; i++) { await new Promise(r => setImmediate(r)); } };
 
-function boot() {
+// chat.js and the modules it imports, evaluated in `context` (node --experimental-vm-modules).
+async function runModule(file, context) {
+  const loaded = new Map();
+  const load = target => {
+    if (!loaded.has(target)) {
+      loaded.set(target, new vm.SourceTextModule(fs.readFileSync(target, "utf8"), { identifier: target, context }));
+    }
+    return loaded.get(target);
+  };
+  const main = load(path.resolve(file));
+  await main.link((specifier, referencing) => load(path.resolve(path.dirname(referencing.identifier), specifier)));
+  await main.evaluate();
+}
+
+async function boot() {
   elements = {}; calls = []; timers = [];
   radios = {
     persona: [{ value: "angry", checked: true }, { value: "dispassionate", checked: false }],
@@ -1083,7 +1108,7 @@ function boot() {
     Number, Math, Date, parseInt, setTimeout: fakeSetTimeout, clearTimeout: fakeClearTimeout,
   });
   vm.runInContext(fs.readFileSync(process.argv[3], "utf8"), context);
-  vm.runInContext(fs.readFileSync(process.argv[2], "utf8"), context);
+  await runModule(process.argv[2], context);
 }
 
 const EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)>";
@@ -1100,7 +1125,7 @@ const lastBody = path => calls.filter(c => c.path === path).slice(-1)[0].body;
     assignments: "available",
   });
   answer("/api/conversation", 200, { conversation: null });
-  boot();
+  await boot();
   await tick();
   const select = elements.scenario;
   const groups = select.byTag("optgroup");
@@ -1240,7 +1265,7 @@ const lastBody = path => calls.filter(c => c.path === path).slice(-1)[0].body;
     turns: [{ turn: 1, trainee: "Already answered", customer: "Hm. " + EVIL }],
   });
   const releaseRestored = deferred("/api/message");
-  boot();
+  await boot();
   await tick(20);
   assert.ok(elements["assign-note"].textContent.includes("not set up"));
   assert.strictEqual(elements.setup.hidden, true);
@@ -1276,7 +1301,7 @@ def test_chat_js_flows_in_a_fake_dom(tmp_path):
     harness = tmp_path / "harness.js"
     harness.write_text(NODE_HARNESS, encoding="utf-8")
     result = subprocess.run(
-        ["node", str(harness), str(STATIC_DIR / "chat.js"), str(STATIC_DIR / "feedback.js")],
+        ["node", "--experimental-vm-modules", str(harness), str(STATIC_DIR / "chat.js"), str(STATIC_DIR / "feedback.js")],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr + result.stdout

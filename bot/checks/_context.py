@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Span, Token
 
@@ -264,26 +264,58 @@ _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|[^A-Za-z]+")
 MAX_MIRROR_WORDS = 16
 
 
+def states_problem(text: str, *, strict: bool = False) -> bool:
+    """A failure or negation word in `text` ('crashed', 'never', 'no callback'), by prefix so
+    that inflections count without a parse: tips choose their examples with it. `strict`: a
+    failure word itself, for an apology's example ('I'm sorry you want every penny back' and
+    'I'm sorry you don't know what those are' are no apologies)."""
+    data = load_lexicon("active_listening")
+    failures = [w for w in data["problem_failures"] if not strict or w not in data["mirror_not_failures"]]
+    stems = [w for w in failures if len(w) >= 4]
+    exact = frozenset(failures) | (frozenset() if strict else frozenset(data["problem_negations"]))
+    for word in re.findall(r"[a-z'-]+", text.lower()):
+        if word in exact or (not strict and word.endswith("n't")) or any(word.startswith(stem) for stem in stems):
+            return True
+    return False
+
+
 @lru_cache(maxsize=1024)
 def mirror(customer_message: str) -> Optional[str]:
-    """'I paid extra and it crashed daily.' -> 'you paid extra and it crashed daily'."""
+    """'I paid extra and it crashed daily.' -> 'you paid extra and it crashed daily': the first
+    sentence that says what went wrong, else the first the customer stated at all."""
+    mirrors = list(_mirrors(customer_message))
+    for strict in (True, False):
+        found = next((m for m in mirrors if states_problem(m, strict=strict)), None)
+        if found:
+            return found
+    return mirrors[0] if mirrors else None
+
+
+def _mirrors(customer_message: str) -> Iterator[str]:
     data = load_lexicon("active_listening")
     swaps = data["mirror_swaps"]
     skip = frozenset(data["mirror_skip_words"])
     openers = frozenset(data["mirror_drop_openers"])
+    commands = frozenset(data["mirror_command_openers"])
+    feelings = frozenset(data["mirror_feeling_words"])
     for sentence in _SENTENCE_END.split(clean(customer_message or "").text.strip()):
         words_ = sentence.split()
         if len(words_) < 4 or sentence.rstrip().endswith("?"):
             continue
-        if skip & {w.strip(".,!?;:'\"").lower() for w in words_}:
+        if (skip | feelings) & {w.strip(".,!?;:'\"").lower() for w in words_}:
             continue
         while words_ and words_[0].strip(",.!").lower() in openers:
             words_ = words_[1:]
-        if len(words_) < 4:
+        if len(words_) < 4 or words_[0].lower() in commands:
             continue
         sentence = " ".join(words_)
         if len(words_) > MAX_MIRROR_WORDS:
-            sentence = " ".join(words_[:MAX_MIRROR_WORDS]).split(",")[0]
+            # cut where a clause ends, never mid-clause ('... and you lose whatever you')
+            head = " ".join(words_[:MAX_MIRROR_WORDS])
+            cut = max(head.rfind(","), head.rfind(" and "), head.rfind(" but "))
+            if cut <= 0 or len(head[:cut].split()) < 4:
+                continue
+            sentence = head[:cut]
         out: List[str] = []
         pieces = _WORD.findall(sentence.rstrip(".!? "))
         for i, piece in enumerate(pieces):
@@ -296,10 +328,9 @@ def mirror(customer_message: str) -> Optional[str]:
                 out.append(swaps[low])
             else:
                 out.append(piece)
-        text = "".join(out).strip()
+        text = re.sub(r"\byou was\b", "you were", "".join(out).strip().rstrip(",;:").strip())
         if text:
-            return text[0].lower() + text[1:] if not text.startswith("I ") else text
-    return None
+            yield text[0].lower() + text[1:] if not text.startswith("I ") else text
 
 
 # --- helpers on the parse --------------------------------------------------------------------

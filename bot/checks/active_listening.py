@@ -354,12 +354,11 @@ def _in_asked_part(cand: Candidate) -> bool:
     return any(t.lower_ in question_words for t in opening)  # 'What happens when it drops — does ...?'
 
 
-def _example(ctx: Context, lex: dict) -> str:
+def _tip(lex: dict, kind: str, ctx: Context, **values: str) -> str:
+    tip = fill(lex["tips"][kind], **values)
     if ctx.mirror:
-        return fill(lex["example"], mirror=ctx.mirror)
-    if ctx.known:
-        return fill(lex["example_fallback"], detail=next(iter(ctx.known.values())))
-    return lex["example_no_context"]
+        return fill(lex["with_example"], tip=tip, example=fill(lex["example"], mirror=ctx.mirror))
+    return fill(lex["without_example"], tip=tip)
 
 
 def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
@@ -411,12 +410,11 @@ def check(doc: Doc, ctx: Context) -> dict:
             return result(True, quoted + [ctx.quote(d) for d in details])
     frames = pattern_set(doc.vocab, "active_listening", "frames").find(doc)
     empty = [m.span for m in pattern_set(doc.vocab, "active_listening", "empty_empathy").find(doc)]
-    example = _example(ctx, lex)
     if empty:
         quotes = [ctx.quote(extend_to_clause_end(s, rules().clause_links)) for s in empty]
-        return result(False, quotes, fill(lex["tips"]["empty_empathy"], span=quotes[0], example=example))
+        return result(False, quotes, _tip(lex, "empty_empathy", ctx, span=quotes[0]))
     explicit = [m.span for m in frames if m.entry.get("explicit", True)]
     if explicit:
         span = ctx.quote(explicit[0])
-        return result(False, [span], fill(lex["tips"]["frame_without_detail"], span=span, example=example))
-    return result(False, [], fill(lex["tips"]["missing"], example=example))
+        return result(False, [span], _tip(lex, "frame_without_detail", ctx, span=span))
+    return result(False, [], _tip(lex, "missing", ctx))

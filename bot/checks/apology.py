@@ -13,7 +13,7 @@ from typing import List, Optional, Tuple
 from spacy.tokens import Doc, Span, Token
 
 from bot.checks import defensive, next_step
-from bot.checks._context import Context, extend_to_clause_end, fill, is_negated, overlaps, result
+from bot.checks._context import Context, extend_to_clause_end, fill, is_negated, overlaps, result, states_problem
 from bot.checks._lexicon import load_lexicon, pattern_set, words
 
 _CUE_PREFIXES = ("sorry", "soz", "sry", "srry", "sowwy", "apolog", "regret")
@@ -97,7 +97,9 @@ def check(doc: Doc, ctx: Context) -> dict:
             continue
         genuine.append(extend_to_clause_end(span, words("apology", "contrast_words")))
 
-    example = ctx.mirror or lex["example_fallback"]
+    example = lex["example_fallback"]
+    if ctx.mirror and ctx.mirror.split()[0].lower() in words("apology", "example_clause_openers") and states_problem(ctx.mirror, strict=True):
+        example = ctx.mirror
     non_tip = fill(lex["tips"]["non_apology"], span=ctx.quote(non[0][0]), why=non[0][1], example=example) if non else None
     if genuine:
         return result(True, [ctx.quote(s) for s in genuine], non_tip)

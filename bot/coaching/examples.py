@@ -43,11 +43,16 @@ def judge(text: str, check: str, *, scenario: Scenario, customer_message: str) -
                    tuple(scenario.jargon))
 
 
+# Whether a candidate is a well-made sentence depends on its words alone, not on what the
+# customer said: judged once per text rather than once per customer line (it parses the text).
+_well_made_problem = lru_cache(maxsize=JUDGED_CACHE_SIZE)(problem)
+
+
 @lru_cache(maxsize=JUDGED_CACHE_SIZE)
 def _judged(
     text: str, check: str, customer_message: str, customer_name: str, facts: tuple, jargon: tuple
 ) -> Optional[str]:
-    why = problem(text)
+    why = _well_made_problem(text)
     if why:
         return why
     verdicts = assess_reply(

@@ -88,7 +88,7 @@ def _data_request(args: argparse.Namespace, url: str) -> int:
     import os
 
     from bot.db import data_requests
-    from bot.db.crud import NotFound
+    from bot.db.errors import NotFound
     from bot.db.engine import make_engine, session_scope
 
     engine = make_engine(url)

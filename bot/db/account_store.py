@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from bot.db.crud import PASSWORD_HASH_METHOD, NotFound
+from bot.db.errors import NotFound
 from bot.db.models import ROLES, PracticeSession, User, utcnow
+from bot.db.users import PASSWORD_HASH_METHOD
 from bot.errors import CoachError
 
 # Which of several roles decides where someone lands after signing in (`User.role`).

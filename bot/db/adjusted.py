@@ -15,8 +15,10 @@ from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.adjusted_score import AdjustedScore, Overruling, adjust, overrulings_by_criterion
-from bot.db.crud import Transcript, add_scorecard, get_transcript, scoring_state
 from bot.db.models import Scorecard
+from bot.db.recording import add_scorecard
+from bot.db.rescoring import scoring_state
+from bot.db.transcripts import Transcript, get_transcript
 
 
 def machine_scorecard(transcript: Transcript) -> Optional[Scorecard]:

@@ -6,7 +6,7 @@
 - The *pass date* is the day the first attempt reaching the pass mark ended; a pass is *late*
   when that day is after the due date, by that many days.
 
-Functions over `bot.db.training` rows (duck-typed, so this module imports nothing of training).
+Functions over `bot.db.progress` rows (duck-typed, so this module imports nothing of progress).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Creating, editing and deleting a curriculum (`bot.db.training` re-exports the first two).
+"""Creating, editing and deleting a curriculum, from what the HR form sends (`ItemSpec`).
 
 Editing keeps each required scenario that stays (same scenario, customer and mode) as the same
 row with its new pass mark and due date, removes the ones taken out and adds the new ones;
@@ -15,18 +15,34 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.db.crud import NotFound
-from bot.db.training import (
-    DEFAULT_MODE,
-    MODES,
-    Curriculum,
-    CurriculumAssignment,
-    CurriculumInvalid,
-    CurriculumItem,
-    ItemSpec,
-    TrainingError,
-    parse_date,
-)
+from bot.db.errors import NotFound
+from bot.db.models import DEFAULT_MODE, MODES, Curriculum, CurriculumAssignment, CurriculumItem
+from bot.db.training import TrainingError, parse_date
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """A required scenario as a form sends it: text, validated by `create_curriculum`."""
+
+    scenario: str
+    persona: str
+    mode: str = DEFAULT_MODE
+    pass_mark: str = ""
+    due_date: str = ""
+    # The form row it came from (0-based), so a problem can mark the right field.
+    row: Optional[int] = None
+
+
+class CurriculumInvalid(TrainingError):
+    """Every problem with a curriculum at once, so a form can show them all.
+
+    `fields` maps the form field in error ("name", "item-<row>-<key>", row from 0) to its message.
+    """
+
+    def __init__(self, problems: List[str], fields: Optional[Dict[str, str]] = None):
+        super().__init__(" ".join(problems))
+        self.problems = problems
+        self.fields = fields or {}
 
 
 def validate_curriculum(

@@ -20,19 +20,23 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db import audit
-from bot.db.crud import NotFound, get_user_by_email
+from bot.db.errors import NotFound
 from bot.db.models import (
     AuditEntry,
     CheckOverride,
     Conversation,
+    Curriculum,
+    CurriculumAssignment,
     OutcomeOverride,
     PracticeSession,
+    RosterEntry,
     Scorecard,
+    SignOff,
     Turn,
     TurnComment,
     User,
 )
-from bot.db.training import CurriculumAssignment, Curriculum, RosterEntry, SignOff
+from bot.db.users import get_user_by_email
 from bot.errors import CoachError
 
 FORMAT_VERSION = 1

@@ -12,8 +12,8 @@ from typing import Dict, List, Optional, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.crud import SessionRow, Transcript, get_transcript, list_sessions
 from bot.db.models import PracticeSession, Turn
+from bot.db.transcripts import SessionRow, Transcript, get_transcript, list_sessions
 
 # Checks where found=True is the bad outcome: their rate is the share of replies free of them.
 BAD_WHEN_FOUND = frozenset({"defensive", "jargon", "broken_promise"})

@@ -17,8 +17,10 @@ from typing import List, Optional
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.crud import add_scorecard, get_transcript, scoring_state
 from bot.db.models import PracticeSession, Turn, UTCDateTime, utcnow
+from bot.db.recording import add_scorecard
+from bot.db.rescoring import scoring_state
+from bot.db.transcripts import get_transcript
 
 IDLE_OUTCOME = "abandoned"
 

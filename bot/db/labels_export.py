@@ -8,7 +8,7 @@ trainer's verdict for each overruled check and the stored machine verdict for th
 checks a trainer decided is kept in `overruled`, and their reasons in `note`, because the other
 labels are only the machine's and need a look before the line joins the development set.
 
-Only the latest override of a check on a turn counts, as everywhere else (bot/db/crud.py); a
+Only the latest override of a check on a turn counts, as everywhere else (bot/db/reviews.py); a
 turn whose latest overrides all agree with the machine has nothing new and is left out.
 """
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""The tables behind scored transcripts: users, practice sessions, turns, scorecards, reviews.
+"""Every table: users, practice sessions, turns, scorecards, reviews, the audit log and training records.
 
 Conventions:
-- Times are timezone-aware UTC datetimes in Python on every database (`UTCDateTime`).
+- Times are timezone-aware UTC datetimes in Python on every database (`UTCDateTime`, with the
+  declarative `Base` and its constraint names in `bot/db/base.py`).
 - `checks`, `criteria` and `mood_curve` are `sqlalchemy.JSON`, which is JSON on PostgreSQL and
   JSON text on SQLite; a turn's `checks` is stored exactly as the checks returned it,
   `{check: {"found": bool, "evidence": [str], "tip": str | None}}`.
@@ -10,82 +11,45 @@ Conventions:
 - Re-scoring adds a `Scorecard` row and moves `is_current` to it; old rows stay beside it.
   A trainer's override adds a trainer-adjusted scorecard (`adjusted_from_id` names the machine's).
 
-The initial migration (`migrations/versions/0001_initial.py`) creates exactly these tables; a
-test compares the migrated schema with this metadata on SQLite and PostgreSQL.
+The migrations (`migrations/versions/`) create exactly these tables; a test compares the
+migrated schema with this metadata on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
+    Date,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     column,
     text,
 )
-from sqlalchemy.orm import declarative_base, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import relationship
+
+from bot.db.base import Base, UTCDateTime, utcnow
 
 ROLES = ("trainee", "trainer", "hr", "admin")
 # Who may overrule the machine: reviewing transcripts is the trainers' job.
 REVIEWER_ROLES = ("trainer", "admin")
 OUTCOMES = ("resolved", "churned", "escalated", "abandoned")
+# Curricula are about assessments; coach mode is practice with tips and is accepted too, so an
+# organisation can require practice runs.
+MODES = ("assessment", "coach")
+DEFAULT_MODE = "assessment"
 
 # Longest e-mail address SMTP allows (RFC 5321 path limit minus the angle brackets).
 EMAIL_MAX = 254
 # The protocol's session_id is uuid4().hex (32 characters); leave room for other id schemes.
 SESSION_ID_MAX = 64
-
-# Stable constraint names, so later migrations can drop or alter them by name on both databases.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored in UTC and always read back timezone-aware.
-
-    PostgreSQL keeps the zone (timestamptz); SQLite keeps naive text, so naive values read from
-    it are UTC by construction and get the zone attached again.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
 
 def _one_of(name: str, values: tuple) -> Any:
     """`name IN (...)` for a CHECK constraint; the DDL compiler renders the values as literals."""
@@ -97,7 +61,7 @@ class User(Base):
     __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
 
     id = Column(Integer, primary_key=True)
-    # Stored lower-cased and trimmed (see crud.normalise_email), so uniqueness ignores case.
+    # Stored lower-cased and trimmed (see users.normalise_email), so uniqueness ignores case.
     email = Column(String(EMAIL_MAX), nullable=False, unique=True)
     name = Column(String(200), nullable=False)
     team = Column(String(100), nullable=True)
@@ -239,7 +203,7 @@ class CheckOverride(Base):
 
     __tablename__ = "check_overrides"
     # reason_not_empty is a backstop: SQL's portable trim() strips spaces only, so
-    # crud._require_reason also refuses reasons of tabs and newlines.
+    # reviews._require_reason also refuses reasons of tabs and newlines.
     __table_args__ = (
         CheckConstraint("length(trim(reason)) > 0", name="reason_not_empty"),
         Index("ix_check_overrides_turn_check", "turn_id", "check"),
@@ -332,3 +296,97 @@ class AuditEntry(Base):
     before = Column(JSON, nullable=True)
     after = Column(JSON, nullable=True)
     client = Column(String(64), nullable=True)
+
+
+# --- training records (HR): roster, curricula, assignments, sign-offs ---------------------------
+
+
+class RosterEntry(Base):
+    """What the HR roster says about a person beyond the users table: when they started."""
+
+    __tablename__ = "roster_entries"
+
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    start_date = Column(Date, nullable=True)
+    imported_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class Curriculum(Base):
+    __tablename__ = "curricula"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=False, unique=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    created_by_id = Column(Integer, ForeignKey("users.id"), nullable=True)
+
+    items = relationship(
+        "CurriculumItem",
+        order_by="CurriculumItem.id",
+        cascade="all, delete-orphan",
+        back_populates="curriculum",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Curriculum {self.id} {self.name}>"
+
+
+class CurriculumItem(Base):
+    """One required scenario of a curriculum."""
+
+    __tablename__ = "curriculum_items"
+    __table_args__ = (
+        UniqueConstraint("curriculum_id", "scenario", "persona", "mode"),
+        CheckConstraint("pass_mark BETWEEN 0 AND 100", name="pass_mark_range"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    curriculum_id = Column(Integer, ForeignKey("curricula.id", ondelete="CASCADE"), nullable=False, index=True)
+    scenario = Column(String(100), nullable=False)
+    persona = Column(String(32), nullable=False)
+    mode = Column(String(32), nullable=False, default=DEFAULT_MODE)
+    pass_mark = Column(Integer, nullable=False)
+    # The last day on which the requirement is on time; null for no deadline.
+    due_date = Column(Date, nullable=True)
+
+    curriculum = relationship("Curriculum", back_populates="items")
+
+
+class CurriculumAssignment(Base):
+    """A curriculum assigned to one trainee (`user_id`) or to everyone in a team (`team`)."""
+
+    __tablename__ = "curriculum_assignments"
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (team IS NULL)", name="user_or_team"),
+        UniqueConstraint("curriculum_id", "user_id"),
+        UniqueConstraint("curriculum_id", "team"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    curriculum_id = Column(Integer, ForeignKey("curricula.id", ondelete="CASCADE"), nullable=False, index=True)
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True)
+    team = Column(String(100), nullable=True, index=True)
+    assigned_by_id = Column(Integer, ForeignKey("users.id"), nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    curriculum = relationship("Curriculum")
+    user = relationship("User", foreign_keys=[user_id])
+
+
+class SignOff(Base):
+    """A trainer's decision that one passing attempt counts: the pass is then certified."""
+
+    __tablename__ = "sign_offs"
+
+    id = Column(Integer, primary_key=True)
+    session_id = Column(
+        String(SESSION_ID_MAX),
+        ForeignKey("practice_sessions.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    )
+    signed_by_id = Column(Integer, ForeignKey("users.id"), nullable=False, index=True)
+    note = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    signed_by = relationship("User")
+    practice_session = relationship("PracticeSession")

@@ -18,8 +18,17 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
-from bot.db.crud import agreement_per_check
-from bot.db.models import CheckOverride, OutcomeOverride, PracticeSession, Scorecard, Turn, TurnComment, User
+from bot.db.agreement import agreement_per_check
+from bot.db.models import (
+    CheckOverride,
+    OutcomeOverride,
+    PracticeSession,
+    Scorecard,
+    SignOff,
+    Turn,
+    TurnComment,
+    User,
+)
 
 # Most urgent first; the page shows them in this order with these words.
 REASONS: Dict[str, str] = {
@@ -69,8 +78,6 @@ class ReviewQueue:
 
 def reviewed_session_ids(*, session: Session) -> Set[str]:
     """Sessions a trainer has overruled, commented on or signed off."""
-    from bot.db.training import SignOff
-
     ids: Set[str] = set()
     for stmt in (
         select(Turn.session_id).join(CheckOverride, CheckOverride.turn_id == Turn.id),
@@ -110,7 +117,7 @@ def review_queue(*, session: Session, awaiting_sign_off: Sequence[str] = ()) -> 
     """Every session that needs a trainer, most urgent first (then newest first).
 
     `awaiting_sign_off` are the session ids of passes waiting for a sign-off (from
-    `bot.db.training.overview`), passed in so this module does not compute training status.
+    `bot.db.progress.overview`), passed in so this module does not compute training status.
     """
     reviewed = reviewed_session_ids(session=session)
     waiting = set(awaiting_sign_off)

@@ -1,4 +1,4 @@
-"""Conditions on practice sessions for `bot.db.list_sessions`, kept out of crud.py."""
+"""Conditions on practice sessions for `bot.db.list_sessions`, kept out of transcripts.py."""
 from __future__ import annotations
 
 from typing import Any

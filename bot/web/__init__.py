@@ -112,6 +112,19 @@ def _relay(config: Dict[str, Any], settings, urls: List[str], secret: str) -> Ra
     )
 
 
+def _trust_proxies(app: Flask, count: int) -> None:
+    """Behind `count` proxies (COACH_TRUSTED_PROXIES), take the client's address and scheme from
+    the X-Forwarded-For and X-Forwarded-Proto entries those proxies added.
+
+    Only when told: a client can send these headers itself, and the sign-in throttle and the
+    audit log key on the client's address.
+    """
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
 def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
     config = dict(config or {})
     settings = load_settings()
@@ -125,11 +138,13 @@ def create_app(config: Optional[Dict[str, Any]] = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         IDLE_TIMEOUT_MINUTES=settings_idle_minutes(),
+        TRUSTED_PROXIES=settings.trusted_proxies,
     )
     app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(settings.var_dir)
     app.config["RASA_URL"] = str(app.config["RASA_URL"]).rstrip("/")
+    _trust_proxies(app, int(app.config["TRUSTED_PROXIES"]))
 
     from bot import db
 

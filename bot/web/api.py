@@ -24,7 +24,9 @@ Routes (all need a signed-in user; errors are `{"error": {"code", "message"}}`):
   far); `{"conversation": null}` when none is running.
 
 Refusals: 401 signed_out, 403 not_your_conversation, 409 no_session / conversation_changed,
-400 for bad input, 502 no_answer / rasa_error, 503 rasa_down / database_down.
+400 for bad input, 502 no_answer (an action failed while its action server is up) / rasa_error,
+503 rasa_down (no Rasa server with a live action server answers; the page sends the reply again
+by itself) / database_down.
 """
 from __future__ import annotations
 
@@ -34,7 +36,6 @@ import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
 from flask import Blueprint, current_app, g, jsonify, request, session
-from sqlalchemy import select
 
 from bot import db
 from bot.rasa_client import END_COMMAND, start_command
@@ -161,13 +162,13 @@ def _assignments(known: set) -> Tuple[List[Dict[str, Any]], str]:
     Unavailable means this server has no curricula yet; then every scenario is optional.
     """
     try:
-        from bot.db import training
+        from bot.db import assignments, progress
     except ImportError as exc:
         log.info("No curricula on this server (%s): every scenario is optional.", exc)
         return [], "unavailable"
     with db.session_scope(auth.engine()) as dbs:
-        items = training.assigned_scenarios(session=dbs, user_id=g.user.id)
-    statuses = _statuses(training)
+        items = assignments.assigned_scenarios(session=dbs, user_id=g.user.id)
+    statuses = _statuses(progress)
     assigned = []
     for item in items:
         if item.scenario not in known:
@@ -188,17 +189,17 @@ def _assignments(known: set) -> Tuple[List[Dict[str, Any]], str]:
     return assigned, "available"
 
 
-def _statuses(training: Any) -> Dict[Any, Tuple[str, str]]:
+def _statuses(progress: Any) -> Dict[Any, Tuple[str, str]]:
     """(status, label) per curriculum item for the trainee; empty when progress cannot be read.
 
     Only a help for the trainee's choice: the list of assignments is shown without it.
     """
-    progress = getattr(training, "trainee_progress", None)
-    if progress is None:
+    trainee_progress = getattr(progress, "trainee_progress", None)
+    if trainee_progress is None:
         return {}
     try:
         with db.session_scope(auth.engine()) as dbs:
-            rows = progress(session=dbs, user_id=g.user.id)
+            rows = trainee_progress(session=dbs, user_id=g.user.id)
             return {row.requirement.item_id: (row.status, row.label) for row in rows}
     except Exception:
         log.exception("Reading the training progress of user %s failed", g.user.id)
@@ -323,12 +324,7 @@ def running_conversation():
     with _relay().locks.hold(conversation):
         answered = _relay().answers.ids_for(conversation)
         with db.session_scope(auth.engine()) as dbs:
-            practice = dbs.execute(
-                select(db.PracticeSession)
-                .where(db.PracticeSession.sender_id == conversation)
-                .order_by(db.PracticeSession.started_at.desc())
-                .limit(1)
-            ).scalar_one_or_none()
+            practice = db.latest_session(session=dbs, sender_id=conversation)
             if practice is None or practice.ended_at is not None:
                 return jsonify(conversation=None)
             transcript = db.get_transcript(session=dbs, session_id=practice.id)

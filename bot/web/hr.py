@@ -2,7 +2,8 @@
 
 - `/hr/` the team overview (counts per status, the overdue list, every trainee) — HR, admins;
 - `/hr/roster` import a CSV roster; the new people's initial passwords are shown once;
-- `/hr/curricula` define curricula of required scenarios and assign them to trainees or teams;
+- `/hr/curricula` define curricula of required scenarios and assign them to trainees or teams
+  (bot/web/hr_curricula.py);
 - `/hr/trainees/<id>` one trainee's statuses and attempts — HR, trainers and admins; trainers
   sign off passes there (HR sees the sign-off but cannot give one);
 - `/hr/sign-offs` passes waiting for a trainer's sign-off — trainers and admins;
@@ -34,16 +35,13 @@ from flask import (
 )
 
 from bot import db, xapi
-from bot.db import assignment_checks, attempt_rules, training
-from bot.errors import CoachError
-from bot.scenarios import PERSONAS, list_scenarios
+from bot.db import assignments, attempt_rules, certification, models, progress, roster_import, training
+from bot.scenarios import list_scenarios
 from bot.web.auth import audit, engine, has_role, require_role
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
 
 FLASH = "hr"
-# Blank rows offered by the curriculum form: enough for a typical curriculum without script.
-CURRICULUM_ROWS = 6
 PERSONA_LABELS = {"angry": "Angry", "dispassionate": "Matter-of-fact"}
 MODE_LABELS = {"assessment": "Assessment", "coach": "Coach (practice with tips)"}
 # A spreadsheet runs a cell starting with one of these as a formula.
@@ -89,7 +87,7 @@ def _titles() -> Dict[str, str]:
 def _today() -> date:
     # Tests set HR_TODAY to see what happens after a due date.
     configured = current_app.config.get("HR_TODAY")
-    return date.fromisoformat(configured) if configured else training.today_utc()
+    return date.fromisoformat(configured) if configured else progress.today_utc()
 
 
 def _stamp() -> str:
@@ -105,7 +103,7 @@ def _transcript_url(session_id: str) -> Optional[str]:
 def _context(**extra: Any) -> Dict[str, Any]:
     return {
         "titles": _titles(),
-        "status_labels": training.STATUS_LABELS,
+        "status_labels": progress.STATUS_LABELS,
         "persona_labels": PERSONA_LABELS,
         "mode_labels": MODE_LABELS,
         "transcript_url": _transcript_url,
@@ -122,7 +120,7 @@ def _team_arg() -> Optional[str]:
 
 
 @bp.app_template_test("late_pass")
-def _late_pass(row: training.RequirementStatus) -> bool:
+def _late_pass(row: progress.RequirementStatus) -> bool:
     return attempt_rules.days_late(row) is not None
 
 
@@ -141,10 +139,10 @@ def _hr_time(value: Optional[datetime]) -> str:
 def overview():
     team = _team_arg()
     with db.session_scope(engine()) as dbs:
-        teams = training.list_teams(session=dbs)
-        summary = training.overview(session=dbs, team=team, today=_today())
+        teams = assignments.list_teams(session=dbs)
+        summary = progress.overview(session=dbs, team=team, today=_today())
         return render_template(
-            "hr/overview.html", **_context(summary=summary, teams=teams, team=team, statuses=training.STATUSES)
+            "hr/overview.html", **_context(summary=summary, teams=teams, team=team, statuses=progress.STATUSES)
         )
 
 
@@ -166,7 +164,7 @@ def import_roster():
     data = upload.read()
     try:
         with db.session_scope(engine()) as dbs:
-            result = training.import_roster(session=dbs, data=data)
+            result = roster_import.import_roster(session=dbs, data=data)
         audit("roster_imported", after={"file": upload.filename, "created": [a.email for a in result.created],
                                         "updated": [a.email for a in result.updated], "problems": len(result.problems)})
     except training.TrainingError as exc:
@@ -200,131 +198,6 @@ def passwords_csv():
     )
 
 
-# --- curricula -------------------------------------------------------------------------------
-
-
-def _blank_items() -> List[Dict[str, str]]:
-    from bot.scoring import load_rubric
-
-    mark = str(load_rubric().pass_mark)
-    return [
-        {"scenario": "", "persona": PERSONAS[0], "mode": training.DEFAULT_MODE, "pass_mark": mark, "due_date": ""}
-        for _ in range(CURRICULUM_ROWS)
-    ]
-
-
-def _render_curricula(*, form: Optional[Dict[str, Any]] = None, problems: Optional[List[str]] = None,
-                      assign_error: Optional[str] = None, assign_field: Optional[Dict[str, Any]] = None,
-                      status: int = 200):
-    with db.session_scope(engine()) as dbs:
-        curricula = training.list_curricula(session=dbs)
-        assignments = {c.id: training.assignments_of(session=dbs, curriculum_id=c.id) for c in curricula}
-        page = render_template(
-            "hr/curricula.html",
-            **_context(
-                curricula=curricula,
-                assignments=assignments,
-                teams=assignment_checks.existing_teams(session=dbs),
-                trainees=training.list_trainees(session=dbs),
-                scenarios=list_scenarios(),
-                personas=PERSONAS,
-                modes=training.MODES,
-                form=form or {"name": "", "items": _blank_items()},
-                problems=problems or [],
-                assign_error=assign_error,
-                assign_field=assign_field,
-            ),
-        )
-    return page, status
-
-
-@bp.get("/curricula")
-@require_role("hr")
-def curricula():
-    return _render_curricula()
-
-
-@bp.post("/curricula")
-@require_role("hr")
-def create_curriculum():
-    name = request.form.get("name", "")
-    rows = []
-    for number in range(CURRICULUM_ROWS):
-        row = {key: request.form.get(f"item-{number}-{key}", "") for key in ("scenario", "persona", "mode", "pass_mark", "due_date")}
-        rows.append(row)
-    # A row without a scenario is one of the spare blank rows, whatever its defaults say.
-    specs = [training.ItemSpec(**row, row=n) for n, row in enumerate(rows) if row["scenario"].strip()]
-    try:
-        with db.session_scope(engine()) as dbs:
-            created = training.create_curriculum(
-                session=dbs,
-                name=name,
-                items=specs,
-                scenario_ids=[s.id for s in list_scenarios()],
-                personas=PERSONAS,
-                created_by_id=g.user.id,
-            )
-            created_name = created.name
-    except training.CurriculumInvalid as exc:
-        return _render_curricula(form={"name": name, "items": rows, "fields": exc.fields}, problems=exc.problems,
-                                 status=400)
-    flash(f"Curriculum {created_name!r} saved. Assign it to trainees or teams below.", FLASH)
-    return redirect(url_for("hr.curricula"))
-
-
-@bp.post("/curricula/<int:curriculum_id>/assignments")
-@require_role("hr")
-def assign(curriculum_id: int):
-    user_ids = request.form.getlist("user_id")
-    team = (request.form.get("team") or "").strip()
-    if not user_ids and not team:
-        return _render_curricula(assign_error="Choose trainees or a team to assign the curriculum to.", status=400)
-    try:
-        parsed = [int(value) for value in user_ids]
-    except ValueError:
-        return _render_curricula(assign_error="That trainee is not on the list.", status=400)
-    try:
-        with db.session_scope(engine()) as dbs:
-            curriculum = training.get_curriculum(session=dbs, curriculum_id=curriculum_id)
-            if curriculum is None:
-                abort(404, description="No such curriculum.")
-            assignment_checks.existing_people(session=dbs, user_ids=parsed)
-            if team:
-                team = assignment_checks.existing_team(session=dbs, team=team)
-            for user_id in parsed:
-                training.assign_curriculum(
-                    session=dbs, curriculum_id=curriculum_id, user_id=user_id, assigned_by_id=g.user.id
-                )
-            if team:
-                training.assign_curriculum(session=dbs, curriculum_id=curriculum_id, team=team, assigned_by_id=g.user.id)
-            curriculum_name = curriculum.name
-    except assignment_checks.UnknownAssignee as exc:
-        # Nothing is assigned, not even the trainees ticked with it: fix the team and send again.
-        field = {"curriculum_id": curriculum_id, "team": team} if exc.field == "team" else None
-        return _render_curricula(assign_error=str(exc), assign_field=field, status=400)
-    except CoachError as exc:
-        return _render_curricula(assign_error=str(exc), status=400)
-    who = []
-    if parsed:
-        who.append(f"{len(parsed)} trainee{'s' if len(parsed) != 1 else ''}")
-    if team:
-        who.append(f"team {team}")
-    flash(f"{curriculum_name} assigned to {' and '.join(who)}.", FLASH)
-    return redirect(url_for("hr.curricula"))
-
-
-@bp.post("/assignments/<int:assignment_id>/delete")
-@require_role("hr")
-def unassign(assignment_id: int):
-    try:
-        with db.session_scope(engine()) as dbs:
-            training.unassign(session=dbs, assignment_id=assignment_id)
-    except db.NotFound:
-        abort(404, description="That assignment no longer exists.")
-    flash("Assignment removed.", FLASH)
-    return redirect(url_for("hr.curricula"))
-
-
 # --- one trainee, sign-offs --------------------------------------------------------------------
 
 
@@ -335,8 +208,8 @@ def trainee(user_id: int):
         person = db.get_user(session=dbs, user_id=user_id)
         if person is None:
             abort(404, description="No such trainee.")
-        rows = training.trainee_progress(session=dbs, user_id=user_id, today=_today())
-        entry = training.roster_entry(session=dbs, user_id=user_id)
+        rows = progress.trainee_progress(session=dbs, user_id=user_id, today=_today())
+        entry = roster_import.roster_entry(session=dbs, user_id=user_id)
         return render_template(
             "hr/trainee.html", **_context(person=person, rows=rows, entry=entry, own=False)
         )
@@ -346,7 +219,7 @@ def trainee(user_id: int):
 @require_role("trainer")
 def sign_offs():
     with db.session_scope(engine()) as dbs:
-        summary = training.overview(session=dbs, today=_today())
+        summary = progress.overview(session=dbs, today=_today())
         waiting = [r for r in summary.awaiting_sign_off if r.user.id != g.user.id]
         return render_template("hr/sign_offs.html", **_context(waiting=waiting))
 
@@ -362,7 +235,7 @@ def sign_off():
         with db.session_scope(engine()) as dbs:
             practice = db.get_session(session=dbs, session_id=session_id)
             owner = practice.user_id if practice is not None else None
-            signed = training.sign_off(session=dbs, session_id=session_id, signer_id=g.user.id, note=note)
+            signed = certification.sign_off(session=dbs, session_id=session_id, signer_id=g.user.id, note=note)
             title = _titles().get(practice.scenario, practice.scenario)
             message = f"Signed off: {title} ({practice.persona}), score {_score_of(signed, dbs)}. The pass is certified."
         audit("signed_off", subject=("session", session_id), after={"trainee_id": owner, "note": note})
@@ -375,7 +248,7 @@ def sign_off():
     return redirect(url_for("hr.trainee", user_id=owner))
 
 
-def _score_of(signed: training.SignOff, dbs: Any) -> str:
+def _score_of(signed: models.SignOff, dbs: Any) -> str:
     card = db.get_current_scorecard(session=dbs, session_id=signed.session_id)
     return str(card.score) if card is not None else "—"
 
@@ -383,7 +256,7 @@ def _score_of(signed: training.SignOff, dbs: Any) -> str:
 # --- exports ---------------------------------------------------------------------------------
 
 
-def _status_record(row: training.RequirementStatus) -> List[Any]:
+def _status_record(row: progress.RequirementStatus) -> List[Any]:
     req = row.requirement
     return [
         row.user.name,
@@ -420,7 +293,7 @@ def _iso_moment(moment: Optional[datetime]) -> str:
 def export_csv():
     team = _team_arg()
     with db.session_scope(engine()) as dbs:
-        summary = training.overview(session=dbs, team=team, today=_today())
+        summary = progress.overview(session=dbs, team=team, today=_today())
         body = csv_text(list(STATUS_COLUMNS), [_status_record(r) for r in summary.rows])
     audit("progress_exported", after={"format": "csv", "team": team, "rows": len(summary.rows)})
     return _download(body, filename=f"training-status-{_stamp()}.csv", mimetype="text/csv")
@@ -431,7 +304,7 @@ def export_csv():
 def export_xapi():
     team = _team_arg()
     with db.session_scope(engine()) as dbs:
-        summary = training.overview(session=dbs, team=team, today=_today())
+        summary = progress.overview(session=dbs, team=team, today=_today())
         statements = xapi.statements(summary.rows, titles=_titles())
     audit("statements_exported", after={"format": "xapi", "team": team, "statements": len(statements)})
     body = json.dumps(statements, indent=2, ensure_ascii=False)
@@ -445,7 +318,7 @@ def export_xapi():
 @require_role()
 def my_progress():
     with db.session_scope(engine()) as dbs:
-        rows = training.trainee_progress(session=dbs, user_id=g.user.id, today=_today())
+        rows = progress.trainee_progress(session=dbs, user_id=g.user.id, today=_today())
         context = _context(person=g.user, rows=rows, entry=None, own=True)
         # Your own page never offers sign-off or transcripts: a trainer's attempts are signed by another.
         context["may_sign_off"] = False
@@ -453,5 +326,5 @@ def my_progress():
         return render_template("hr/trainee.html", **context)
 
 
-# Editing and deleting curricula live in their own module, on this blueprint.
+# The curriculum pages live in their own module, on this blueprint.
 from bot.web import hr_curricula  # noqa: E402,F401

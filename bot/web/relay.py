@@ -16,16 +16,19 @@ never reaches Rasa twice.
 
 Several Rasa servers (COACH_RASA_URLS): each conversation goes to the server picked by a stable
 hash of its id, and to the next one in the list when that server refuses or drops the
-connection. That is safe because every server reads the same tracker (PostgreSQL) under the
-same lock (Redis), and a message whose server died before answering left no trace that a
-second try would repeat: Rasa saves the tracker only after the last action, and our turns are
-stored under the tracker's turn number. A read timeout is not moved: that server still has the
-message and would answer it, so a copy sent elsewhere would be answered twice.
+connection, or answers nothing because its action server is down (its readiness route says
+so). That is safe because every server reads the same tracker (PostgreSQL) under the same lock
+(Redis), and a message whose server died before answering left no trace that a second try
+would repeat: Rasa saves the tracker only after the last action, and our turns are stored
+under the tracker's turn number (a message whose action failed left the practice state as it
+was, so the next server stores it under the same number). A read timeout is not moved: that
+server still has the message and would answer it, so a copy sent elsewhere would be answered
+twice. A server that failed is skipped until it is ready again (bot.web.rasa_servers), so the
+trainees on it do not each wait for it to fail first.
 """
 from __future__ import annotations
 
 import logging
-import zlib
 import threading
 import time
 from collections import OrderedDict
@@ -36,11 +39,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import requests
 
 from bot import service_secret
+from bot.web.rasa_servers import CONNECT_TIMEOUT, RasaServers, server_order  # noqa: F401 (server_order: re-exported)
 
 log = logging.getLogger(__name__)
-
-# Rasa answers on loopback; if it has not accepted the connection within this, it is down.
-CONNECT_TIMEOUT = 3.0
 
 
 class RelayError(Exception):
@@ -170,14 +171,8 @@ class Delivery:
     replayed: bool = False
 
 
-class _ConnectionLost(Exception):
-    """The server refused or dropped the connection before answering: another may take the message."""
-
-
-def server_order(conversation: str, servers: Sequence[str]) -> List[str]:
-    """`servers` starting at the conversation's own (a stable hash: the same in every web app process)."""
-    first = zlib.crc32(conversation.encode("utf-8")) % len(servers)
-    return list(servers[first:]) + list(servers[:first])
+class _ServerDown(Exception):
+    """The server refused or dropped the connection, or its action server is down: another may take the message."""
 
 
 @dataclass
@@ -190,10 +185,14 @@ class RasaRelay:
     secret: str = ""
     # Every Rasa server; empty means rasa_url alone.
     rasa_urls: Sequence[str] = ()
+    # Which of them answer; made from rasa_urls when not given.
+    servers: Optional[RasaServers] = None
 
     def __post_init__(self) -> None:
         self.rasa_urls = tuple(url.rstrip("/") for url in (self.rasa_urls or (self.rasa_url,)))
         self.rasa_url = self.rasa_urls[0]
+        if self.servers is None:
+            self.servers = RasaServers(self.rasa_urls)
 
     @property
     def webhook(self) -> str:
@@ -220,16 +219,15 @@ class RasaRelay:
             return Delivery(messages=messages)
 
     def _post(self, conversation: str, message: str) -> List[Dict[str, Any]]:
-        servers = server_order(conversation, self.rasa_urls)
+        servers = self.servers.order(conversation)
         for number, server in enumerate(servers):
             try:
                 return self._post_to(server, conversation, message)
-            except _ConnectionLost as exc:
+            except _ServerDown as exc:
+                self.servers.mark_down(server, str(exc))
                 if number + 1 < len(servers):
-                    log.warning("Rasa at %s not answering (%s); conversation %s moves to %s",
-                                server, exc, conversation, servers[number + 1])
-                else:
-                    log.warning("Rasa at %s not answering: %s", server, exc)
+                    log.warning("Conversation %s moves from %s to %s", conversation, server, servers[number + 1])
+        # 503: the page keeps the reply and sends it again by itself until a server is back.
         raise RelayError(503, "rasa_down", RASA_DOWN)
 
     def _post_to(self, server: str, conversation: str, message: str) -> List[Dict[str, Any]]:
@@ -245,7 +243,7 @@ class RasaRelay:
             log.warning("Rasa at %s did not answer within %.0f s: %s", server, self.timeout, exc)
             raise RelayError(503, "rasa_down", RASA_DOWN) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _ConnectionLost(str(exc)) from None
+            raise _ServerDown(f"connection failed: {exc}") from None
         except requests.RequestException as exc:
             log.warning("Request to Rasa at %s failed: %s", server, exc)
             raise RelayError(502, "rasa_error", "The practice server could not be reached. Try again.") from None
@@ -264,7 +262,14 @@ class RasaRelay:
         except ValueError:
             log.warning("Rasa answered with something that is not JSON: %.300s", response.text)
             answer = None
-        return normalise(answer)
+        try:
+            return normalise(answer)
+        except RelayError as exc:
+            # Rasa answers nothing when an action fails. When its action server is down, another
+            # server can answer; when the action itself failed, another would fail the same way.
+            if exc.code == "no_answer" and not self.servers.probe(server):
+                raise _ServerDown("its action server is not answering") from exc
+            raise
 
     def is_up(self, *, timeout: float = 2.0) -> bool:
         """True when at least one Rasa server answers."""

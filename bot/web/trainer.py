@@ -121,9 +121,9 @@ def sessions():
 
 def _awaiting_sign_off(dbs: Any) -> List[str]:
     """Session ids of passes waiting for a trainer's sign-off (not the trainer's own)."""
-    from bot.db import training
+    from bot.db import progress
 
-    summary = training.overview(session=dbs)
+    summary = progress.overview(session=dbs)
     return [r.best_session_id for r in summary.awaiting_sign_off if r.best_session_id and r.user.id != g.user.id]
 
 
@@ -131,7 +131,7 @@ def _all_matching(filters: SessionFilters) -> List[db.SessionRow]:
     rows: List[db.SessionRow] = []
     with db.session_scope(engine()) as dbs:
         while True:
-            chunk = db.list_sessions(session=dbs, **filters.query, limit=db.crud.MAX_PAGE_SIZE, offset=len(rows))
+            chunk = db.list_sessions(session=dbs, **filters.query, limit=db.transcripts.MAX_PAGE_SIZE, offset=len(rows))
             rows.extend(chunk.rows)
             if not chunk.rows or len(rows) >= chunk.total:
                 return rows
