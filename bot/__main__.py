@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, TextIO
@@ -49,13 +50,13 @@ def _items(stream: TextIO, errors: Dict[int, Dict[str, str]]) -> Iterator[Dict[s
         yield {"line": number, "item": item}
 
 
-def assess(stdin: TextIO, stdout: TextIO) -> int:
-    from bot.checks import assess_many
+def assess(stdin: TextIO, stdout: TextIO, workers: int = 1) -> int:
+    from bot.checks.workers import assess_in_workers
 
     errors: Dict[int, Dict[str, str]] = {}
     records = list(_items(stdin, errors))
     good = [r["item"] for r in records if r["item"] is not None]
-    results = iter(assess_many(good))
+    results = iter(assess_in_workers(good, workers=workers))
     failed = 0
     for record in records:
         if record["item"] is None:
@@ -127,7 +128,11 @@ def users_add(args: argparse.Namespace, stdout: TextIO) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("assess", help="check trainee replies given as JSON Lines on standard input")
+    assessing = sub.add_parser("assess", help="check trainee replies given as JSON Lines on standard input")
+    assessing.add_argument(
+        "--workers", type=int, default=min(2, os.cpu_count() or 1),
+        help="processes sharing a long file (default: 2, or 1 on a one-core machine); 1 for one process",
+    )
     listing = sub.add_parser("scenarios", help="list the scenarios, or validate their files")
     listing.add_argument("--json", action="store_true", help="machine-readable list")
     listing.add_argument("--check", action="store_true", help="validate every scenario file")
@@ -153,7 +158,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "users":
         return users_add(args, sys.stdout)
     if args.command == "assess":
-        return assess(sys.stdin, sys.stdout)
+        return assess(sys.stdin, sys.stdout, workers=args.workers)
     if args.action:
         return scenario_transfer(args)
     return scenarios(as_json=args.json, check=args.check, directory=args.dir, stdout=sys.stdout)

@@ -172,15 +172,18 @@ def _error(number: int, exc: Exception, code: Optional[str] = None) -> Dict[str,
     return {"error": {"code": code or getattr(exc, "code", "bad_input"), "message": f"item {number}: {exc}"}}
 
 
-def assess_many(items: Iterable[dict], *, max_chars: Optional[int] = None) -> Iterator[Dict[str, Dict[str, Any]]]:
+def assess_many(
+    items: Iterable[dict], *, max_chars: Optional[int] = None, first_number: int = 1
+) -> Iterator[Dict[str, Dict[str, Any]]]:
     """assess_reply for each item ({"reply", optional "customer", "customer_name", "facts",
     "jargon"}), in order, parsing replies in batches with nlp.pipe.
 
-    A bad item yields {"error": {"code", "message"}} in its place and the rest go on.
+    A bad item yields {"error": {"code", "message"}} in its place and the rest go on; its
+    message numbers the items from `first_number`.
     """
     limit = _limit(max_chars)
     nlp = get_nlp()
-    numbered = enumerate(items, 1)
+    numbered = enumerate(items, first_number)
     parsed: "OrderedDict[str, Any]" = OrderedDict()
     while True:
         while len(parsed) > DOC_CACHE_SIZE:

@@ -232,6 +232,14 @@ def warm_contexts(nlp, texts: Iterable[str]) -> None:
 
 
 def known_concepts(nlp, texts: Sequence[str], *, skip: frozenset = frozenset()) -> Dict[str, str]:
+    return dict(_merged_concepts(nlp, tuple(texts), skip))
+
+
+# A file or a session scores many replies against the same customer turn and scenario, and
+# merging their concepts took about a twentieth of the checks' time; the merge depends on the
+# texts and the skipped names alone.
+@lru_cache(maxsize=1024)
+def _merged_concepts(nlp, texts: Tuple[str, ...], skip: frozenset) -> Dict[str, str]:
     warm_contexts(nlp, texts)
     known: Dict[str, str] = {}
     for text in texts:

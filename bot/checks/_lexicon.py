@@ -93,7 +93,11 @@ def doc_words(doc: Doc) -> frozenset:
     """Every token's lower-cased text and lemma, computed once per doc."""
     cached = doc.user_data.get("checks_words")
     if cached is None:
-        cached = frozenset(t.lower_ for t in doc) | frozenset(t.lemma_.lower() for t in doc)
+        found = set()
+        for t in doc:  # one pass: every token read from a doc is a new object
+            found.add(t.lower_)
+            found.add(t.lemma_.lower())
+        cached = frozenset(found)
         doc.user_data["checks_words"] = cached
     return cached
 
@@ -192,7 +196,13 @@ class PatternSet:
             numbers = set(self.always)
             for word in self.index_words & key:
                 numbers.update(self.index[word])
-            found = [n for n in sorted(numbers) if all(not options.isdisjoint(key) for options in self.matchers[n][0])]
+            found = []
+            for n in sorted(numbers):  # a plain loop: this runs for most replies, once per set
+                for options in self.matchers[n][0]:
+                    if options.isdisjoint(key):
+                        break
+                else:
+                    found.append(n)
             if len(self.by_words) >= WORD_CANDIDATES_CACHE_SIZE:
                 self.by_words.clear()
             self.by_words[key] = found
