@@ -656,3 +656,14 @@ def test_the_launcher_gives_each_rasa_every_action_server(monkeypatch, tmp_path)
     assert urls == "http://127.0.0.1:6055,http://127.0.0.1:6056"
     service = launcher.rasa_service(settings=settings, model=tmp_path / "m", endpoints=tmp_path / "e", actions_urls=urls)
     assert service.env["COACH_ACTIONS_URLS"] == urls
+
+
+def test_with_every_server_down_a_message_asks_them_before_it_is_refused():
+    # the action server came back a moment ago: the message need not wait for the next check
+    answers = {"http://r1": False}
+    servers = RasaServers(["http://r1"], probe=lambda s: answers[s], check_every=3600)
+    servers.mark_down("http://r1", "action server down")
+    assert servers.order("conv-1") == []
+    answers["http://r1"] = True
+    assert servers.order("conv-1") == ["http://r1"]
+    assert servers.down() == []

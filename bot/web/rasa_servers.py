@@ -69,6 +69,7 @@ class RasaServers:
         self.check_every = check_every
         self.clock = clock
         self._guard = threading.Lock()
+        self._probing = threading.Lock()
         self._down: Dict[str, float] = {}  # server -> when it was marked down
         self._checker: Optional[threading.Thread] = None
 
@@ -77,11 +78,21 @@ class RasaServers:
 
         A server known to be down gets no message, not even when every server is down: a Rasa
         whose action server is gone still writes the message into the tracker before answering
-        nothing. The background check puts it back within CHECK_EVERY of its being ready, and
-        the page sends the reply again by itself meanwhile.
+        nothing. The background check puts it back within CHECK_EVERY of its being ready; when
+        every server is down, the message's own request asks them first. The page sends the
+        reply again by itself meanwhile.
         """
         with self._guard:
             down = set(self._down)
+        if down and len(down) == len(self.urls) and self._probing.acquire(blocking=False):
+            # every server down: ask them now rather than refuse a message the next check would
+            # let through (a server back a moment ago); one request asks, the others don't wait
+            try:
+                self.check_once()
+            finally:
+                self._probing.release()
+            with self._guard:
+                down = set(self._down)
         return [s for s in server_order(conversation, self.urls) if s not in down]
 
     def down(self) -> List[str]:
