@@ -264,15 +264,21 @@ _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|[^A-Za-z]+")
 MAX_MIRROR_WORDS = 16
 
 
+@lru_cache(maxsize=2)
+def _problem_words(strict: bool) -> Tuple[FrozenSet[str], Tuple[str, ...]]:
+    """The words `states_problem` takes as they are, and the stems it takes inflected."""
+    data = load_lexicon("active_listening")
+    failures = [w for w in data["problem_failures"] if not strict or w not in data["mirror_not_failures"]]
+    exact = frozenset(failures) | (frozenset() if strict else frozenset(data["problem_negations"]))
+    return exact, tuple(w for w in failures if len(w) >= 4)
+
+
 def states_problem(text: str, *, strict: bool = False) -> bool:
     """A failure or negation word in `text` ('crashed', 'never', 'no callback'), by prefix so
     that inflections count without a parse: tips choose their examples with it. `strict`: a
     failure word itself, for an apology's example ('I'm sorry you want every penny back' and
     'I'm sorry you don't know what those are' are no apologies)."""
-    data = load_lexicon("active_listening")
-    failures = [w for w in data["problem_failures"] if not strict or w not in data["mirror_not_failures"]]
-    stems = [w for w in failures if len(w) >= 4]
-    exact = frozenset(failures) | (frozenset() if strict else frozenset(data["problem_negations"]))
+    exact, stems = _problem_words(strict)
     for word in re.findall(r"[a-z'-]+", text.lower()):
         if word in exact or (not strict and word.endswith("n't")) or any(word.startswith(stem) for stem in stems):
             return True
