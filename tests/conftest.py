@@ -218,3 +218,14 @@ def storage_engine(storage_url):
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(delete(table))
     engine.dispose()
+
+
+@pytest.fixture
+def url(tmp_path) -> str:
+    """A migrated SQLite database of the test's own, for tests of one store (accounts, sign-in,
+    data requests) that need no PostgreSQL twin."""
+    from bot import db
+
+    url = f"sqlite:///{tmp_path / 'coach.db'}"
+    db.upgrade(url)
+    return url

@@ -22,13 +22,6 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def url(tmp_path):
-    url = f"sqlite:///{tmp_path / 'coach.db'}"
-    db.upgrade(url)
-    return url
-
-
-@pytest.fixture
 def app(url):
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test", "TESTING": True, "RASA_URL": "http://127.0.0.1:9"})
     with db.session_scope(app.extensions["db_engine"]) as session:

@@ -19,13 +19,6 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def url(tmp_path):
-    url = f"sqlite:///{tmp_path / 'coach.db'}"
-    db.upgrade(url)
-    return url
-
-
-@pytest.fixture
 def app(url):
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test", "TESTING": True, "RASA_URL": "http://127.0.0.1:9"})
     probe = Blueprint("probe", __name__)

@@ -16,13 +16,6 @@ from bot.db import audit
 from bot.db.models import AuditEntry
 
 
-@pytest.fixture
-def url(tmp_path):
-    url = f"sqlite:///{tmp_path / 'coach.db'}"
-    db.upgrade(url)
-    return url
-
-
 def run(url, tmp_path, *args, **kw):
     env = dict(os.environ, COACH_DATABASE_URL=url, COACH_VAR_DIR=str(tmp_path / "var"))
     env.pop("COACH_TRACKER_DB_URL", None)
