@@ -308,7 +308,8 @@ def test_thanks_found(run_check, reply, evidence):
     "reply, evidence",
     [
         ("No thanks.", ["No thanks"]),
-        ("Thanks to the update the app crashes.", ["Thanks to the"]),
+        # 'thanks to' means 'because of': no failed thank-you to quote back, the plain tip
+        ("Thanks to the update the app crashes.", []),
         ("Thanks but no thanks.", ["Thanks but no thanks"]),
         ("Thanks for nothing.", ["Thanks for nothing"]),
         ("I don't appreciate your tone.", []),
@@ -321,6 +322,15 @@ def test_thanks_not_found(run_check, reply, evidence):
     assert out["found"] is False
     assert out["evidence"] == evidence
     assert out["tip"]
+    assert "Thanks to" not in out["tip"], out["tip"]
+
+
+def test_an_apology_tacked_onto_a_refusal_quotes_the_refusal_with_it(run_check):
+    out = run_check("apology", reply="we dont offer compensation for outages under 24 hrs, sorry",
+                    customer="My internet dropped out for a week.")
+    assert out["found"] is False
+    assert out["evidence"] == ["we dont offer compensation for outages under 24 hrs, sorry"]
+    assert out["tip"].startswith("'we dont offer compensation for outages under 24 hrs, sorry' tacks the apology onto a refusal;")
 
 
 # --- defensive --------------------------------------------------------------------------------
