@@ -1587,3 +1587,24 @@ def test_tip_examples_are_sentences_a_trainer_would_say():
     long = "My Vela 15 laptop crashes with a blue screen every day and I lose whatever I was working on at the time."
     tip = assess_reply("ok", customer_message=long)["active_listening"]["tip"]
     assert "e.g. 'So your Vela 15 laptop crashes with a blue screen every day?'" in tip, tip
+
+
+@pytest.mark.parametrize(
+    "reply, kind",
+    [
+        ("So the engineer never turned up on Friday?", "checking"),
+        ("ok so ur internet drops out every evening?", "checking"),
+        ("Your bill shows the add-on twice, is that right?", "checking"),
+        ("Have you tried switching the router off and on?", "closed"),
+        ("So the engineer never came? Did you get a text from us?", "closed"),
+    ],
+)
+def test_a_question_that_says_the_problem_back_is_not_told_to_be_asked_differently(run_check, reply, kind):
+    # The restating tip asks for 'So ...?'; the probing tip must not call the same question a
+    # mistake, only add that an open question learns more.
+    out = run_check("probing_question", reply=reply)
+    assert out["found"] is False
+    if kind == "checking":
+        assert "checks you understood" in out["tip"] and "instead" not in out["tip"], out["tip"]
+    else:
+        assert "can be answered yes or no; ask an open question instead" in out["tip"], out["tip"]
