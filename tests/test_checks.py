@@ -105,7 +105,7 @@ def test_active_listening_empty_empathy_and_no_frame(run_check, reply, evidence)
 def test_active_listening_tip_quotes_empty_empathy_and_mirrors_the_customer(run_check):
     out = run_check("active_listening", reply="I understand your frustration.")
     assert out["tip"].startswith("'I understand your frustration' on its own")
-    assert "So you paid extra for at-home service" in out["tip"]
+    assert "e.g. 'So it has crashed every single day since it arrived?'" in out["tip"], out["tip"]
 
 
 @pytest.mark.parametrize(
@@ -1608,3 +1608,38 @@ def test_a_question_that_says_the_problem_back_is_not_told_to_be_asked_different
         assert "checks you understood" in out["tip"] and "instead" not in out["tip"], out["tip"]
     else:
         assert "can be answered yes or no; ask an open question instead" in out["tip"], out["tip"]
+
+
+@pytest.mark.parametrize(
+    "customer, example",
+    [
+        # the company as subject is 'we', as object 'us'; the customer's 'me' is 'you'
+        ("You've charged me for it two months running.", "So we've charged you for it two months running?"),
+        ("I paid you 149 dollars and nobody came.", "So you paid us 149 dollars and nobody came?"),
+        # shouting is written small, abbreviations stay
+        ("My internet has been dropping out for a WEEK.", "So your internet has been dropping out for a week?"),
+        ("The SIM tray indicator is white and you refused the repair.", "So the SIM tray indicator is white and we refused the repair?"),
+        # a demand tacked on is cut off; a long complaint still yields the clause saying what failed
+        ("My laptop crashes every day and I want a refund.", "So your laptop crashes every day?"),
+        ("Our 20th anniversary dinner on Saturday 8 June: 50 minutes for cold steaks.", "So 50 minutes for cold steaks?"),
+    ],
+)
+def test_the_restating_example_says_the_complaint_back_as_the_agent_would(customer, example):
+    tip = assess_reply("ok", customer_message=customer)["active_listening"]["tip"]
+    assert tip.endswith(f"e.g. '{example}'"), tip
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [
+        "I want every penny back.",  # a demand: restating it is no restatement
+        "I'd like it removed and refunded.",
+        "I'm cancelling the direct debit and moving to another provider.",  # a threat
+        "If you tell me to wait another 48 hours I swear I'll cancel my account.",
+        "Who signed me up for premium support, it wasn't me",  # a question without its '?'
+    ],
+)
+def test_no_example_is_made_from_a_line_that_does_not_say_what_went_wrong(customer):
+    out = assess_reply("ok", customer_message=customer)
+    assert "e.g." not in out["active_listening"]["tip"], out["active_listening"]["tip"]
+    assert out["apology"]["tip"].endswith("'I'm sorry this has caused you so much trouble.'"), out["apology"]["tip"]
