@@ -71,7 +71,8 @@ def _just_done(verb: Token) -> bool:
         return True  # 'it went out this minute'
     for child in verb.children:
         if child.dep_ == "advmod" and child.lower_ == "just":
-            return True
+            # "I've only just picked up your case": when the agent arrived, not an action done
+            return child.i == 0 or verb.doc[child.i - 1].lower_ != "only"
         if child.dep_ == "advmod" and child.lower_ == "now" and child.i > verb.i:
             return any(c.lower_ == "just" for c in child.children) or verb.doc[child.i - 1].lower_ == "just"
     return False
@@ -93,6 +94,8 @@ def _telegraphic(verb: Token) -> bool:
         return False
     if verb.tag_ == "VBG":
         return _subject(verb) is None
+    if any(t.dep_ == "neg" for t in verb.subtree):
+        return False  # 'the engineer booked for Tuesday never came': what went wrong, not what is done
     subject = _subject(verb)
     if any(c.lemma_.lower() in words("next_step", "record_verbs") for c in verb.children):
         return False  # 'tracking says delivered': what a record shows, not what was done
@@ -120,6 +123,8 @@ def _find_promise_kind(verb: Token) -> Optional[str]:
     head = verb.head
     if verb.dep_ == "xcomp" and head.lemma_ == "go" and head.tag_ == "VBG":  # I'm going to ship
         return "future"
+    if verb.dep_ == "xcomp" and _wished(head):  # 'I'd like to call you myself tomorrow'
+        return "future"
     if verb.dep_ in {"ccomp", "xcomp"} and head.lemma_ == "let" and any(
         c.lower_ in {"me", "us"} for c in (*head.children, *verb.children)
     ):
@@ -145,22 +150,84 @@ def _find_promise_kind(verb: Token) -> Optional[str]:
     return None
 
 
+def _wished(verb: Token) -> bool:
+    """'I'd like to', 'we want to': the agent's own wish to act is a commitment to do it."""
+    if verb.lemma_.lower() not in words("next_step", "wish_verbs") or is_negated(verb) or verb.sent.text.rstrip().endswith("?"):
+        return False
+    subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    return subject is not None and subject.lower_ in {"i", "we"} and not any(
+        a.lower_ in {"might", "may", "could"} for a in _auxiliaries(verb))
+
+
 def _is_conditional(verb: Token) -> bool:
-    """'If it drops again, we'll send an engineer': nothing is promised now."""
-    return any(
-        c.dep_ == "advcl" and any(m.dep_ == "mark" and m.lower_ in words("next_step", "condition_marks") for m in c.children)
-        for c in verb.children
-    )
+    """'If it drops again, we'll send an engineer': nothing is promised now. The condition may
+    hang on the first of two joined verbs ('if it does, call us and we'll refund it')."""
+    marks = words("next_step", "condition_marks")
+    while True:
+        if any(c.dep_ == "advcl" and any(m.dep_ == "mark" and m.lower_ in marks for m in c.children) for c in verb.children):
+            return True
+        if verb.dep_ != "conj" or verb.head.i == verb.i:
+            return False
+        verb = verb.head
+
+
+def in_condition(token: Token) -> bool:
+    """Is `token` inside an 'if'/'unless'/'once' clause ('if it isn't with you by the 21st')?"""
+    marks = words("next_step", "condition_marks")
+    for above in (token, *token.ancestors):
+        if above.dep_ == "advcl" and any(m.dep_ == "mark" and m.lower_ in marks for m in above.children):
+            return True
+    return False
+
+
+def _firm_should(verb: Token, subject: Optional[Token]) -> bool:
+    """'your credit should show within one billing cycle', 'you should see it in 3 to 5 days':
+    a delivery told with 'should' is still promised; 'you should have ordered sooner' is not."""
+    if any(a.lemma_ == "have" for a in _auxiliaries(verb)) or verb.lemma_.lower() not in words("next_step", "firm_should_verbs"):
+        return False
+    return subject is not None and (subject.lower_ == "you" or subject.pos_ in {"NOUN", "PROPN"} or subject.lower_ == "it")
 
 
 def _is_action(verb: Token) -> bool:
     lemma = verb.lemma_.lower()
-    if lemma == "be":  # "I'll be in touch", "he'll be there": a be_actions word within two steps
+    if lemma == "be":  # "I'll be back", "he'll be there": a be_actions word within two steps
         near = [t for t in verb.subtree if t.i != verb.i and verb.i in (t.head.i, t.head.head.i)]
-        return any(t.lower_ in words("next_step", "be_actions") for t in near)
+        return any(t.lower_ in words("next_step", "be_actions") for t in near) or _remedy_arrives(verb)
     if _is_causative(verb):
         return True
+    if lemma in words("next_step", "causative_verbs") and any(c.dep_ == "dobj" for c in verb.children):
+        if any(c.dep_ in {"prt", "advmod"} and c.lower_ in words("next_step", "be_actions") for c in verb.children):
+            return True  # 'have an engineer out by Friday', 'get someone round': a visit
     return lemma not in words("next_step", "not_actions")
+
+
+def _remedy_arrives(verb: Token) -> bool:
+    """'The refund will be on your card by Friday', 'an engineer will be at your home Tuesday',
+    'it's on its way back to you': where the remedy or the person sent will be, not how things are."""
+    subject = _subject(verb)
+    if subject is None or not (subject.pos_ in {"NOUN", "PROPN"} or subject.lower_ == "it"):
+        return False
+    places = words("next_step", "be_places")
+    return any(c.dep_ == "prep" and c.lower_ in places and any(g.dep_ == "pobj" for g in c.children) for c in verb.children)
+
+
+def is_vague(verb: Token) -> bool:
+    """'look into it', 'sort it out', 'get back to you', 'have someone look at it', 'get it
+    sorted': no deliverable the customer could hold the agent to, even with a time."""
+    vague = load_lexicon("next_step")["vague_actions"]
+    lemma = verb.lemma_.lower()
+    if lemma in vague["always"]:
+        return True
+    particles = vague["with_particle"].get(lemma)
+    if particles and any(c.dep_ in {"prt", "advmod", "prep"} and c.lower_ in particles for c in verb.children):
+        return True
+    if _is_causative(verb) or lemma in words("next_step", "causative_verbs"):
+        # the thing to be done hangs on 'have'/'get' or, as the parser often has it, on its object
+        objects = [c for c in verb.children if c.dep_ == "dobj"]
+        done = [c for c in verb.children if c.dep_ in {"ccomp", "xcomp", "oprd", "acomp"}]
+        done += [c for o in objects for c in o.children if c.dep_ in {"relcl", "acl"}]
+        return any(c.lower_ in vague["done_to_it"] or (c.pos_ == "VERB" and is_vague(c)) for c in done)
+    return False
 
 
 def is_commitment(verb: Token) -> bool:
@@ -196,19 +263,30 @@ def _opens_with_will(verb: Token) -> bool:
     return before is None or before.is_punct or before.lower_ in {"and", "so", "ok", "okay"}
 
 
+def _asks(verb: Token) -> bool:
+    """'Have I got that right?', 'Shall I call you tomorrow?': a question, not a promise."""
+    if not verb.sent.text.rstrip().endswith("?"):
+        return False
+    subjects = [c.i for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}]
+    return bool(subjects) and any(a.i < subjects[0] for a in _auxiliaries(verb) if a.head == verb)
+
+
 def _is_commitment(verb: Token) -> bool:
-    if verb.pos_ not in {"VERB", "AUX"} or verb.dep_ in {"aux", "auxpass"}:
+    if verb.pos_ not in {"VERB", "AUX"} or verb.dep_ in {"aux", "auxpass"} or _asks(verb):
         return False
     if _is_going_to(verb):  # the promise is the verb after "going to"
         return False
     if _announces_delivery(verb) and not _is_conditional(verb):
         return True
-    if any(a.lower_ in words("next_step", "hedging_modals") for a in _auxiliaries(verb)):
-        return False
-    kind = _promise_kind(verb)
-    if kind is None or is_negated(verb) or not _is_action(verb) or _is_conditional(verb):
-        return False
     subject = _subject(verb)
+    hedges = {a.lower_ for a in _auxiliaries(verb)} & words("next_step", "hedging_modals")
+    if hedges and not (hedges == {"should"} and _firm_should(verb, subject)):
+        return False
+    kind = "future" if hedges else _promise_kind(verb)
+    receives = kind == "future" and subject is not None and subject.lower_ == "you" and (
+        verb.lemma_.lower() in words("next_step", "customer_receives_verbs"))
+    if kind is None or is_negated(verb) or not (receives or _is_action(verb)) or _is_conditional(verb):
+        return False
     if verb.head.lemma_ == "let" and kind == "now":
         return True
     if subject is None:
@@ -229,6 +307,9 @@ def _is_commitment(verb: Token) -> bool:
     lemma = verb.lemma_.lower()
     if who in words("next_step", "first_person"):
         return True
+    if lemma == "be" and kind == "future" and _remedy_arrives(verb):
+        return True  # 'the May refund will be on your card by Friday'
+
     passive = subject.dep_ == "nsubjpass" or any(a.dep_ == "auxpass" for a in _auxiliaries(verb))
     if kind == "future" and (passive or lemma in words("next_step", "delivered_things_verbs")):
         return True
@@ -259,6 +340,8 @@ def action_span(verb: Token, times: Sequence[Span] = ()) -> Span:
     objects = {"dobj", "dative", "prt"}
     if verb.lemma_ in {"have", "get"}:  # 'have someone call you', 'get it fixed'
         objects |= {"ccomp", "xcomp", "oprd", "acomp"}
+    if verb.lemma_ == "be":  # 'I'll be there', 'the refund will be on your card'
+        objects |= {"advmod", "prep", "acomp"}
     for child in sorted(verb.children, key=lambda c: c.i):
         if child.i > verb.i and (child.dep_ in objects or (child.dep_ == "prep" and child.i == end)):
             end = max(end, child.right_edge.i + 1)
@@ -273,7 +356,27 @@ def _just_marker(verb: Token) -> Optional[Span]:
     if _promise_kind(verb) != "done":
         return None
     just = next((c for c in verb.children if c.lower_ == "just" and c.dep_ == "advmod"), None)
-    return verb.doc[just.i : just.i + 1] if just is not None else None
+    if just is None or any(c.lower_ == "only" for c in just.children) or verb.doc[just.i - 1].lower_ == "only":
+        return None  # "I've only just picked up your case": recently, not an action just done
+    return verb.doc[just.i : just.i + 1]
+
+
+def _clause_of(time: Span) -> Optional[Token]:
+    """The verb whose clause holds `time`, if the parse gives one."""
+    for above in time.root.ancestors:
+        if above.pos_ in {"VERB", "AUX"} and above.dep_ not in {"aux", "auxpass"}:
+            return above
+    return None
+
+
+def _time_belongs(verb: Token, time: Span) -> bool:
+    """'I'll stay on the chat, and if we drop off I'll ring you within 5 minutes': the time is
+    the conditional ring's, not stay's. A time in another verb's clause belongs to that verb
+    when it is a promise of its own or a condition; otherwise the parse is given the benefit."""
+    clause = _clause_of(time)
+    if clause is None or clause == verb:
+        return True
+    return not (is_commitment(clause) or _is_conditional(clause) or in_condition(clause))
 
 
 def _in_other_question(verb: Token, time: Span) -> bool:
@@ -293,18 +396,22 @@ def _time_only(sent: Span, time: Span) -> bool:
 def check(doc: Doc, ctx: Context) -> dict:
     lex = load_lexicon("next_step")
     times = pattern_set(doc.vocab, "time_expressions").find(doc)
-    firm = [m for m in times if m.label == "TIME"]
+    # a time inside a condition ('if it isn't with you by the 21st') is not when anything is done
+    firm = [m for m in times if m.label == "TIME" and not in_condition(m.span.root)]
     vague = [m for m in times if m.label == "VAGUE_TIME"]
     verbs = commitments(doc)
 
     pairs: List[Tuple[Span, Span]] = []
-    for verb in verbs:
+    for verb in (v for v in verbs if not is_vague(v)):
         action = action_span(verb, [t.span for t in times])
         for time in firm:
-            if time.span.sent == verb.sent and not _in_other_question(verb, time.span):
+            if time.span.sent == verb.sent and not _in_other_question(verb, time.span) and _time_belongs(verb, time.span):
                 pairs.append((action, time.span))
             elif time.span.sent.start == verb.sent.end and _time_only(time.span.sent, time.span):
                 pairs.append((action, time.span))  # 'I'll call you back. Within the hour.'
+            elif time.span.end == verb.sent.start and time.span.start > time.span.sent.start and not time.span[-1].is_punct:
+                # '... and tomorrow at 10am I'll call you': the parser ended a sentence at the time
+                pairs.append((action, time.span))
         just = _just_marker(verb)
         if just is not None and not any(a is action for a, _ in pairs):
             # quote 'just' on its own only when the action's quote does not already hold it
@@ -316,8 +423,11 @@ def check(doc: Doc, ctx: Context) -> dict:
     if verbs:
         actions = [action_span(v, [t.span for t in times]) for v in verbs]
         vague_here = [m.span for m in vague if any(m.span.sent == v.sent for v in verbs)]
+        vague_actions = [a for v, a in zip(verbs, actions) if is_vague(v)]
         if vague_here:
             tip = fill(lex["tips"]["vague_time"], span=ctx.quote(vague_here[0]))
+        elif vague_actions and any(m.span.sent == v.sent for m in firm for v in verbs):
+            tip = fill(lex["tips"]["vague_action"], span=ctx.quote(vague_actions[0]))
         else:
             tip = fill(lex["tips"]["missing_time"], span=ctx.quote(actions[0]))
         return result(False, [ctx.quote(s) for s in actions + vague_here], tip)
