@@ -12,7 +12,8 @@ from typing import List, Optional, Sequence, Tuple
 from spacy.tokens import Doc, Span, Token
 
 from bot.checks._context import Context, fill, is_negated, result
-from bot.checks._lexicon import load_lexicon, pattern_set, words
+from bot.checks._lexicon import Match, load_lexicon, pattern_set, words
+from bot.checks._remedy_clauses import remedy_pairs
 
 FUTURE_AUX = frozenset({"will", "'ll", "shall", "wo"})
 # How far from a past verb 'a moment ago' or 'this minute' may sit and still mark it as just done.
@@ -132,7 +133,8 @@ def _find_promise_kind(verb: Token) -> Optional[str]:
     if verb.tag_ == "VBN" and any(a.lemma_ == "have" for a in auxes):
         return "done"
     if verb.tag_ == "VBG" and any(a.lemma_ == "be" for a in auxes):
-        return "now"
+        # 'the staff were doing their best that evening' is the past
+        return None if any(a.tag_ == "VBD" for a in auxes) else "now"
     if _just_done(verb):
         return "done"
     if verb.tag_ in {"VBZ", "VBP"} and verb.lemma_.lower() in words("next_step", "delivered_things_verbs"):
@@ -369,13 +371,24 @@ def _clause_of(time: Span) -> Optional[Token]:
     return None
 
 
+def _is_past(verb: Token) -> bool:
+    auxes = _auxiliaries(verb)
+    return verb.tag_ == "VBD" and not auxes or any(a.tag_ == "VBD" or a.lemma_ == "have" for a in auxes)
+
+
 def _time_belongs(verb: Token, time: Span) -> bool:
     """'I'll stay on the chat, and if we drop off I'll ring you within 5 minutes': the time is
     the conditional ring's, not stay's. A time in another verb's clause belongs to that verb
     when it is a promise of its own or a condition; otherwise the parse is given the benefit."""
+    ahead = load_lexicon("next_step")["remedy_clause"]["future_time_words"]
+    head = time.root.head
+    if not any(t.lower_ in ahead for t in time) and head.dep_ == "prep" and head.head.pos_ in {"NOUN", "PROPN"}:
+        return False  # 'feedback about our dinner on Saturday 8 June': the dinner's date
     clause = _clause_of(time)
     if clause is None or clause == verb:
         return True
+    if _is_past(clause) and not _just_done(clause):
+        return False  # 'it should have been at your door on the 18th — that's what I'm fixing'
     return not (is_commitment(clause) or _is_conditional(clause) or in_condition(clause))
 
 
@@ -393,11 +406,29 @@ def _time_only(sent: Span, time: Span) -> bool:
     return not any(t.pos_ in {"VERB", "AUX"} for t in sent if not (time.start <= t.i < time.end))
 
 
+def _kept(match: Match) -> Match:
+    """'Wednesday by courier' is matched as 'Wednesday by' so that 'the Friday model' is not; the
+    time is its first "keep_tokens" tokens."""
+    keep = match.entry.get("keep_tokens")
+    return match if keep is None else Match(match.span[:keep], match.entry)
+
+
+def _not_a_when(time: Span) -> bool:
+    """'Tuesday's no-show' names a day's event; 'bye for now', 'by now' are no time to act."""
+    doc = time.doc
+    if time.end < len(doc) and doc[time.end].lower_ in {"'s", "'"}:
+        return True
+    if len(time) == 1 and time.root.dep_ in {"compound", "amod"} and time.root.head.i > time.root.i:
+        return True  # 'how Saturday mains are timed'
+
+    return time.text.lower() == "now" and time.start > 0 and doc[time.start - 1].lower_ in {"for", "by", "until", "till"}
+
+
 def check(doc: Doc, ctx: Context) -> dict:
     lex = load_lexicon("next_step")
-    times = pattern_set(doc.vocab, "time_expressions").find(doc)
+    times = [_kept(m) for m in pattern_set(doc.vocab, "time_expressions").find(doc)]
     # a time inside a condition ('if it isn't with you by the 21st') is not when anything is done
-    firm = [m for m in times if m.label == "TIME" and not in_condition(m.span.root)]
+    firm = [m for m in times if m.label == "TIME" and not in_condition(m.span.root) and not _not_a_when(m.span)]
     vague = [m for m in times if m.label == "VAGUE_TIME"]
     verbs = commitments(doc)
 
@@ -416,6 +447,8 @@ def check(doc: Doc, ctx: Context) -> dict:
         if just is not None and not any(a is action for a, _ in pairs):
             # quote 'just' on its own only when the action's quote does not already hold it
             pairs.append((action, action if action.start <= just.start < action.end else just))
+    paired = {time.start for _, time in pairs}
+    pairs += remedy_pairs([m.span for m in firm if m.span.start not in paired])
     if pairs:
         evidence = sorted({s for pair in pairs for s in pair}, key=lambda s: (s.start, s.end))
         return result(True, [ctx.quote(s) for s in evidence])
