@@ -246,7 +246,7 @@ def test_next_step_found(run_check, reply, evidence):
 @pytest.mark.parametrize(
     "reply, missing",
     [
-        ("We'll look into it.", "not when"),
+        ("We'll look into it.", "what they will get"),
         ("I'll make sure you're refunded.", "not when"),
         ("I will escalate this to my manager.", "not when"),
         ("I'll get this sorted as soon as possible.", "not a time"),

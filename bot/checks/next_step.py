@@ -11,54 +11,38 @@ from typing import List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span, Token
 
-from bot.checks._context import Context, fill, is_negated, result
-from bot.checks._lexicon import Match, load_lexicon, pattern_set, words
+from bot.checks._context import Context, is_negated, result
+from bot.checks._lexicon import load_lexicon, words
+from bot.checks._next_step_actions import (  # noqa: F401  (_subject: read by other checks)
+    FUTURE_AUX,
+    _auxiliaries,
+    _firm_should,
+    _is_causative,
+    _remedy_arrives,
+    _subject,
+    _typed_future,
+    _wished,
+    is_vague,
+)
+from bot.checks._next_step_times import clause_of, in_condition, in_other_question, time_only
 from bot.checks._remedy_clauses import remedy_pairs
+from bot.checks import _next_step_times
+from bot.checks import _next_step_tips  # noqa: E402  (imports this module back; used at call time)
 
-FUTURE_AUX = frozenset({"will", "'ll", "shall", "wo"})
 # How far from a past verb 'a moment ago' or 'this minute' may sit and still mark it as just done.
 JUST_DONE_REACH = 12
 
 
-def _auxiliaries(verb: Token) -> List[Token]:
-    own = [c for c in verb.children if c.dep_ in {"aux", "auxpass"}]
-    if not own and verb.dep_ == "conj":  # 'I'll ship it today and email you': email shares "'ll"
-        return _auxiliaries(verb.head)
-    return own
 
 
-def _subject(verb: Token) -> Optional[Token]:
-    subjects = [c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass", "expl"}]
-    if subjects:
-        # 'Free repair approved just now, and a courier will collect it': the parser can hang two
-        # subjects on one verb; the one next to it is the verb's own
-        before = [c for c in subjects if c.i < verb.i]
-        return before[-1] if before else subjects[0]
-    if _typed_future(verb):
-        return verb.doc[verb.i - 1]
-    if verb.dep_ in {"conj", "xcomp", "ccomp"} and verb.head.i != verb.i:
-        return _subject(verb.head)
-    return None
 
 
 def _is_going_to(verb: Token) -> bool:
     return verb.lemma_ == "go" and verb.tag_ == "VBG" and any(c.dep_ == "xcomp" for c in verb.children)
 
 
-def _is_causative(verb: Token) -> bool:
-    """'I'll have someone call you': the action is in the clause after 'have'."""
-    return verb.lemma_.lower() in words("next_step", "causative_verbs") and any(
-        c.dep_ in {"ccomp", "xcomp"} and c.pos_ == "VERB" for c in verb.children
-    )
 
 
-def _typed_future(verb: Token) -> bool:
-    """'ill call you back', 'imma send it': "I'll" typed without the apostrophe."""
-    if verb.i == 0 or verb.tag_ not in {"VB", "VBP"}:
-        return False
-    before = verb.doc[verb.i - 1]
-    starts_clause = before.i == verb.sent.start or verb.doc[before.i - 1].is_punct
-    return starts_clause and before.lower_ in words("next_step", "typed_future")
 
 
 def _just_done(verb: Token) -> bool:
@@ -152,13 +136,6 @@ def _find_promise_kind(verb: Token) -> Optional[str]:
     return None
 
 
-def _wished(verb: Token) -> bool:
-    """'I'd like to', 'we want to': the agent's own wish to act is a commitment to do it."""
-    if verb.lemma_.lower() not in words("next_step", "wish_verbs") or is_negated(verb) or verb.sent.text.rstrip().endswith("?"):
-        return False
-    subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
-    return subject is not None and subject.lower_ in {"i", "we"} and not any(
-        a.lower_ in {"might", "may", "could"} for a in _auxiliaries(verb))
 
 
 def _is_conditional(verb: Token) -> bool:
@@ -173,21 +150,8 @@ def _is_conditional(verb: Token) -> bool:
         verb = verb.head
 
 
-def in_condition(token: Token) -> bool:
-    """Is `token` inside an 'if'/'unless'/'once' clause ('if it isn't with you by the 21st')?"""
-    marks = words("next_step", "condition_marks")
-    for above in (token, *token.ancestors):
-        if above.dep_ == "advcl" and any(m.dep_ == "mark" and m.lower_ in marks for m in above.children):
-            return True
-    return False
 
 
-def _firm_should(verb: Token, subject: Optional[Token]) -> bool:
-    """'your credit should show within one billing cycle', 'you should see it in 3 to 5 days':
-    a delivery told with 'should' is still promised; 'you should have ordered sooner' is not."""
-    if any(a.lemma_ == "have" for a in _auxiliaries(verb)) or verb.lemma_.lower() not in words("next_step", "firm_should_verbs"):
-        return False
-    return subject is not None and (subject.lower_ == "you" or subject.pos_ in {"NOUN", "PROPN"} or subject.lower_ == "it")
 
 
 def _is_action(verb: Token) -> bool:
@@ -203,33 +167,8 @@ def _is_action(verb: Token) -> bool:
     return lemma not in words("next_step", "not_actions")
 
 
-def _remedy_arrives(verb: Token) -> bool:
-    """'The refund will be on your card by Friday', 'an engineer will be at your home Tuesday',
-    'it's on its way back to you': where the remedy or the person sent will be, not how things are."""
-    subject = _subject(verb)
-    if subject is None or not (subject.pos_ in {"NOUN", "PROPN"} or subject.lower_ == "it"):
-        return False
-    places = words("next_step", "be_places")
-    return any(c.dep_ == "prep" and c.lower_ in places and any(g.dep_ == "pobj" for g in c.children) for c in verb.children)
 
 
-def is_vague(verb: Token) -> bool:
-    """'look into it', 'sort it out', 'get back to you', 'have someone look at it', 'get it
-    sorted': no deliverable the customer could hold the agent to, even with a time."""
-    vague = load_lexicon("next_step")["vague_actions"]
-    lemma = verb.lemma_.lower()
-    if lemma in vague["always"]:
-        return True
-    particles = vague["with_particle"].get(lemma)
-    if particles and any(c.dep_ in {"prt", "advmod", "prep"} and c.lower_ in particles for c in verb.children):
-        return True
-    if _is_causative(verb) or lemma in words("next_step", "causative_verbs"):
-        # the thing to be done hangs on 'have'/'get' or, as the parser often has it, on its object
-        objects = [c for c in verb.children if c.dep_ == "dobj"]
-        done = [c for c in verb.children if c.dep_ in {"ccomp", "xcomp", "oprd", "acomp"}]
-        done += [c for o in objects for c in o.children if c.dep_ in {"relcl", "acl"}]
-        return any(c.lower_ in vague["done_to_it"] or (c.pos_ == "VERB" and is_vague(c)) for c in done)
-    return False
 
 
 def is_commitment(verb: Token) -> bool:
@@ -363,12 +302,6 @@ def _just_marker(verb: Token) -> Optional[Span]:
     return verb.doc[just.i : just.i + 1]
 
 
-def _clause_of(time: Span) -> Optional[Token]:
-    """The verb whose clause holds `time`, if the parse gives one."""
-    for above in time.root.ancestors:
-        if above.pos_ in {"VERB", "AUX"} and above.dep_ not in {"aux", "auxpass"}:
-            return above
-    return None
 
 
 def _is_past(verb: Token) -> bool:
@@ -384,7 +317,7 @@ def _time_belongs(verb: Token, time: Span) -> bool:
     head = time.root.head
     if not any(t.lower_ in ahead for t in time) and head.dep_ == "prep" and head.head.pos_ in {"NOUN", "PROPN"}:
         return False  # 'feedback about our dinner on Saturday 8 June': the dinner's date
-    clause = _clause_of(time)
+    clause = clause_of(time)
     if clause is None or clause == verb:
         return True
     if _is_past(clause) and not _just_done(clause):
@@ -392,53 +325,26 @@ def _time_belongs(verb: Token, time: Span) -> bool:
     return not (is_commitment(clause) or _is_conditional(clause) or in_condition(clause))
 
 
-def _in_other_question(verb: Token, time: Span) -> bool:
-    """'We'll go one step at a time — what do you see on the screen right now?': the time
-    belongs to a question after a dash, colon or semicolon, not to the promise."""
-    doc = verb.doc
-    if not time.sent.text.rstrip().endswith("?") or time.start < verb.i:
-        return False
-    return any(t.text in {"—", "–", "-", ";", ":"} for t in doc[verb.i : time.start])
 
 
-def _time_only(sent: Span, time: Span) -> bool:
-    """A sentence that is just a time ('By 5 pm today.', 'Within the hour, promise.')."""
-    return not any(t.pos_ in {"VERB", "AUX"} for t in sent if not (time.start <= t.i < time.end))
 
 
-def _kept(match: Match) -> Match:
-    """'Wednesday by courier' is matched as 'Wednesday by' so that 'the Friday model' is not; the
-    time is its first "keep_tokens" tokens."""
-    keep = match.entry.get("keep_tokens")
-    return match if keep is None else Match(match.span[:keep], match.entry)
 
 
-def _not_a_when(time: Span) -> bool:
-    """'Tuesday's no-show' names a day's event; 'bye for now', 'by now' are no time to act."""
-    doc = time.doc
-    if time.end < len(doc) and doc[time.end].lower_ in {"'s", "'"}:
-        return True
-    if len(time) == 1 and time.root.dep_ in {"compound", "amod"} and time.root.head.i > time.root.i:
-        return True  # 'how Saturday mains are timed'
-
-    return time.text.lower() == "now" and time.start > 0 and doc[time.start - 1].lower_ in {"for", "by", "until", "till"}
 
 
 def check(doc: Doc, ctx: Context) -> dict:
     lex = load_lexicon("next_step")
-    times = [_kept(m) for m in pattern_set(doc.vocab, "time_expressions").find(doc)]
-    # a time inside a condition ('if it isn't with you by the 21st') is not when anything is done
-    firm = [m for m in times if m.label == "TIME" and not in_condition(m.span.root) and not _not_a_when(m.span)]
-    vague = [m for m in times if m.label == "VAGUE_TIME"]
+    times, firm, vague = _next_step_times.find(doc)
     verbs = commitments(doc)
 
     pairs: List[Tuple[Span, Span]] = []
     for verb in (v for v in verbs if not is_vague(v)):
         action = action_span(verb, [t.span for t in times])
         for time in firm:
-            if time.span.sent == verb.sent and not _in_other_question(verb, time.span) and _time_belongs(verb, time.span):
+            if time.span.sent == verb.sent and not in_other_question(verb, time.span) and _time_belongs(verb, time.span):
                 pairs.append((action, time.span))
-            elif time.span.sent.start == verb.sent.end and _time_only(time.span.sent, time.span):
+            elif time.span.sent.start == verb.sent.end and time_only(time.span.sent, time.span):
                 pairs.append((action, time.span))  # 'I'll call you back. Within the hour.'
             elif time.span.end == verb.sent.start and time.span.start > time.span.sent.start and not time.span[-1].is_punct:
                 # '... and tomorrow at 10am I'll call you': the parser ended a sentence at the time
@@ -453,20 +359,7 @@ def check(doc: Doc, ctx: Context) -> dict:
         evidence = sorted({s for pair in pairs for s in pair}, key=lambda s: (s.start, s.end))
         return result(True, [ctx.quote(s) for s in evidence])
 
-    if verbs:
-        actions = [action_span(v, [t.span for t in times]) for v in verbs]
-        vague_here = [m.span for m in vague if any(m.span.sent == v.sent for v in verbs)]
-        vague_actions = [a for v, a in zip(verbs, actions) if is_vague(v)]
-        if vague_here:
-            tip = fill(lex["tips"]["vague_time"], span=ctx.quote(vague_here[0]))
-        elif vague_actions and any(m.span.sent == v.sent for m in firm for v in verbs):
-            tip = fill(lex["tips"]["vague_action"], span=ctx.quote(vague_actions[0]))
-        else:
-            tip = fill(lex["tips"]["missing_time"], span=ctx.quote(actions[0]))
-        return result(False, [ctx.quote(s) for s in actions + vague_here], tip)
-    # A time in a question ('anything else I can help with today?') promises nothing either way.
-    stated = [m.span for m in firm if not m.span.sent.text.rstrip().endswith("?")]
-    if stated:
-        tip = fill(lex["tips"]["missing_action"], span=ctx.quote(stated[0]))
-        return result(False, [ctx.quote(s) for s in stated], tip)
-    return result(False, [], lex["tips"]["missing"])
+    close = _next_step_tips.partial(ctx, verbs, times, firm, vague)
+    if close is None:
+        return result(False, [], lex["tips"]["missing"])
+    return result(False, [ctx.quote(s) for s in close["evidence"]], close["tip"])
