@@ -48,8 +48,13 @@ def _remedy(clause: Span, time: Span) -> Optional[Token]:
     """One remedy, not many ('client calls', 'our technicians'), nor a word naming another
     ('technician slots')."""
     nouns = words("next_step", "remedy_words")
-    return next((t for t in clause if not time.start <= t.i < time.end and t.tag_ != "NNS" and t.dep_ != "compound"
-                 and (t.lower_ in nouns or t.tag_ not in {"VBZ", "NNS"} and t.lemma_.lower() in nouns)), None)
+    def one(t: Token) -> bool:
+        if t.lower_ in nouns:  # 'ships' as the parser's plural noun
+            return True
+        many = t.tag_ in {"NNS", "VBZ"} or (t.dep_ == "compound" and t.head.tag_ == "NNS" and t.head.lower_ not in nouns)
+        return not many and t.lemma_.lower() in nouns
+
+    return next((t for t in clause if not time.start <= t.i < time.end and one(t)), None)
 
 
 def _outside(clause: Span, time: Span) -> List[Token]:
@@ -116,7 +121,8 @@ def _hedged_or_general(clause: Span, time: Span) -> bool:
     # 'Reimbursement claims are processed within 28 days', 'our engineers work Monday to
     # Saturday': what the company does in general, promised to nobody
     future = {"will", "'ll", "shall", "going", "gonna"}
-    plural = any(t.tag_ == "NNS" and t.dep_ in {"nsubj", "nsubjpass"} for t in clause)
+    markers = set(lex["future_markers"])
+    plural = any(t.tag_ == "NNS" and t.dep_ in {"nsubj", "nsubjpass"} and t.lower_ not in markers for t in clause)
     return plural and not set(lowers) & future
 
 
@@ -132,7 +138,8 @@ def _customers_part(clause: Span) -> bool:
         if t.lower_ in {"you", "u"} and t.dep_ == "nsubj" and t.head.lemma_.lower() not in receives | {"be"}:
             return True
     first = clause[0]
-    return first.i == first.sent.start and first.tag_ == "VB" and first.lemma_.lower() not in timing
+    imperative = first.i == first.sent.start and first.tag_ == "VB" and first.lemma_.lower() not in timing
+    return imperative and first.lower_ not in words("next_step", "remedy_words")  # 'engineer out to you weds
 
 
 def _conditional_or_asked(clause: Span, time: Span) -> bool:

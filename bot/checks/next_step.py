@@ -322,6 +322,9 @@ def _time_belongs(verb: Token, time: Span) -> bool:
         return True
     if _is_past(clause) and not _just_done(clause):
         return False  # 'it should have been at your door on the 18th — that's what I'm fixing'
+    if clause.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in words("next_step", "reason_marks") for c in clause.children):
+        # "I'm only asking because the system shows the visit on Friday": the reason's time
+        return is_commitment(clause)
     return not (is_commitment(clause) or _is_conditional(clause) or in_condition(clause))
 
 
