@@ -17,6 +17,8 @@ from bot.checks._lexicon import Match, pattern_set, words
 def find(doc: Doc) -> Tuple[List[Match], List[Match], List[Match]]:
     """(every time match, the firm times that can be a when, the vague ones)."""
     times = [_kept(m) for m in pattern_set(doc.vocab, "time_expressions").find(doc)]
+    # 'Saturday.' is matched with the full stop that shows it ends there; the time is 'Saturday'
+    times = [Match(m.span[:-1], m.entry) if len(m.span) > 1 and m.span[-1].is_punct else m for m in times]
     # a time inside a condition ('if it isn't with you by the 21st') is not when anything is done
     firm = [m for m in times if m.label == "TIME" and not in_condition(m.span.root) and not _not_a_when(m.span)]
     vague = [m for m in times if m.label == "VAGUE_TIME"]

@@ -63,8 +63,9 @@ def promise_quote(verb: Token, times: Sequence[Span]) -> Span:
         if token.is_punct or token.i in stops or token.dep_ == "cc" or token.i not in {t.i for t in verb.subtree}:
             break
         end += 1
-    while end - 1 > verb.i and (doc[end - 1].pos_ in {"ADP", "CCONJ", "PUNCT", "DET", "ADJ", "PART", "SCONJ"} or doc[end - 1].is_space
-                                or doc[end - 1].dep_ == "poss"):
+    cut_short = end - verb.i > QUOTE_WORDS  # then it may stop inside a phrase: 'for your next'
+    loose = {"ADP", "CCONJ", "PUNCT", "PART", "SCONJ"} | ({"DET", "ADJ"} if cut_short else set())
+    while end - 1 > verb.i and (doc[end - 1].pos_ in loose or doc[end - 1].is_space or (cut_short and doc[end - 1].dep_ == "poss")):
         end -= 1
     return doc[start:end]
 
@@ -120,7 +121,7 @@ def example_when(phrase: str) -> str:
 def _window(phrase: str) -> bool:
     """'Tuesday 8 to 12', 'between 1 and 3': a slot, not a deadline ('in 3 to 5 working days')."""
     lowered = phrase.lower().split()
-    if any(w in lowered for w in ("between", "till", "until", "from")):
+    if any(w in lowered for w in ("between", "from")) or any(w in lowered for w in ("till", "until")) and any(c.isdigit() for c in phrase):
         return True
     units = {"minute", "minutes", "hour", "hours", "day", "days", "week", "weeks", "mins", "hrs"}
     return any(w in {"to", "-", "–"} or "-" in w or "–" in w for w in lowered) and not units & set(lowered)

@@ -51,7 +51,8 @@ def _remedy(clause: Span, time: Span) -> Optional[Token]:
     def one(t: Token) -> bool:
         if t.lower_ in nouns:  # 'ships' as the parser's plural noun
             return True
-        many = t.tag_ in {"NNS", "VBZ"} or (t.dep_ == "compound" and t.head.tag_ == "NNS" and t.head.lower_ not in nouns)
+        # 'the assessor calls you' is a verb; 'good luck with the client calls' is not
+        many = t.tag_ == "NNS" or (t.tag_ == "VBZ" and not any(c.dep_ in {"dobj", "dative"} for c in t.children)) or (t.dep_ == "compound" and t.head.tag_ == "NNS" and t.head.lower_ not in nouns)
         return not many and t.lemma_.lower() in nouns
 
     return next((t for t in clause if not time.start <= t.i < time.end and one(t)), None)

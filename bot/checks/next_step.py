@@ -69,7 +69,15 @@ def _sent_on_its_way(verb: Token) -> bool:
     lemma = verb.lemma_.lower()
     if lemma in words("next_step", "scheduled_passive_verbs") or lemma in {"leave", "depart"}:
         return True
-    return any(c.dep_ == "prt" and c.lower_ in {"out", "back", "over"} for c in verb.children)
+    return _on_its_way(verb) or any(c.dep_ == "prt" and c.lower_ in {"out", "back", "over"} for c in verb.children)
+
+
+def _on_its_way(verb: Token) -> bool:
+    """'it's on its way back to your card', 'the refund is on the way': a delivery under way."""
+    return verb.lemma_ == "be" and any(
+        c.dep_ == "prep" and c.lower_ == "on" and any(g.dep_ == "pobj" and g.lower_ == "way" for g in c.children)
+        for c in verb.children
+    )
 
 
 def _telegraphic(verb: Token) -> bool:
@@ -131,6 +139,8 @@ def _find_promise_kind(verb: Token) -> Optional[str]:
         and any(a.dep_ in {"aux", "auxpass"} and a.lemma_ == "be" and a.tag_ in {"VBZ", "VBP"} for a in auxes)
     ):
         return "scheduled"  # 'it's dispatched by express today', 'your 142 dollars is being refunded today'
+    if verb.tag_ in {"VBZ", "VBP"} and _on_its_way(verb):
+        return "scheduled"
     if _telegraphic(verb):
         return "now" if verb.tag_ == "VBG" else "scheduled"
     return None
@@ -248,8 +258,8 @@ def _is_commitment(verb: Token) -> bool:
     lemma = verb.lemma_.lower()
     if who in words("next_step", "first_person"):
         return True
-    if lemma == "be" and kind == "future" and _remedy_arrives(verb):
-        return True  # 'the May refund will be on your card by Friday'
+    if lemma == "be" and kind == "future" and subject.pos_ in {"NOUN", "PROPN"} and _is_action(verb):
+        return True  # 'the May refund will be on your card by Friday', 'your account will be back to ...'
 
     passive = subject.dep_ == "nsubjpass" or any(a.dep_ == "auxpass" for a in _auxiliaries(verb))
     if kind == "future" and (passive or lemma in words("next_step", "delivered_things_verbs")):
@@ -336,6 +346,12 @@ def _time_belongs(verb: Token, time: Span) -> bool:
 
 
 
+def _may_take_a_time(verb: Token) -> bool:
+    """'I've booked an engineer for tomorrow' gives the remedy's time; "I've read your message
+    from this morning" tells what the agent noticed, which no time makes a next step."""
+    return _promise_kind(verb) != "done" or verb.lemma_.lower() not in words("next_step", "noticed_not_done")
+
+
 def check(doc: Doc, ctx: Context) -> dict:
     lex = load_lexicon("next_step")
     times, firm, vague = _next_step_times.find(doc)
@@ -344,7 +360,7 @@ def check(doc: Doc, ctx: Context) -> dict:
     pairs: List[Tuple[Span, Span]] = []
     for verb in (v for v in verbs if not is_vague(v)):
         action = action_span(verb, [t.span for t in times])
-        for time in firm:
+        for time in firm if _may_take_a_time(verb) else ():
             if time.span.sent == verb.sent and not in_other_question(verb, time.span) and _time_belongs(verb, time.span):
                 pairs.append((action, time.span))
             elif time.span.sent.start == verb.sent.end and time_only(time.span.sent, time.span):
