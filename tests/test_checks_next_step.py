@@ -149,3 +149,9 @@ def test_partial_tips_are_whole_sentences(reply, tip):
 def test_questions_and_past_statements_are_never_what_you_will_do(reply):
     tip = _next_step(reply)["tip"]
     assert "You said what you'll do" not in tip and "You gave a time" not in tip, tip
+
+
+def test_a_conditional_promise_gets_its_own_tip():
+    out = _next_step("If the line drops again tonight, we'll send an engineer within 24 hours.")
+    assert out["found"] is False
+    assert out["tip"].startswith("You promised 'we'll send an engineer' only if something else happens first")

@@ -71,4 +71,4 @@ def _not_a_when(time: Span) -> bool:
     if len(time) == 1 and time.root.dep_ in {"compound", "amod"} and time.root.head.i > time.root.i:
         return True  # 'how Saturday mains are timed'
 
-    return time.text.lower() == "now" and time.start > 0 and doc[time.start - 1].lower_ in {"for", "by", "until", "till"}
+    return time.text.lower() == "now" and time.start > 0 and doc[time.start - 1].lower_ in {"for", "by", "until", "till", "bye", "goodbye"}

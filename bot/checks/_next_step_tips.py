@@ -70,12 +70,26 @@ def promise_quote(verb: Token, times: Sequence[Span]) -> Span:
     return doc[start:end]
 
 
+def _conditional_promise(verb: Token) -> bool:
+    """'if it drops again, we'll send an engineer': a promise that waits on something."""
+    if verb.pos_ not in {"VERB", "AUX"} or verb.dep_ in {"aux", "auxpass"} or not ns._is_conditional(verb):
+        return False
+    subject = ns._subject(verb)
+    future = any(a.lower_ in ns.FUTURE_AUX for a in ns._auxiliaries(verb))
+    return future and (subject is None or subject.lower_ in words("next_step", "first_person"))
+
+
 def _ahead(time: Span) -> bool:
     """A time the reply could still promise something by: not 'since 6 March', not in a
     sentence about what went wrong ('the engineer didn't come on the 12th')."""
     doc = time.doc
     if time.start > 0 and doc[time.start - 1].lower_ in {"since", "last", "from", "of"}:
         return False
+    if any(t.tag_ == "VBD" or t.lower_ in {"was", "were", "did", "had"} for t in time.sent):
+        return False  # 'the parcel was marked delivered on Monday'
+    head = time.root.head
+    if head.dep_ == "prep" and head.head.pos_ in {"NOUN", "PROPN"} and head.head.i < time.start:
+        return False  # 'thank you for your patience this week', 'birthday for Saturday'
     clause = clause_of(time)
     if clause is None:
         return True
@@ -143,6 +157,11 @@ def partial(ctx: Context, verbs: List[Token], times, firm, vague) -> Optional[di
         else:
             tip = fill(lex["missing_time"], span=ctx.quote(quotes[0]))
         return {"evidence": quotes + vague_here, "tip": tip}
+    doc = (verbs[0].doc if verbs else firm[0].span.doc) if verbs or firm else None
+    conditional = [v for v in doc if _conditional_promise(v)] if doc is not None else []
+    if conditional:
+        quote = promise_quote(conditional[0], spans)
+        return {"evidence": [quote], "tip": fill(lex["conditional"], span=ctx.quote(quote))}
     # A time in a question ('anything else I can help with today?') promises nothing either way.
     stated = [m.span for m in firm if not m.span.sent.text.rstrip().endswith("?") and _ahead(m.span)]
     if stated:
