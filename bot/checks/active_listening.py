@@ -20,6 +20,7 @@ from spacy.util import filter_spans
 from bot.checks import defensive
 from bot.checks._context import Context, concepts, extend_to_clause_end, fill, is_content, name_parts, result, synonyms
 from bot.checks._lexicon import load_lexicon, pattern_set, words
+from bot.checks._situation import about_everyone, reassures
 from bot.checks._restatement_clauses import (
     Candidate,
     checked_back,
@@ -188,6 +189,9 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
         if any(f" {phrase} " in said for phrase in own_words):
             continue  # 'Sorry, that came out wrong': an apology for the agent's own words
         found.append(Candidate(span, scope, rules().min_apology, True))
+        before = _before_apology(span)
+        if before:  # '2 whole evenings stuck on the setup and still no calls, im so sorry'
+            found.append(Candidate(span, before, rules().min_apology, True))
         if _bare(span, ctx):
             greetings = [m.span for m in pattern_set(doc.vocab, "greeting").find(doc)]
             for seg in _neighbours(span):
@@ -222,6 +226,34 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
     return found
 
 
+def _before_apology(apology: Span) -> Tuple[Token, ...]:
+    """What an apology or empathy phrase closing its sentence is about: the clause before it
+    ('A whole week of drops, I'm so sorry', '... after a hip operation, that's awful'), less
+    the agent's commitments and times; nothing when the phrase opens the sentence."""
+    doc = apology.doc
+    before = [t for t in doc[apology.sent.start : apology.start] if not t.is_space]
+    if not before or not before[-1].is_punct or not any(is_content(t) for t in before):
+        return ()
+    seg = doc[before[0].i : before[-1].i]
+    if speaks_for_itself(seg) or is_generic(seg):
+        return ()
+    return without_times(without_commitments(before))
+
+
+def _reassured(cand: Candidate) -> bool:
+    start = cand.frame[0] if len(cand.frame) else (cand.scope[0] if cand.scope else None)
+    return start is not None and _own_verb(cand, _clause_verb(start)) and reassures(_clause_verb(start))
+
+
+def _own_verb(cand: Candidate, verb: Token) -> bool:
+    """Is `verb` in the candidate's own stretch of text? The parser may hang a verbless segment
+    under the next segment's verb ('No signal on the new phone – we'll get both fixed'): that
+    verb's tense or promise says nothing about the segment."""
+    first = cand.frame.start if len(cand.frame) else (cand.scope[0].i if cand.scope else verb.i)
+    last = cand.scope[-1].i if cand.scope else cand.frame.end - 1
+    return first <= verb.i <= last
+
+
 def _clause_verb(token: Token) -> Token:
     """The verb of the clause `token` stands in (the token itself if it is one, the root if none is)."""
     verb = token
@@ -238,6 +270,8 @@ def _promised(cand: Candidate) -> bool:
     if start is None:
         return False
     verb = _clause_verb(start)
+    if not _own_verb(cand, verb):
+        return False
     auxes = [c for c in verb.children if c.dep_ in {"aux", "auxpass"}]
     lowers = {a.lower_ for a in auxes}
     passive = any(c.dep_ in {"auxpass", "nsubjpass"} for c in verb.children)
@@ -270,9 +304,10 @@ def _defined_tokens(doc: Doc) -> Set[int]:
     """Indices of the tokens in segments that define a term, worked out once per reply."""
     cached = doc.user_data.get("checks_defined_tokens")
     if cached is None:
-        cached = doc.user_data["checks_defined_tokens"] = {
-            t.i for sent in sentences(doc) for seg in segments_of(sent) if defines(seg) for t in seg
-        }
+        cached = {t.i for sent in sentences(doc) for seg in segments_of(sent) if defines(seg) for t in seg}
+        # 'You're doing fine, and the set-up screens confuse almost everyone': the general clause goes
+        cached |= {s.i for t in doc if about_everyone(t) and t.dep_ != "ROOT" for s in t.subtree}
+        doc.user_data["checks_defined_tokens"] = cached
     return cached
 
 
@@ -283,6 +318,8 @@ def _wanted(cand: Candidate) -> bool:
     if start is None:
         return False
     verb = _clause_verb(start)
+    if not _own_verb(cand, verb):
+        return False
     subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
     return verb.lemma_.lower() in rules().want_verbs and subject is not None and subject.lower_ in rules().you and not any(
         c.dep_ == "neg" for c in verb.children
@@ -376,6 +413,8 @@ def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
         for m in frames
     ]
     candidates += [Candidate(s, scope_after(s), rules().min_empathy, True) for s in empty]
+    # 'Forty minutes alone at the gate after a hip operation, that's awful': what is judged comes first
+    candidates += [Candidate(s, before, rules().min_empathy, True) for s in empty for before in [_before_apology(s)] if before]
     candidates += _other_frames(doc, ctx)
     # a detail used against the customer is no restatement, whichever layer finds the defence;
     # a checking question ('So your package shows as delivered but isn't there?') is left to the
@@ -392,7 +431,7 @@ def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
         asked = (sent_start, cand.in_question_ok, cand.scope[0].i if cand.scope else -1)
         if asked not in questions:
             questions[asked] = _in_asked_part(cand)
-        if questions[asked] or _grants_after(cand) or (not cand.explicit and (_promised(cand) or _in_plan(cand) or _wanted(cand))):
+        if questions[asked] or _grants_after(cand) or (not cand.explicit and (_promised(cand) or _in_plan(cand) or _wanted(cand) or _reassured(cand))):
             continue
         kept.append(_without_definitions(cand))
     doc.user_data[key] = kept
