@@ -131,7 +131,9 @@ def is_info_question(sent: Span) -> bool:
         and sent.doc[t.i - 1].text == ","
         and (
             (t.tag_.startswith("W") and t.lower_ not in {"which", "whose", "whom"})
-            or (t.pos_ == "AUX" and t.i + 1 < sent.end and sent.doc[t.i + 1].lower_ in rules().you)  # ', have you updated it?'
+            # ', have you updated it?', ', did he offer to take them back?': the auxiliary before its subject
+            or (t.pos_ == "AUX" and t.i + 1 < sent.end and (sent.doc[t.i + 1].lower_ in rules().you or (
+                sent.doc[t.i + 1].dep_ in {"nsubj", "nsubjpass"} and not _checking_tag_in(sent))))
         )
         for t in sent
     ):
@@ -141,7 +143,7 @@ def is_info_question(sent: Span) -> bool:
         opening = opening[1:]
     opening = opening[:3]
     question_words = words("active_listening", "info_question_words")
-    if any(t.lower_ in question_words for t in opening):
+    if any(t.lower_ in question_words and not subordinates(t) for t in opening):
         return True
     if len(opening) >= 2 and (opening[0].tag_ == "MD" or opening[0].pos_ == "AUX") and opening[1].lower_ in rules().you | {"your", "ur"}:
         return True
@@ -150,6 +152,12 @@ def is_info_question(sent: Span) -> bool:
     if opening and opening[0].pos_ == "AUX" and opening[0].i == words_of(sent)[0].i and opening[0].lower_ not in rules().checking_aux:
         return True
     return bool(pattern_set(sent.doc.vocab, "probing_question", "open_prompts").find(sent))
+
+
+def _checking_tag_in(sent: Span) -> bool:
+    """', is that right?', ', have I understood that right?' check the statement before them."""
+    tags = pattern_set(sent.doc.vocab, "active_listening", "checking_tags").find(sent.doc)
+    return any(sent.start <= m.span.start < sent.end for m in tags)
 
 
 def segments_of(sent: Span) -> List[Span]:
@@ -283,7 +291,14 @@ def _hedged_or_asked(verb: Token) -> bool:
     opinions = words("active_listening", "opinion_verbs")
     if any(a.lemma_.lower() in opinions for a in verb.ancestors):
         return True
-    return any(t.tag_.startswith("W") for t in verb.subtree if t.i < verb.i)
+    return any(t.tag_.startswith("W") and not subordinates(t) for t in verb.subtree if t.i < verb.i)
+
+
+def subordinates(wh: Token) -> bool:
+    """'So when you asked for the steaks to be reheated, he rolled his eyes?': 'when' opens an
+    adverbial clause of the statement, as it does in 'when you were home all afternoon', and
+    asks nothing; 'When did it start?' asks."""
+    return wh.dep_ in {"advmod", "mark"} and wh.head.dep_ == "advcl"
 
 
 def is_generic(seg: Span) -> bool:
