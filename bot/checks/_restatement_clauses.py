@@ -208,7 +208,8 @@ def speaks_for_itself(seg: Span) -> bool:
         if t.tag_ == "MD" and (t.head.i == root.i or (t.head.dep_ == "conj" and t.head.head.i == root.i)):
             if _modal_plans(t):
                 return True
-    if root.tag_ == "VB" and not any(c.dep_ in {"nsubj", "nsubjpass", "expl"} for c in root.children):
+    # a gerund as subject ("Losing calls all week would wear anyone down") makes it no imperative
+    if root.tag_ == "VB" and not any(c.dep_ in {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"} for c in root.children):
         return True
     subject = next((c for c in root.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
     return subject is not None and subject.lower_ in words("next_step", "first_person")
@@ -282,7 +283,7 @@ def noted(doc: Doc) -> List[Candidate]:
 
 def _imperative(seg: Span) -> bool:
     root = seg.root
-    return root.tag_ == "VB" and not any(c.dep_ in {"nsubj", "nsubjpass", "expl"} for c in root.children)
+    return root.tag_ == "VB" and not any(c.dep_ in {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"} for c in root.children)
 
 
 def _hedged_or_asked(verb: Token) -> bool:

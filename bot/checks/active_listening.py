@@ -102,6 +102,8 @@ def says_what_went_wrong(tokens: Sequence[Token], details: Sequence[Span]) -> bo
     single = synonyms().single
     for t in tokens:
         low, lemma = t.lower_, t.lemma_.lower()
+        if low == "only" and _habitual(t.head):
+            continue  # 'The status page only shows area-wide faults': how it works; 'only got an automated reply' went wrong
         if low in negations or lemma in negations or t.dep_ == "neg":
             return True
         if low in failures or lemma in failures or single.get(lemma) in failures or single.get(low) in failures:
@@ -113,6 +115,15 @@ def says_what_went_wrong(tokens: Sequence[Token], details: Sequence[Span]) -> bo
     times = time_tokens(details[0].doc)
     doc = details[0].doc
     return any(t.like_num and t.i not in times and not _in_compound(doc, t) and not _is_amount(doc, t) for d in details for t in d)
+
+
+def _habitual(verb: Token) -> bool:
+    """A present-simple verb of something other than the customer: 'the tracking only updates
+    when the driver scans it', 'copying only makes a second set'."""
+    if verb.tag_ not in {"VBZ", "VBP"} or verb.lemma_ == "be" or any(c.dep_ in {"aux", "auxpass", "neg"} for c in verb.children):
+        return False
+    subject = next((c for c in verb.children if c.dep_ in {"nsubj", "csubj"}), None)
+    return subject is None or not any(w.lower_ in rules().you | {"your", "ur", "it"} for w in subject.subtree)
 
 
 def _is_amount(doc: Doc, token: Token) -> bool:
