@@ -71,7 +71,14 @@ def reassures(verb: Token) -> bool:
         return all(c.lemma_.lower() in states for c in verb.children if c.dep_ in {"acomp", "oprd", "xcomp"})
     if verb.lemma_ != "be":
         return False
-    return any(c.dep_ == "acomp" and c.lemma_.lower() in states for c in verb.children)
+    if any(c.dep_ == "acomp" and c.lemma_.lower() in states for c in verb.children):
+        return True
+    # 'The add-on is gone from your account': the remedy done, told in the present; 'your parcel
+    # is gone' and 'the add-on was removed and came back' still say what went wrong
+    subject = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+    mine = subject is not None and any(w.lower_ in _lists()["you"] for w in subject.subtree)
+    resolved = any(c.dep_ in {"acomp", "attr"} and c.lower_ in _lists()["resolved_states"] for c in verb.children)
+    return resolved and verb.tag_ in {"VBZ", "VBP"} and not mine
 
 
 def about_everyone(verb: Token) -> bool:

@@ -376,6 +376,8 @@ def _echo(seg: Span) -> bool:
     negations = words("active_listening", "problem_negations")
     if seg.root.pos_ in {"VERB", "AUX"}:
         return False
+    if seg.root.lemma_.lower() in words("active_listening", "remedy_nouns"):
+        return False  # 'A full refund of the 142 dollars, or dinner for two on us': an offer
     times = time_tokens(seg.doc)
     if any(t.tag_ == "VBN" for t in seg) and any(t.i in times for t in seg):  # 'hotel and meals refunded, all today'
         return False
