@@ -37,6 +37,7 @@ def _listening(reply: str, customer: str) -> dict:
         # the clause an apology or an empathy phrase closes
         (PARCEL, "Porch, neighbours and the mailroom all checked and still no parcel, I'm so sorry.", "the mailroom"),
         (DINNER, "Cold mains after a fifty minute wait on your anniversary, that's awful.", "anniversary"),
+        (LAPTOP, "Paid extra for home service and three calls with no callback, I'd be furious too.", "callback"),
         # chat register
         (LAPTOP, "3 calls and not 1 callback, thats rubbish sry", "callback"),
         # 'when' opening a clause of a checking question asks nothing
@@ -82,3 +83,10 @@ def test_the_tip_for_a_reassurance_still_reads_as_a_sentence():
     tip = out["tip"]
     assert tip and tip[0].isupper() and tip.rstrip("'").endswith(("?", "."))
     assert "Restate" in tip
+
+
+def test_a_reaction_on_its_own_is_empty_empathy_with_a_tip():
+    out = _listening("Honestly, I'd be furious too.", LAPTOP)
+    assert out["found"] is False
+    assert out["evidence"] == ["I'd be furious too"]
+    assert out["tip"].startswith("'I'd be furious too' on its own doesn't show you listened")
