@@ -72,6 +72,8 @@ def test_restatements_without_a_frame_are_found_and_quote_their_detail(customer,
         (BILL, "Good news: the charge is gone, and the 12.99 is on its way back."),
         # a definition is still general, even with a customer's word in it
         (PHOTOS, "A backup is a copy of your photos kept somewhere safe."),
+        (PHOTOS + " It keeps asking about an eSIM.", "The eSIM is a SIM card inside the phone, so there's no plastic card to lose."),
+        (PHOTOS, "Restoring photos from the old phone needs both phones on the same Wi-Fi, or nothing happens."),
     ],
 )
 def test_remedies_processes_and_general_claims_are_no_restatement(customer, reply):

@@ -17,7 +17,7 @@ from spacy.tokens import Doc, Span, Token
 
 from bot.checks import next_step, probing_question
 from bot.checks._lexicon import load_lexicon, pattern_set, words
-from bot.checks._situation import about_everyone, chat_promises, gerund_subject, judges, narrates
+from bot.checks._situation import about_everyone, chat_promises, general_claim, gerund_subject, judges, narrates
 
 
 @dataclass(frozen=True)
@@ -312,7 +312,7 @@ def is_generic(seg: Span) -> bool:
     if any(t.dep_ == "mark" and t.lower_ in hypothetical for t in seg):
         return True
     for t in seg:
-        if about_everyone(t):
+        if about_everyone(t) or general_claim(t):
             return True
         if t.lemma_ == "be" and t.dep_ != "relcl":
             subject = next((c for c in t.children if c.dep_ == "nsubj"), None)

@@ -113,3 +113,24 @@ def chat_promises(doc: Doc) -> List[Tuple[Token, Set[int]]]:
             end += 1
         out.append((t, set(range(t.i, end))))
     return out
+
+
+def general_claim(verb: Token) -> bool:
+    """How things work or what a thing is, not this customer's case: a gerund doing something in
+    the present simple ('Transferring data needs a Wi-Fi connection', 'Copying only makes a
+    second set') or a thing said to be a kind of thing ('The eSIM is a SIM card built into the
+    phone'). A gerund judged ('Dropping out ten times a day is a terrible week') or a subject
+    that narrates is the customer's case."""
+    if verb.tag_ not in {"VBZ", "VBP"} or any(c.dep_ in {"aux", "auxpass"} for c in verb.children):
+        return False
+    subject = next((c for c in verb.children if c.dep_ in {"nsubj", "csubj"}), None)
+    if subject is None or narrates(subject):
+        return False
+    if verb.lemma_ != "be":
+        return subject.tag_ == "VBG"
+    if subject.pos_ not in {"NOUN", "PROPN"} or any(c.dep_ == "poss" for c in subject.children):
+        return False  # 'your laptop is a ...', 'it is a ...'
+    attr = next((c for c in verb.children if c.dep_ == "attr"), None)
+    return attr is not None and attr.pos_ == "NOUN" and not _judgement(attr) and any(
+        c.dep_ == "det" and c.lower_ in {"a", "an"} for c in attr.children
+    )
