@@ -70,6 +70,8 @@ def test_restatements_without_a_frame_are_found_and_quote_their_detail(customer,
         # an offer, and the remedy already done
         (DINNER, "A full refund of the meal, or dinner for two on us, whichever you prefer."),
         (BILL, "Good news: the charge is gone, and the 12.99 is on its way back."),
+        # a verbless segment with a time the customer never gave is the agent's slot, no echo
+        (INTERNET, "A technician at your home on Thursday morning, or a new router by courier."),
         # a definition is still general, even with a customer's word in it
         (PHOTOS, "A backup is a copy of your photos kept somewhere safe."),
         (PHOTOS + " It keeps asking about an eSIM.", "The eSIM is a SIM card inside the phone, so there's no plastic card to lose."),
@@ -92,3 +94,9 @@ def test_a_reaction_on_its_own_is_empty_empathy_with_a_tip():
     assert out["found"] is False
     assert out["evidence"] == ["I'd be furious too"]
     assert out["tip"].startswith("'I'd be furious too' on its own doesn't show you listened")
+
+
+def test_a_verbless_echo_of_the_customers_own_deadline_still_listens():
+    customer = "It's my son's birthday present and the party is on Sunday."
+    out = _listening("The present for your son's party on Sunday.", customer)
+    assert out["found"] is True and "your son's party" in out["evidence"]

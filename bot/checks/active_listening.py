@@ -12,7 +12,7 @@ docs/checks.md ("active_listening") gives the trainers' decisions.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
@@ -229,7 +229,7 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
             about_them = any(t.lower_ in {"you", "your", "u", "ur"} for t in seg)
             needed = rules().min_frameless if about_them else rules().min_frameless_impersonal
             found.append(Candidate(opening_of(seg), tokens, needed, True))
-            if _echo(seg):
+            if _echo(seg, ctx):
                 blockers = _blocks_echo(doc) if blockers is None else blockers
                 if not any(b.start < seg.end and seg.start < b.end for b in blockers):
                     found.append(Candidate(opening_of(seg), tokens, rules().min_echo, False))
@@ -268,7 +268,7 @@ def _grants_after(cand: Candidate) -> bool:
     return not any(t.pos_ in {"VERB", "AUX"} for t in seg if t.i >= words_[0].i)
 
 
-def _echo(seg: Span) -> bool:
+def _echo(seg: Span, ctx: Context) -> bool:
     """A verbless segment that repeats what the customer asked for ('Photos and contacts from
     the old phone.'); 'No policy lines.' or 'No 48-hour wait.' grants a demand instead."""
     negations = words("active_listening", "problem_negations")
@@ -279,7 +279,18 @@ def _echo(seg: Span) -> bool:
     times = time_tokens(seg.doc)
     if any(t.tag_ == "VBN" for t in seg) and any(t.i in times for t in seg):  # 'hotel and meals refunded, all today'
         return False
+    if _new_time(seg, times, ctx):
+        return False  # 'Assistance teams at Newark work from 5 am to midnight', 'a technician this week': the agent's slot
     return not any(t.lower_ in negations or t.dep_ == "neg" for t in seg)
+
+
+def _new_time(seg: Span, times: Set[int], ctx: Context) -> bool:
+    """Does `seg` hold a time the customer did not give? Echoing their deadline ('A birthday
+    gift that needs to be there by Saturday') listens; a time of the agent's is a plan or hours."""
+    if not ctx.known:
+        return False
+    timed = [t for t in seg if t.i in times]
+    return bool(timed) and any(concept not in ctx.known for concept, _, _ in concepts(timed))
 
 
 def _in_asked_part(cand: Candidate) -> bool:
