@@ -105,7 +105,7 @@ def test_active_listening_empty_empathy_and_no_frame(run_check, reply, evidence)
 def test_active_listening_tip_quotes_empty_empathy_and_mirrors_the_customer(run_check):
     out = run_check("active_listening", reply="I understand your frustration.")
     assert out["tip"].startswith("'I understand your frustration' on its own")
-    assert "So you paid extra for at-home service" in out["tip"]
+    assert "e.g. 'So it has crashed every single day since it arrived?'" in out["tip"], out["tip"]
 
 
 @pytest.mark.parametrize(
@@ -308,7 +308,8 @@ def test_thanks_found(run_check, reply, evidence):
     "reply, evidence",
     [
         ("No thanks.", ["No thanks"]),
-        ("Thanks to the update the app crashes.", ["Thanks to the"]),
+        # 'thanks to' means 'because of': no failed thank-you to quote back, the plain tip
+        ("Thanks to the update the app crashes.", []),
         ("Thanks but no thanks.", ["Thanks but no thanks"]),
         ("Thanks for nothing.", ["Thanks for nothing"]),
         ("I don't appreciate your tone.", []),
@@ -321,6 +322,15 @@ def test_thanks_not_found(run_check, reply, evidence):
     assert out["found"] is False
     assert out["evidence"] == evidence
     assert out["tip"]
+    assert "Thanks to" not in out["tip"], out["tip"]
+
+
+def test_an_apology_tacked_onto_a_refusal_quotes_the_refusal_with_it(run_check):
+    out = run_check("apology", reply="we dont offer compensation for outages under 24 hrs, sorry",
+                    customer="My internet dropped out for a week.")
+    assert out["found"] is False
+    assert out["evidence"] == ["we dont offer compensation for outages under 24 hrs, sorry"]
+    assert out["tip"].startswith("'we dont offer compensation for outages under 24 hrs, sorry' tacks the apology onto a refusal;")
 
 
 # --- defensive --------------------------------------------------------------------------------
@@ -1577,3 +1587,59 @@ def test_tip_examples_are_sentences_a_trainer_would_say():
     long = "My Vela 15 laptop crashes with a blue screen every day and I lose whatever I was working on at the time."
     tip = assess_reply("ok", customer_message=long)["active_listening"]["tip"]
     assert "e.g. 'So your Vela 15 laptop crashes with a blue screen every day?'" in tip, tip
+
+
+@pytest.mark.parametrize(
+    "reply, kind",
+    [
+        ("So the engineer never turned up on Friday?", "checking"),
+        ("ok so ur internet drops out every evening?", "checking"),
+        ("Your bill shows the add-on twice, is that right?", "checking"),
+        ("Have you tried switching the router off and on?", "closed"),
+        ("So the engineer never came? Did you get a text from us?", "closed"),
+    ],
+)
+def test_a_question_that_says_the_problem_back_is_not_told_to_be_asked_differently(run_check, reply, kind):
+    # The restating tip asks for 'So ...?'; the probing tip must not call the same question a
+    # mistake, only add that an open question learns more.
+    out = run_check("probing_question", reply=reply)
+    assert out["found"] is False
+    if kind == "checking":
+        assert "checks you understood" in out["tip"] and "instead" not in out["tip"], out["tip"]
+    else:
+        assert "can be answered yes or no; ask an open question instead" in out["tip"], out["tip"]
+
+
+@pytest.mark.parametrize(
+    "customer, example",
+    [
+        # the company as subject is 'we', as object 'us'; the customer's 'me' is 'you'
+        ("You've charged me for it two months running.", "So we've charged you for it two months running?"),
+        ("I paid you 149 dollars and nobody came.", "So you paid us 149 dollars and nobody came?"),
+        # shouting is written small, abbreviations stay
+        ("My internet has been dropping out for a WEEK.", "So your internet has been dropping out for a week?"),
+        ("The SIM tray indicator is white and you refused the repair.", "So the SIM tray indicator is white and we refused the repair?"),
+        # a demand tacked on is cut off; a long complaint still yields the clause saying what failed
+        ("My laptop crashes every day and I want a refund.", "So your laptop crashes every day?"),
+        ("Our 20th anniversary dinner on Saturday 8 June: 50 minutes for cold steaks.", "So 50 minutes for cold steaks?"),
+    ],
+)
+def test_the_restating_example_says_the_complaint_back_as_the_agent_would(customer, example):
+    tip = assess_reply("ok", customer_message=customer)["active_listening"]["tip"]
+    assert tip.endswith(f"e.g. '{example}'"), tip
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [
+        "I want every penny back.",  # a demand: restating it is no restatement
+        "I'd like it removed and refunded.",
+        "I'm cancelling the direct debit and moving to another provider.",  # a threat
+        "If you tell me to wait another 48 hours I swear I'll cancel my account.",
+        "Who signed me up for premium support, it wasn't me",  # a question without its '?'
+    ],
+)
+def test_no_example_is_made_from_a_line_that_does_not_say_what_went_wrong(customer):
+    out = assess_reply("ok", customer_message=customer)
+    assert "e.g." not in out["active_listening"]["tip"], out["active_listening"]["tip"]
+    assert out["apology"]["tip"].endswith("'I'm sorry this has caused you so much trouble.'"), out["apology"]["tip"]

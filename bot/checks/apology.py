@@ -93,7 +93,10 @@ def check(doc: Doc, ctx: Context) -> dict:
             None,
         )
         if wall is not None:
-            non.append((doc[span.start : wall.end], lex["why_defended"]))
+            if wall.start >= span.end:
+                non.append((doc[span.start : wall.end], lex["why_defended"]))
+            else:  # 'we dont offer compensation for that, sorry': the refusal comes first
+                non.append((doc[span.sent.start : span.end], lex["why_tacked_on"]))
             continue
         genuine.append(extend_to_clause_end(span, words("apology", "contrast_words")))
 

@@ -49,6 +49,20 @@ def _asks_open(sent: Span) -> bool:
     return False
 
 
+def _checks_understanding(sent: Span) -> bool:
+    """'So the technician never came?', '..., have I got that right?': saying the problem back to
+    check it, which the restating tip asks for, not a closed question asked instead of an open one."""
+    text = " ".join(t.lower_ for t in sent if t.is_alpha or t.lower_ in {"'s", "'ve"})
+    fillers = words("probing_question", "checking_fillers")
+    tokens = text.split()
+    while tokens and tokens[0] in fillers:
+        tokens = tokens[1:]
+    opening = " ".join(tokens)
+    return any(opening == o or opening.startswith(o + " ") for o in words("probing_question", "checking_openers")) or any(
+        opening.endswith(" " + e) for e in words("probing_question", "checking_endings")
+    )
+
+
 def check(doc: Doc, ctx: Context) -> dict:
     lex = load_lexicon("probing_question")
     prompts = [m.span for m in pattern_set(doc.vocab, "probing_question", "open_prompts").find(doc)]
@@ -71,7 +85,9 @@ def check(doc: Doc, ctx: Context) -> dict:
     if open_q:
         return result(True, [ctx.quote(s) for s in open_q])
     if closed:
-        return result(False, [ctx.quote(s) for s in closed], fill(lex["tips"]["closed"], span=ctx.quote(closed[0])))
+        kind = "checking" if all(_checks_understanding(s) for s in closed) else "closed"
+        shown = next((s for s in closed if not _checks_understanding(s)), closed[0])
+        return result(False, [ctx.quote(s) for s in closed], fill(lex["tips"][kind], span=ctx.quote(shown)))
     if other:
         return result(False, [ctx.quote(s) for s in other], fill(lex["tips"]["not_about_problem"], span=ctx.quote(other[0])))
     return result(False, [], lex["tips"]["missing"])

@@ -41,7 +41,11 @@ def check(doc: Doc, ctx: Context) -> dict:
     lex = load_lexicon("thanks")
     if _note_to_colleagues(doc):
         return result(False, [], lex["tips"]["missing"])
-    refusals = [m.span for m in pattern_set(doc.vocab, "thanks", "not_thanks").find(doc)]
+    refusals = [m for m in pattern_set(doc.vocab, "thanks", "not_thanks").find(doc)]
+    # 'Thanks to the storms, ...' means 'because of': not a failed thank-you, so the tip is the
+    # plain one rather than one quoting it back as if it were
+    attempts = [m.span for m in refusals if not m.entry.get("not_an_attempt")]
+    refusals = [m.span for m in refusals]
     found = []
     for match in pattern_set(doc.vocab, "thanks").find(doc):
         if any(overlaps(match.span, r) for r in refusals) or not thanks_the_customer(_cue(match.span)):
@@ -49,6 +53,6 @@ def check(doc: Doc, ctx: Context) -> dict:
         found.append(extend_to_clause_end(match.span))
     if found:
         return result(True, [ctx.quote(s) for s in found])
-    if refusals:
-        return result(False, [ctx.quote(s) for s in refusals], fill(lex["tips"]["not_thanks"], span=ctx.quote(refusals[0])))
+    if attempts:
+        return result(False, [ctx.quote(s) for s in attempts], fill(lex["tips"]["not_thanks"], span=ctx.quote(attempts[0])))
     return result(False, [], lex["tips"]["missing"])
