@@ -3,7 +3,8 @@
 Plays a scripted 12-turn conversation several times with the real action server, then with an
 action server whose actions answer at once, both behind one Rasa server in one run, and reports
 p50/p95 per turn, their ratio, the latency of each turn number (does turn 11 cost what turn 2
-costs?) and the size of one conversation's events in Rasa's tracker store. Every timed turn is
+costs?), the CPU time Rasa and the action server used per timed turn (from /proc; the start
+and end messages included), and the size of one conversation's events in Rasa's tracker store. Every timed turn is
 checked to be a real turn: the customer answers, with feedback for that turn and no error.
 Machines here are shared and noisy: compare ratios from one run, not absolute times across runs.
 
