@@ -4,8 +4,9 @@ Plays a scripted 12-turn conversation several times with the real action server,
 action server whose actions answer at once, both behind one Rasa server in one run, and reports
 p50/p95 per turn, their ratio, the latency of each turn number (does turn 11 cost what turn 2
 costs?), the CPU time Rasa and the action server used per timed turn (from /proc; the start
-and end messages included), and the size of one conversation's events in Rasa's tracker store. Every timed turn is
-checked to be a real turn: the customer answers, with feedback for that turn and no error.
+and end messages included), and the size of one conversation's events in Rasa's tracker
+store. Every timed turn is checked to be a real turn: the customer answers, with feedback for
+that turn and no error.
 Machines here are shared and noisy: compare ratios from one run, not absolute times across runs.
 
     python -m bench.latency [--conversations 20] [--profile]
