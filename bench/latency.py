@@ -3,8 +3,10 @@
 Plays a scripted 12-turn conversation several times with the real action server, then with an
 action server whose actions answer at once, both behind one Rasa server in one run, and reports
 p50/p95 per turn, their ratio, the latency of each turn number (does turn 11 cost what turn 2
-costs?) and the size of one conversation's events in Rasa's tracker store. Every timed turn is
-checked to be a real turn: the customer answers, with feedback for that turn and no error.
+costs?), the CPU time Rasa and the action server used per timed turn (from /proc; the start
+and end messages included), and the size of one conversation's events in Rasa's tracker
+store. Every timed turn is checked to be a real turn: the customer answers, with feedback for
+that turn and no error.
 Machines here are shared and noisy: compare ratios from one run, not absolute times across runs.
 
     python -m bench.latency [--conversations 20] [--profile]
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from bench import sampling
+from bench.cpu import cpu_seconds
 from bot.launcher import DEFAULT_MODEL, actions_service, free_port, prepare_database, rasa_service, write_endpoints
 from bot.rasa_client import END_COMMAND, RasaRestClient, start_command
 from bot.settings import PROJECT_ROOT, load_settings
@@ -160,6 +163,7 @@ def main(argv=None) -> int:
         rasa = rasa_service(settings=settings, model=DEFAULT_MODEL, endpoints=endpoints)
         rasa = stack.enter_context((sampling.sampled(rasa, profiles["Rasa server"]) if args.profile else rasa).start())
         results, per_turn, growths, profile_text = {}, {}, {}, ""
+        cpu: Dict[str, Dict[str, float]] = {}
         for label, package in (("coach actions", "actions"), ("no-op actions", "bench.noop_actions")):
             real = package == "actions"
             profiled = args.profile and real
@@ -168,19 +172,31 @@ def main(argv=None) -> int:
                 actions.wait_until_up()
                 rasa.wait_until_up()
                 play(settings, args.warmup, real_actions=real)
-                before = sampling.snapshots(profiles) if profiled else {}
+                before = sampling.snapshots(profiles) if args.profile else {}
+                cpu_before = {name: cpu_seconds(service.process.pid) for name, service in (("Rasa", rasa), ("actions", actions))}
                 played = play(settings, args.conversations, real_actions=real)
+                timed = sum(len(values) for values in played["by_turn"].values())
+                cpu[label] = {
+                    name: (cpu_seconds(service.process.pid) - cpu_before[name]) * 1000 / timed
+                    for name, service in (("Rasa", rasa), ("actions", actions))
+                }
                 if profiled:
                     profile_text = "\n\n".join(
                         sampling.report(sampling.difference(after, before.get(name)), name, 20)
                         for name, after in sampling.snapshots(profiles).items()
+                    )
+                elif args.profile:
+                    # What the coach adds to Rasa's own work shows against its profile with no-op actions.
+                    after = sampling.snapshots({"Rasa server": profiles["Rasa server"]})["Rasa server"]
+                    profile_text += "\n\n" + sampling.report(
+                        sampling.difference(after, before.get("Rasa server")), "Rasa server with no-op actions", 20
                     )
                 results[label] = summary(played["by_turn"])
                 per_turn[label] = played["by_turn"]
                 growths[label] = growth(played["by_reply"])
                 if real:
                     sizes = tracker_bytes(tracker_db, played["senders"][-1])
-                print(f"{label}: {results[label]}", flush=True)
+                print(f"{label}: {results[label]}, CPU ms per turn {cpu[label]}", flush=True)
     real, noop = results["coach actions"], results["no-op actions"]
     ratio_p50, ratio_p95 = real["p50"] / noop["p50"], real["p95"] / noop["p95"]
     coach_turns = per_turn["coach actions"]
@@ -194,10 +210,11 @@ def main(argv=None) -> int:
         "between runs. Every timed turn was checked to be answered by the customer (with that turn's "
         "feedback for the coach actions), never with an error.",
         "",
-        "| action server | turns | p50 ms | p95 ms | mean ms |",
-        "|---|---|---|---|---|",
+        "| action server | turns | p50 ms | p95 ms | mean ms | Rasa CPU ms per turn | action server CPU ms per turn |",
+        "|---|---|---|---|---|---|---|",
         *(
-            f"| {label} | {r['turns']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['mean']:.1f} |"
+            f"| {label} | {r['turns']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['mean']:.1f} "
+            f"| {cpu[label]['Rasa']:.1f} | {cpu[label]['actions']:.1f} |"
             for label, r in results.items()
         ),
         "",

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import re
 import secrets
 import statistics
@@ -41,6 +40,7 @@ from sqlalchemy import func, select
 
 from bench.latency import PERSONA, SCENARIO, SCRIPT, percentile
 from bench import sampling
+from bench.cpu import cpu_seconds
 from bench.sampling import WRITE_EVERY_SECONDS
 from bot import db
 from bot.launcher import DEFAULT_MODEL, Service, actions_service, free_port, prepare_database, start_all
@@ -150,12 +150,6 @@ def stored_turns(database_url: str, conversations: List[str]) -> int:
         )
     engine.dispose()
     return int(count or 0)
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads) a process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def play_class(web_url: str, database_url: str, size: int, seconds: float, *, count_stored: bool,

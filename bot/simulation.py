@@ -15,7 +15,7 @@ from typing import Any, Collection, Dict, List, Optional
 import yaml
 
 from bot import customer_answers, customer_voice
-from bot.checks import assess_reply
+from bot.checks import assess_parsed, parse_reply
 from bot.errors import CoachError, EmptyMessage
 from bot.follow_through import broken_promises, normal_time, promises_in, verdict
 from bot.nlp import get_nlp
@@ -141,13 +141,13 @@ def take_turn(
     if not reply or not reply.strip():
         raise EmptyMessage("Your reply is empty: type what you would say to the customer.")
     scenario = scenario_of(state)
-    checks = assess_reply(
-        reply,
+    parsed = parse_reply(reply, max_chars=max_chars)
+    checks = assess_parsed(
+        parsed,
         customer_message=state["last_customer_text"],
         customer_name=scenario.customer.name,
         facts=scenario.fact_texts(),
         jargon_terms=scenario.jargon,
-        max_chars=max_chars,
     )
     model = customer_model()
     persona = model.personas[state["persona"]]
@@ -173,8 +173,11 @@ def take_turn(
     earlier = state.get("commitments", [])
     # What was promised before this reply (the list itself grows below).
     promised = {(c["action"], normal_time(c["when"])) for c in earlier}
-    # Parsed only when there is a promise to read or to hold the reply against.
-    doc = get_nlp()(reply) if checks["next_step"]["found"] or earlier else None
+    # Needed only when there is a promise to read or to hold the reply against. The promises are
+    # read in the reply as typed: the checks' parse serves when cleaning changed nothing.
+    doc = None
+    if checks["next_step"]["found"] or earlier:
+        doc = parsed.doc if parsed.text.text == reply else get_nlp()(reply)
     new_promises = promises_in(turn, doc, checks["next_step"]) if doc is not None else []
     broken = broken_promises(turn, doc, new_promises, earlier, model.retraction) if doc is not None else []
     ignored = _ignored_question(state["last_customer_text"], reply, checks)

@@ -229,11 +229,11 @@ def test_apology_found_still_warns_about_a_non_apology(run_check):
         ("A technician will call you within 24 hours.", ["A technician will call you", "within 24 hours"]),
         ("I've just booked an engineer for tomorrow morning.", ["I've just booked an engineer", "tomorrow morning"]),
         ("I'm going to send this to our repair team right now.", ["I'm going to send this to our repair team", "right now"]),
-        ("Let me check that for you right now.", ["Let me check that for you", "right now"]),
+        ("Let me cancel the add-on for you right now.", ["Let me cancel the add-on for you", "right now"]),
         ("Your refund will be processed by Friday.", ["Your refund will be processed", "by Friday"]),
         ("You'll receive a confirmation email within the hour.", ["You'll receive a confirmation email", "within the hour"]),
         ("I'll have someone call you back by 3pm.", ["I'll have someone call you back", "by 3pm"]),
-        ("I'll be in touch by the end of the day.", ["I'll be in touch", "by the end of the day"]),
+        ("I'll be there by the end of the day.", ["I'll be there", "by the end of the day"]),
     ],
 )
 def test_next_step_found(run_check, reply, evidence):
@@ -246,7 +246,7 @@ def test_next_step_found(run_check, reply, evidence):
 @pytest.mark.parametrize(
     "reply, missing",
     [
-        ("We'll look into it.", "not when"),
+        ("We'll look into it.", "what they will get"),
         ("I'll make sure you're refunded.", "not when"),
         ("I will escalate this to my manager.", "not when"),
         ("I'll get this sorted as soon as possible.", "not a time"),

@@ -46,6 +46,36 @@ def test_a_malformed_action_response_is_rejected_as_rasa_rejects_it(installed, r
     assert "Failed to validate Action server response" in ours.value.message
 
 
+SAMPLES = [
+    VALID,
+    *MALFORMED,
+    {},
+    {"events": []},
+    {"events": [{"event": "slot", "name": "practice"}]},  # a slot event without its value
+    {"events": [{"event": "slot", "name": 3, "value": None}]},
+    {"events": [{"event": "action", "name": "action_listen", "policy": None, "confidence": 1.0}]},
+    {"events": [{"event": "action", "name": "x", "hide_rule_turn": "yes"}]},
+    {"events": [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet", "confidence": 0.9}}}]},
+    {"events": [{"event": "user", "text": "hi", "parse_data": "not an object"}]},
+    {"events": [{"event": "bot", "text": "Hi", "data": {"custom": {"type": "feedback"}}}, {"event": "restart"}]},
+    {"events": [{"event": 7}]},
+    {"events": [{"event": "slot", "name": "practice", "value": 1, "timestamp": "now"}]},
+    {"events": [{"event": "entities", "entities": [{"entity": "scenario", "value": "x"}]}]},
+    {"events": [{"event": "entities", "entities": [{"entity": "scenario"}]}]},
+]
+
+
+@pytest.mark.parametrize("response", SAMPLES)
+def test_the_quick_check_accepts_exactly_what_the_schema_accepts(response):
+    from jsonschema.validators import validator_for
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    quick = rasa_main.event_dispatching_check(schema, cls)
+    assert quick is not None, "Rasa's schema no longer has one alternative per event type"
+    assert quick(response) == cls(schema).is_valid(response)
+
+
 def test_the_schema_is_not_checked_again_per_call(installed, monkeypatch):
     """Rasa's own check calls check_schema on every response: ~20 ms each on this machine."""
 
@@ -131,3 +161,24 @@ def test_event_types_resolve_as_rasa_resolves_them(monkeypatch):
     with pytest.raises(ValueError, match="Unknown event name"):
         Event.resolve_by_type("no_such_event")
     assert Event.from_parameters({"event": "slot", "name": "practice", "value": 1}) == SlotSet("practice", 1)
+
+
+def test_values_for_debug_lines_are_copied_only_when_debug_lines_are_kept(monkeypatch):
+    import logging as std_logging
+
+    import rasa.core.processor as processor
+    import structlog
+
+    monkeypatch.setattr(processor, "copy", processor.copy)  # put Rasa's own back afterwards
+    saved = structlog.get_config()
+    events = [{"event": "slot", "name": "practice", "value": {"turn": 3}}]
+    try:
+        assert rasa_main.install_debug_line_copies_skipped()
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(std_logging.INFO))
+        assert processor.copy.deepcopy(events) is events
+        # With --debug the lines are written, and Rasa's anonymizer may change what it is given.
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(std_logging.DEBUG))
+        copied = processor.copy.deepcopy(events)
+        assert copied == events and copied is not events and copied[0] is not events[0]
+    finally:
+        structlog.configure(**saved)

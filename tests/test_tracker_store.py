@@ -134,3 +134,57 @@ def test_earlier_values_of_the_state_slot_are_dropped_and_the_last_one_read_back
     again = _run(store.retrieve("trainee-1"))
     assert again.get_slot("practice") == {"session_id": "s1", "turn": 5, "mood": 60}
     assert len(again.events) == len(tracker.events)
+
+
+def _rows(path):
+    with sqlite3.connect(path) as connection:
+        return connection.execute(
+            "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id"
+        ).fetchall()
+
+
+def _timeless(rows):
+    """The rows without the moments the events were made (the two stores ran at different times)."""
+    return [(*row[:2], *row[3:5], {k: v for k, v in json.loads(row[5]).items() if k != "timestamp"}) for row in rows]
+
+
+def _turns_through_retrieve(store, domain, *, forget_what_was_read):
+    """Three turns as Rasa plays them: retrieve, add the turn's events, save the same tracker."""
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+
+    from bot.tracker_store import STORED_ATTRIBUTE
+
+    _run(store.save(_tracker(domain)))
+    for turn in (4, 5, 6):
+        tracker = _run(store.retrieve("trainee-1"))
+        if forget_what_was_read:
+            delattr(tracker, STORED_ATTRIBUTE)
+        tracker.update_with_events(
+            [
+                UserUttered("And?", PARSE_DATA["intent"], [], parse_data=dict(PARSE_DATA)),
+                ActionExecuted("action_customer_reply"),
+                BotUttered("Well.", {"custom": FEEDBACK}),
+                SlotSet("practice", {"session_id": "s1", "turn": turn}),
+                ActionExecuted("action_listen"),
+            ],
+            domain,
+        )
+        _run(store.save(tracker))
+        _run(store.save(tracker))  # saved twice, as Rasa does with a new tracker: nothing written twice
+
+
+def test_what_retrieve_read_replaces_the_queries_with_the_same_rows_written(tmp_path):
+    # Rasa counted the stored events and looked the state slot's last row up on every save; the
+    # rows retrieve read say the same, and the store must write exactly what the queries gave.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    fast, domain = _store(tmp_path / "a")
+    slow, _ = _store(tmp_path / "b")
+    _turns_through_retrieve(fast, domain, forget_what_was_read=False)
+    _turns_through_retrieve(slow, domain, forget_what_was_read=True)
+    written, queried = _rows(tmp_path / "a" / "tracker.db"), _rows(tmp_path / "b" / "tracker.db")
+    assert _timeless(written) == _timeless(queried)
+    assert len(written) == 6 + 3 * 5
+    values = [json.loads(row[5])["value"] for row in written if row[1] == "slot"]
+    assert values == [None, None, None, {"session_id": "s1", "turn": 6}]
+    assert _run(fast.retrieve("trainee-1")).get_slot("practice") == {"session_id": "s1", "turn": 6}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -33,7 +34,7 @@ from bot.errors import CoachError, MessageTooLong
 from bot.nlp import get_nlp
 from bot.settings import load_settings
 
-__all__ = ["CHECK_NAMES", "assess_reply", "assess_many"]
+__all__ = ["CHECK_NAMES", "ParsedReply", "assess_many", "assess_parsed", "assess_reply", "parse_reply"]
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ def _assess(
     customer_name: Optional[str],
     facts: Sequence[str],
     jargon_terms: Sequence[str],
+    only: Sequence[str] = CHECK_NAMES,
 ) -> Dict[str, Dict[str, Any]]:
     ctx = Context(
         nlp=nlp,
@@ -120,7 +122,54 @@ def _assess(
         mirror=mirror(customer_message),
         jargon_terms=tuple(jargon_terms),
     )
-    return {name: _CHECKS[name](doc, ctx) for name in CHECK_NAMES}
+    return {name: _CHECKS[name](doc, ctx) for name in only}
+
+
+@dataclass(frozen=True)
+class ParsedReply:
+    """A reply as the checks read it: its cleaned text and the parse of that text."""
+
+    text: CleanText
+    doc: Any
+
+
+def parse_reply(reply: str, *, max_chars: Optional[int] = None) -> ParsedReply:
+    """The reply cleaned and parsed once, for assess_parsed (which may run on it several times).
+
+    Raises MessageTooLong and CoachError as assess_reply does.
+    """
+    text = clean(_checked_reply(reply, _limit(max_chars)))
+    return ParsedReply(text=text, doc=get_nlp()(text.text))
+
+
+def assess_parsed(
+    parsed: ParsedReply,
+    *,
+    customer_message: str = "",
+    customer_name: Optional[str] = None,
+    facts: Sequence[str] = (),
+    jargon_terms: Sequence[str] = (),
+    only: Optional[Sequence[str]] = None,
+) -> Dict[str, Dict[str, Any]]:
+    """assess_reply on a reply parsed by parse_reply; `only` names the checks to run (default all).
+
+    A check reads the parse and the context alone, never another check's verdict, so a verdict
+    is the same whichever other checks run; the parse keeps only text-derived results, so one
+    parse serves any number of contexts.
+    """
+    unknown = sorted(set(only or ()) - set(CHECK_NAMES))
+    if unknown:
+        raise CoachError(f"unknown checks {', '.join(unknown)}: choose from {', '.join(CHECK_NAMES)}")
+    return _assess(
+        get_nlp(),
+        parsed.doc,
+        parsed.text,
+        customer_message=_optional_text(customer_message, "customer_message"),
+        customer_name=_optional_text(customer_name, "customer_name") or None,
+        facts=_text_list(facts, "facts"),
+        jargon_terms=_text_list(jargon_terms, "jargon_terms"),
+        only=tuple(name for name in CHECK_NAMES if only is None or name in only),
+    )
 
 
 def assess_reply(

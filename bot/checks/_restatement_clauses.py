@@ -17,6 +17,7 @@ from spacy.tokens import Doc, Span, Token
 
 from bot.checks import next_step, probing_question
 from bot.checks._lexicon import load_lexicon, pattern_set, words
+from bot.checks._situation import about_everyone, chat_promises, general_claim, gerund_subject, judges, narrates
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Candidate:
 
 def _agent_commits(token: Token) -> bool:
     """'I'll send a technician', 'a courier will collect it', not 'you've been told'."""
-    if not next_step.is_commitment(token):
+    if not next_step.is_commitment(token) or gerund_subject(token):
         return False
     subject = next_step._subject(token)
     return subject is None or subject.lower_ not in rules().you
@@ -78,6 +79,7 @@ def _commitment_tokens(doc: Doc) -> List[Tuple[Token, Set[int]]]:
     cached = doc.user_data.get("checks_agent_commitments")
     if cached is None:
         cached = [(t, {s.i for s in t.subtree}) for t in next_step.commitments(doc) if _agent_commits(t)]
+        cached += chat_promises(doc)
         doc.user_data["checks_agent_commitments"] = cached
     return cached
 
@@ -129,7 +131,9 @@ def is_info_question(sent: Span) -> bool:
         and sent.doc[t.i - 1].text == ","
         and (
             (t.tag_.startswith("W") and t.lower_ not in {"which", "whose", "whom"})
-            or (t.pos_ == "AUX" and t.i + 1 < sent.end and sent.doc[t.i + 1].lower_ in rules().you)  # ', have you updated it?'
+            # ', have you updated it?', ', did he offer to take them back?': the auxiliary before its subject
+            or (t.pos_ == "AUX" and t.i + 1 < sent.end and (sent.doc[t.i + 1].lower_ in rules().you or (
+                sent.doc[t.i + 1].dep_ in {"nsubj", "nsubjpass"} and not _checking_tag_in(sent))))
         )
         for t in sent
     ):
@@ -139,7 +143,7 @@ def is_info_question(sent: Span) -> bool:
         opening = opening[1:]
     opening = opening[:3]
     question_words = words("active_listening", "info_question_words")
-    if any(t.lower_ in question_words for t in opening):
+    if any(t.lower_ in question_words and not subordinates(t) for t in opening):
         return True
     if len(opening) >= 2 and (opening[0].tag_ == "MD" or opening[0].pos_ == "AUX") and opening[1].lower_ in rules().you | {"your", "ur"}:
         return True
@@ -148,6 +152,12 @@ def is_info_question(sent: Span) -> bool:
     if opening and opening[0].pos_ == "AUX" and opening[0].i == words_of(sent)[0].i and opening[0].lower_ not in rules().checking_aux:
         return True
     return bool(pattern_set(sent.doc.vocab, "probing_question", "open_prompts").find(sent))
+
+
+def _checking_tag_in(sent: Span) -> bool:
+    """', is that right?', ', have I understood that right?' check the statement before them."""
+    tags = pattern_set(sent.doc.vocab, "active_listening", "checking_tags").find(sent.doc)
+    return any(sent.start <= m.span.start < sent.end for m in tags)
 
 
 def segments_of(sent: Span) -> List[Span]:
@@ -184,6 +194,8 @@ def _modal_plans(modal: Token) -> bool:
     rest = after[1:] if negated else after
     if len(rest) >= 2 and rest[0].lower_ in {"have", "'ve"} and rest[1].tag_ == "VBN":
         return False  # 'should have been there': what went wrong, told as what ought to have happened
+    if judges(modal):
+        return False  # 'must be maddening', 'anyone would be fed up'
     return not (negated and modal.lower_ in rules().ability_modals)
 
 
@@ -196,7 +208,8 @@ def speaks_for_itself(seg: Span) -> bool:
         if t.tag_ == "MD" and (t.head.i == root.i or (t.head.dep_ == "conj" and t.head.head.i == root.i)):
             if _modal_plans(t):
                 return True
-    if root.tag_ == "VB" and not any(c.dep_ in {"nsubj", "nsubjpass", "expl"} for c in root.children):
+    # a gerund as subject ("Losing calls all week would wear anyone down") makes it no imperative
+    if root.tag_ == "VB" and not any(c.dep_ in {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"} for c in root.children):
         return True
     subject = next((c for c in root.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
     return subject is not None and subject.lower_ in words("next_step", "first_person")
@@ -270,7 +283,7 @@ def noted(doc: Doc) -> List[Candidate]:
 
 def _imperative(seg: Span) -> bool:
     root = seg.root
-    return root.tag_ == "VB" and not any(c.dep_ in {"nsubj", "nsubjpass", "expl"} for c in root.children)
+    return root.tag_ == "VB" and not any(c.dep_ in {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"} for c in root.children)
 
 
 def _hedged_or_asked(verb: Token) -> bool:
@@ -279,7 +292,14 @@ def _hedged_or_asked(verb: Token) -> bool:
     opinions = words("active_listening", "opinion_verbs")
     if any(a.lemma_.lower() in opinions for a in verb.ancestors):
         return True
-    return any(t.tag_.startswith("W") for t in verb.subtree if t.i < verb.i)
+    return any(t.tag_.startswith("W") and not subordinates(t) for t in verb.subtree if t.i < verb.i)
+
+
+def subordinates(wh: Token) -> bool:
+    """'So when you asked for the steaks to be reheated, he rolled his eyes?': 'when' opens an
+    adverbial clause of the statement, as it does in 'when you were home all afternoon', and
+    asks nothing; 'When did it start?' asks."""
+    return wh.dep_ in {"advmod", "mark"} and wh.head.dep_ == "advcl"
 
 
 def is_generic(seg: Span) -> bool:
@@ -292,10 +312,12 @@ def is_generic(seg: Span) -> bool:
     if any(t.dep_ == "mark" and t.lower_ in hypothetical for t in seg):
         return True
     for t in seg:
+        if about_everyone(t) or general_claim(t):
+            return True
         if t.lemma_ == "be" and t.dep_ != "relcl":
             subject = next((c for c in t.children if c.dep_ == "nsubj"), None)
-            if subject is not None and any(c.dep_ == "det" and c.lower_ in {"a", "an"} for c in subject.children):
-                return True  # 'An eSIM is ...': a definition
+            if subject is not None and any(c.dep_ == "det" and c.lower_ in {"a", "an"} for c in subject.children) and not narrates(subject):
+                return True  # 'An eSIM is ...': a definition; 'A parcel marked delivered when you were home is ...' is not
     return defines(seg)
 
 
@@ -313,6 +335,8 @@ def defines(seg: Span) -> bool:
         return False
     subject = next((c for c in root.children if c.dep_ == "nsubj"), None)
     if subject is None or subject.lower_ in {"it", "that", "this", "there", "you", "i", "we", "they", "he", "she"}:
+        return False
+    if narrates(subject):  # 'Fifty minutes for mains that came out cold isn't the evening anyone should get'
         return False
     if lemma in {"mean", "stand"}:
         return True
@@ -356,4 +380,20 @@ def without_times(tokens: Sequence[Token]) -> Tuple[Token, ...]:
     if not tokens:
         return ()
     times = time_tokens(tokens[0].doc)
-    return tuple(t for t in tokens if t.i not in times)
+    own = {t.i for t in tokens}
+    return tuple(t for t in tokens if t.i not in times or _in_past_event(t, own))
+
+
+def _in_past_event(token: Token, own: Set[int]) -> bool:
+    """'The chat agent in April should have taken it off': a time in a clause about what went
+    wrong, told in the past by someone other than the agent, dates the failure; 'by Friday'
+    under 'I'll call' or in a verbless plan is the plan's."""
+    verb = token.head
+    while verb.pos_ not in {"VERB", "AUX"} and verb.head.i != verb.i:
+        verb = verb.head
+    if verb.pos_ not in {"VERB", "AUX"} or verb.dep_ in {"aux", "auxpass"} or verb.i not in own:
+        return False  # the verb of another segment ('booked one just now: Tuesday 18th, 8 to 10') dates nothing here
+    auxes = [c for c in verb.children if c.dep_ in {"aux", "auxpass"}]
+    past = verb.tag_ == "VBD" or (verb.tag_ == "VBN" and any(a.lower_ in rules().past_aux for a in auxes))
+    subject = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+    return past and not (subject is not None and subject.lower_ in words("next_step", "first_person"))

@@ -64,6 +64,12 @@ def _chat() -> Tuple["re.Pattern[str]", Dict[str, str]]:
     data = load_lexicon("chat_spellings")
     spelled = {k: data["words"][k] for k in data["before_parse"]}
     alternatives = "|".join(sorted(map(re.escape, spelled), key=len, reverse=True))
+    # 'ill call u' is "I'll call you", 'feel ill' is not: these only before one of the verbs
+    before_verb = data["before_verb"]
+    verbs = "|".join(sorted(map(re.escape, before_verb["verbs"]), key=len, reverse=True))
+    for spelling, word in before_verb["spellings"].items():
+        spelled[spelling] = word
+        alternatives += rf"|{re.escape(spelling)}(?=\s+(?:{verbs})(?![\w'-]))"
     # a whole word: not inside another ('umbrella', 'U.S.', 'UR-12', "u's")
     return re.compile(rf"(?<![\w'/.-])(?:{alternatives})(?![\w'/-]|\.\w)", re.IGNORECASE), spelled
 

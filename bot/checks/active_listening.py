@@ -5,13 +5,13 @@ for something specific, thanks for named efforts, a 'you' clause about what happ
 kinds of clause are found in bot/checks/_restatement_clauses.py) with enough details in its
 scope that the customer's message or the scenario's facts also have (compared by lemma and
 through synonyms.json), and, for most kinds, a mark of what went wrong. Candidates in defensive
-sentences, in the asked part of a question, granting a demand, or telling a plan, a promise or
-a wish are no restatement. docs/checks.md ("active_listening") gives the trainers' decisions.
+sentences, in the asked part of a question, granting a demand, or telling a plan, a promise,
+a reassurance or a wish are no restatement (bot/checks/_not_restatements.py). The situation
+judged as a subject is told apart from definitions and plans in bot/checks/_situation.py.
+docs/checks.md ("active_listening") gives the trainers' decisions.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from spacy.tokens import Doc, Span, Token
@@ -20,10 +20,10 @@ from spacy.util import filter_spans
 from bot.checks import defensive
 from bot.checks._context import Context, concepts, extend_to_clause_end, fill, is_content, name_parts, result, synonyms
 from bot.checks._lexicon import load_lexicon, pattern_set, words
+from bot.checks._not_restatements import not_the_problem, without_definitions
 from bot.checks._restatement_clauses import (
     Candidate,
     checked_back,
-    defines,
     is_generic,
     is_info_question,
     noted,
@@ -101,6 +101,8 @@ def says_what_went_wrong(tokens: Sequence[Token], details: Sequence[Span]) -> bo
     single = synonyms().single
     for t in tokens:
         low, lemma = t.lower_, t.lemma_.lower()
+        if low == "only" and _habitual(t.head):
+            continue  # 'The status page only shows area-wide faults': how it works; 'only got an automated reply' went wrong
         if low in negations or lemma in negations or t.dep_ == "neg":
             return True
         if low in failures or lemma in failures or single.get(lemma) in failures or single.get(low) in failures:
@@ -112,6 +114,15 @@ def says_what_went_wrong(tokens: Sequence[Token], details: Sequence[Span]) -> bo
     times = time_tokens(details[0].doc)
     doc = details[0].doc
     return any(t.like_num and t.i not in times and not _in_compound(doc, t) and not _is_amount(doc, t) for d in details for t in d)
+
+
+def _habitual(verb: Token) -> bool:
+    """A present-simple verb of something other than the customer: 'the tracking only updates
+    when the driver scans it', 'copying only makes a second set'."""
+    if verb.tag_ not in {"VBZ", "VBP"} or verb.lemma_ == "be" or any(c.dep_ in {"aux", "auxpass", "neg"} for c in verb.children):
+        return False
+    subject = next((c for c in verb.children if c.dep_ in {"nsubj", "csubj"}), None)
+    return subject is None or not any(w.lower_ in rules().you | {"your", "ur", "it"} for w in subject.subtree)
 
 
 def _is_amount(doc: Doc, token: Token) -> bool:
@@ -188,6 +199,9 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
         if any(f" {phrase} " in said for phrase in own_words):
             continue  # 'Sorry, that came out wrong': an apology for the agent's own words
         found.append(Candidate(span, scope, rules().min_apology, True))
+        before = _before_apology(span)
+        if before:  # '2 whole evenings stuck on the setup and still no calls, im so sorry'
+            found.append(Candidate(span, before, rules().min_apology, True))
         if _bare(span, ctx):
             greetings = [m.span for m in pattern_set(doc.vocab, "greeting").find(doc)]
             for seg in _neighbours(span):
@@ -215,93 +229,25 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
             about_them = any(t.lower_ in {"you", "your", "u", "ur"} for t in seg)
             needed = rules().min_frameless if about_them else rules().min_frameless_impersonal
             found.append(Candidate(opening_of(seg), tokens, needed, True))
-            if _echo(seg):
+            if _echo(seg, ctx):
                 blockers = _blocks_echo(doc) if blockers is None else blockers
                 if not any(b.start < seg.end and seg.start < b.end for b in blockers):
                     found.append(Candidate(opening_of(seg), tokens, rules().min_echo, False))
     return found
 
 
-def _clause_verb(token: Token) -> Token:
-    """The verb of the clause `token` stands in (the token itself if it is one, the root if none is)."""
-    verb = token
-    while not (verb.pos_ in {"VERB", "AUX"} and verb.dep_ not in {"aux", "auxpass"}) and verb.head.i != verb.i:
-        verb = verb.head
-    return verb
-
-
-def _promised(cand: Candidate) -> bool:
-    """'Your 142 dollars is being refunded today', 'Your photos won't be touched', 'You won't
-    pay the 320', 'Your credit should show within a billing cycle': what will happen, not what
-    went wrong. 'Your phone won't charge' is still the problem: negated, active, not 'you'."""
-    start = cand.frame[0] if len(cand.frame) else (cand.scope[0] if cand.scope else None)
-    if start is None:
-        return False
-    verb = _clause_verb(start)
-    auxes = [c for c in verb.children if c.dep_ in {"aux", "auxpass"}]
-    lowers = {a.lower_ for a in auxes}
-    passive = any(c.dep_ in {"auxpass", "nsubjpass"} for c in verb.children)
-    if "being" in lowers and lowers & {"is", "are", "'s", "'re"} and verb.tag_ == "VBN":  # not 'Being cut off from ...'
-        return True
-    if verb.tag_ == "VBN" and verb.lemma_.lower() in words("next_step", "scheduled_passive_verbs") and lowers & {"is", "are", "'s", "'re"}:
-        return True  # 'both charges are refunded', 'it's booked for Tuesday'
-    if not lowers & rules().promise_aux or lowers & {"have", "'ve"}:  # 'should have been there' is what went wrong
-        return False
-    if not any(c.dep_ == "neg" for c in verb.children):
-        return True
-    subject = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
-    if verb.lemma_.lower() in words("active_listening", "promised_absences"):  # 'it won't appear on your June bill'
-        return True
-    return passive or (subject is not None and subject.lower_ in rules().you)
-
-
-def _without_definitions(cand: Candidate) -> Candidate:
-    """The candidate less the segments that define a term ('I'm sorry, you're right: a white
-    indicator means no liquid got in'): a definition is general, not the customer's case."""
-    if not cand.scope:
-        return cand
-    defined = _defined_tokens(cand.scope[0].doc)
-    if not defined or not any(t.i in defined for t in cand.scope):
-        return cand
-    return replace(cand, scope=tuple(t for t in cand.scope if t.i not in defined))
-
-
-def _defined_tokens(doc: Doc) -> Set[int]:
-    """Indices of the tokens in segments that define a term, worked out once per reply."""
-    cached = doc.user_data.get("checks_defined_tokens")
-    if cached is None:
-        cached = doc.user_data["checks_defined_tokens"] = {
-            t.i for sent in sentences(doc) for seg in segments_of(sent) if defines(seg) for t in seg
-        }
-    return cached
-
-
-def _wanted(cand: Candidate) -> bool:
-    """'Right, you'd like it taken off and the money back', 'so you want a refund': the remedy
-    the customer asks for, not what went wrong."""
-    start = cand.scope[0] if cand.scope else (cand.frame[0] if len(cand.frame) else None)
-    if start is None:
-        return False
-    verb = _clause_verb(start)
-    subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
-    return verb.lemma_.lower() in rules().want_verbs and subject is not None and subject.lower_ in rules().you and not any(
-        c.dep_ == "neg" for c in verb.children
-    )
-
-
-def _in_plan(cand: Candidate) -> bool:
-    """'First step is to do a factory reset on the new phone', 'Option two, you pay the 320',
-    'Now: engineer on Tuesday': a sentence that opens as a plan lists what will be done."""
-    sent = cand.frame.sent if len(cand.frame) else (cand.scope[0].sent if cand.scope else None)
-    if sent is None:
-        return False
-    opening = tuple(t.lower_ for t in sent if not t.is_space)[:3]
-    return any(opening[: len(o)] == tuple(o) for o in _plan_openers())
-
-
-@lru_cache(maxsize=1)
-def _plan_openers() -> Tuple[Tuple[str, ...], ...]:
-    return tuple(tuple(o) for o in load_lexicon("active_listening")["plan_openers"])
+def _before_apology(apology: Span) -> Tuple[Token, ...]:
+    """What an apology or empathy phrase closing its sentence is about: the clause before it
+    ('A whole week of drops, I'm so sorry', '... after a hip operation, that's awful'), less
+    the agent's commitments and times; nothing when the phrase opens the sentence."""
+    doc = apology.doc
+    before = [t for t in doc[apology.sent.start : apology.start] if not t.is_space]
+    if not before or not before[-1].is_punct or not any(is_content(t) for t in before):
+        return ()
+    seg = doc[before[0].i : before[-1].i]
+    if speaks_for_itself(seg) or is_generic(seg):
+        return ()
+    return without_times(without_commitments(before))
 
 
 def _grants(seg: Span) -> bool:
@@ -322,16 +268,29 @@ def _grants_after(cand: Candidate) -> bool:
     return not any(t.pos_ in {"VERB", "AUX"} for t in seg if t.i >= words_[0].i)
 
 
-def _echo(seg: Span) -> bool:
+def _echo(seg: Span, ctx: Context) -> bool:
     """A verbless segment that repeats what the customer asked for ('Photos and contacts from
     the old phone.'); 'No policy lines.' or 'No 48-hour wait.' grants a demand instead."""
     negations = words("active_listening", "problem_negations")
     if seg.root.pos_ in {"VERB", "AUX"}:
         return False
+    if seg.root.lemma_.lower() in words("active_listening", "remedy_nouns"):
+        return False  # 'A full refund of the 142 dollars, or dinner for two on us': an offer
     times = time_tokens(seg.doc)
     if any(t.tag_ == "VBN" for t in seg) and any(t.i in times for t in seg):  # 'hotel and meals refunded, all today'
         return False
+    if _new_time(seg, times, ctx):
+        return False  # 'Assistance teams at Newark work from 5 am to midnight', 'a technician this week': the agent's slot
     return not any(t.lower_ in negations or t.dep_ == "neg" for t in seg)
+
+
+def _new_time(seg: Span, times: Set[int], ctx: Context) -> bool:
+    """Does `seg` hold a time the customer did not give? Echoing their deadline ('A birthday
+    gift that needs to be there by Saturday') listens; a time of the agent's is a plan or hours."""
+    if not ctx.known:
+        return False
+    timed = [t for t in seg if t.i in times]
+    return bool(timed) and any(concept not in ctx.known for concept, _, _ in concepts(timed))
 
 
 def _in_asked_part(cand: Candidate) -> bool:
@@ -376,6 +335,8 @@ def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
         for m in frames
     ]
     candidates += [Candidate(s, scope_after(s), rules().min_empathy, True) for s in empty]
+    # 'Forty minutes alone at the gate after a hip operation, that's awful': what is judged comes first
+    candidates += [Candidate(s, before, rules().min_empathy, True) for s in empty for before in [_before_apology(s)] if before]
     candidates += _other_frames(doc, ctx)
     # a detail used against the customer is no restatement, whichever layer finds the defence;
     # a checking question ('So your package shows as delivered but isn't there?') is left to the
@@ -392,9 +353,9 @@ def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
         asked = (sent_start, cand.in_question_ok, cand.scope[0].i if cand.scope else -1)
         if asked not in questions:
             questions[asked] = _in_asked_part(cand)
-        if questions[asked] or _grants_after(cand) or (not cand.explicit and (_promised(cand) or _in_plan(cand) or _wanted(cand))):
+        if questions[asked] or _grants_after(cand) or not_the_problem(cand):
             continue
-        kept.append(_without_definitions(cand))
+        kept.append(without_definitions(cand))
     doc.user_data[key] = kept
     return kept
 

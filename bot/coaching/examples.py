@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Iterable, List, Optional, Tuple
 
-from bot.checks import assess_reply
+from bot.checks import CHECK_NAMES, assess_parsed, parse_reply
 from bot.coaching.rules import BAD_WHEN_FOUND, rules
 from bot.coaching.sentences import problem
 from bot.scenarios import Scenario
@@ -35,6 +35,8 @@ def candidates(check: str, scenario: Scenario) -> List[str]:
 # Verdicts on candidates kept by (scenario, check, customer line, text): customers' lines recur
 # across sessions, and each judgement runs every check once.
 JUDGED_CACHE_SIZE = 4096
+# Parsed candidates kept: a few per scenario and check.
+PARSED_CACHE_SIZE = 512
 
 
 def judge(text: str, check: str, *, scenario: Scenario, customer_message: str) -> Optional[str]:
@@ -48,6 +50,11 @@ def judge(text: str, check: str, *, scenario: Scenario, customer_message: str) -
 _well_made_problem = lru_cache(maxsize=JUDGED_CACHE_SIZE)(problem)
 
 
+# Candidates parsed once per text: the parse depends on the words alone, and a scenario's few
+# candidates are judged again against every new customer line (most of the cost was parsing).
+_parsed = lru_cache(maxsize=PARSED_CACHE_SIZE)(parse_reply)
+
+
 @lru_cache(maxsize=JUDGED_CACHE_SIZE)
 def _judged(
     text: str, check: str, customer_message: str, customer_name: str, facts: tuple, jargon: tuple
@@ -55,12 +62,14 @@ def _judged(
     why = _well_made_problem(text)
     if why:
         return why
-    verdicts = assess_reply(
-        text,
+    # Only the checks the judgement reads: a verdict does not depend on which others run.
+    verdicts = assess_parsed(
+        _parsed(text),
         customer_message=customer_message,
         customer_name=customer_name,
         facts=facts,
         jargon_terms=jargon,
+        only=(*MUST_NOT_FIND, *((check,) if check in CHECK_NAMES else ())),
     )
     for bad in MUST_NOT_FIND:
         if verdicts[bad]["found"]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import List, Optional
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import PracticeSession, Turn, UTCDateTime, utcnow
@@ -33,6 +33,18 @@ def _last_activity():
     return func.coalesce(last_turn, PracticeSession.started_at, type_=UTCDateTime())
 
 
+# Built once: the web app asks for a trainee's own conversation before every message, and
+# building the statement (its cache key) each time cost more than running it.
+_IDLE = select(PracticeSession.id, _last_activity()).where(
+    PracticeSession.ended_at.is_(None), _last_activity() < bindparam("cutoff", type_=UTCDateTime())
+)
+_IDLE_OF_SENDER = _IDLE.where(PracticeSession.sender_id == bindparam("sender_id"))
+_LATEST_OF_SENDER = (
+    select(PracticeSession).where(PracticeSession.sender_id == bindparam("sender_id"))
+    .order_by(PracticeSession.started_at.desc()).limit(1)
+)
+
+
 def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
@@ -48,13 +60,10 @@ def close_idle_sessions(
     from bot.scoring import build_scorecard
 
     cutoff = (now or utcnow()) - idle_after
-    last = _last_activity()
-    stmt = select(PracticeSession.id, last).where(
-        PracticeSession.ended_at.is_(None), last < literal(cutoff, UTCDateTime())
-    )
-    if sender_id is not None:
-        stmt = stmt.where(PracticeSession.sender_id == sender_id)
-    found = session.execute(stmt).all()
+    if sender_id is None:
+        found = session.execute(_IDLE, {"cutoff": cutoff}).all()
+    else:
+        found = session.execute(_IDLE_OF_SENDER, {"cutoff": cutoff, "sender_id": sender_id}).all()
     # End the reading transaction: on SQLite a transaction that read and then writes fails at
     # once when another process wrote in between; one that starts with its write waits its turn.
     session.commit()
@@ -84,10 +93,7 @@ def close_idle_sessions(
 
 def latest_session_of(*, session: Session, sender_id: str) -> Optional[PracticeSession]:
     """The newest stored session of a conversation (sender id), if any."""
-    return session.execute(
-        select(PracticeSession).where(PracticeSession.sender_id == sender_id)
-        .order_by(PracticeSession.started_at.desc()).limit(1)
-    ).scalar_one_or_none()
+    return session.execute(_LATEST_OF_SENDER, {"sender_id": sender_id}).scalar_one_or_none()
 
 
 def closed_as_idle(*, session: Session, practice: PracticeSession) -> bool:

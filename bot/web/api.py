@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Tuple
 
 from flask import Blueprint, current_app, g, jsonify, request, session
@@ -99,13 +101,43 @@ def _message_id(body: Dict[str, Any]) -> Tuple[Optional[str], Any]:
     return message_id, None
 
 
+class OwnerCache:
+    """(conversation, user) pairs this process found to be the user's own: a conversation id
+    belongs to one user for good (db.claim_conversation), so the answer never changes while the
+    user exists, and a deleted user is refused before ownership is asked (auth.load_user).
+    Only a yes is kept; saves a query per message. Bounded, the oldest dropped first."""
+
+    SIZE = 20_000
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._owned: "OrderedDict[Tuple[Any, ...], None]" = OrderedDict()
+
+    def known(self, key: Tuple[Any, ...]) -> bool:
+        with self._guard:
+            return key in self._owned
+
+    def remember(self, key: Tuple[Any, ...]) -> None:
+        with self._guard:
+            self._owned[key] = None
+            while len(self._owned) > self.SIZE:
+                self._owned.popitem(last=False)
+
+
 def _owned_conversation(body: Optional[Dict[str, Any]], *, missing: str) -> Tuple[Optional[str], Any]:
     """The signed-in trainee's running conversation from the cookie, or (None, error response)."""
     conversation = session.get(SESSION_KEY)
     if not conversation:
         return None, _error(409, "no_session", missing)
-    with db.session_scope(auth.engine()) as dbs:
-        owner = db.conversation_owner(session=dbs, sender_id=conversation)
+    owners = current_app.extensions.setdefault("conversation_owners", OwnerCache())
+    # The user's creation time too: a user id the database gave again after an erasure is another user.
+    key = (conversation, g.user.id, g.user.created_at)
+    owner = g.user.id if owners.known(key) else None
+    if owner is None:
+        with db.session_scope(auth.engine()) as dbs:
+            owner = db.conversation_owner(session=dbs, sender_id=conversation)
+        if owner == g.user.id:
+            owners.remember(key)
     if owner != g.user.id:
         log.warning("User %s presented conversation %s, which is not theirs (owner %s)", g.user.id, conversation, owner)
         session.pop(SESSION_KEY, None)

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import requests
+import requests.adapters
 
 from bot import service_secret
 from bot.web.rasa_servers import CONNECT_TIMEOUT, RasaServers, server_order  # noqa: F401 (server_order: re-exported)
@@ -171,6 +172,20 @@ class Delivery:
     replayed: bool = False
 
 
+# Connections kept open to each Rasa server: waitress serves the web app with 8 threads.
+KEPT_CONNECTIONS = 16
+
+
+def _dropped_kept_connection(exc: requests.ConnectionError) -> bool:
+    """Whether the connection failed after it was made (the server closed or reset it), rather
+    than could not be made: only a kept connection can fail that way before Rasa reads the message."""
+    import urllib3.exceptions
+
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # MaxRetryError wraps the cause
+    return isinstance(reason, urllib3.exceptions.ProtocolError)
+
+
 class _ServerDown(Exception):
     """The server refused or dropped the connection, or its action server is down: another may take the message."""
 
@@ -193,6 +208,13 @@ class RasaRelay:
         self.rasa_url = self.rasa_urls[0]
         if self.servers is None:
             self.servers = RasaServers(self.rasa_urls)
+        # Connections to Rasa kept open between messages: a new one per message cost the web app
+        # and Rasa more CPU than relaying the message. The pool is thread-safe; it holds up to
+        # KEPT_CONNECTIONS per server, and more are opened (and closed after use) when needed.
+        self.http = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=len(self.rasa_urls), pool_maxsize=KEPT_CONNECTIONS)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
 
     @property
     def webhook(self) -> str:
@@ -230,14 +252,29 @@ class RasaRelay:
         # 503: the page keeps the reply and sends it again by itself until a server is back.
         raise RelayError(503, "rasa_down", RASA_DOWN)
 
-    def _post_to(self, server: str, conversation: str, message: str) -> List[Dict[str, Any]]:
-        try:
-            response = requests.post(
+    def _send(self, server: str, conversation: str, message: str) -> requests.Response:
+        def post() -> requests.Response:
+            return self.http.post(
                 f"{server}/webhooks/rest/webhook",
                 json={"sender": conversation, "message": message},
                 headers={service_secret.HEADER: self.secret},
                 timeout=(CONNECT_TIMEOUT, self.timeout),
             )
+
+        try:
+            return post()
+        except requests.ConnectionError as exc:
+            if not _dropped_kept_connection(exc):
+                raise
+        # The connection broke after it was made: most often Rasa closed a kept connection as the
+        # message went out (its keep-alive time ran out). The message goes again on a new
+        # connection, as safe as sending it to another server (see the module's doc); a server
+        # that died refuses the new connection, and the message moves on as before.
+        return post()
+
+    def _post_to(self, server: str, conversation: str, message: str) -> List[Dict[str, Any]]:
+        try:
+            response = self._send(server, conversation, message)
         except requests.ReadTimeout as exc:
             # To the trainee as "not answering", but never sent elsewhere (see the module's doc).
             log.warning("Rasa at %s did not answer within %.0f s: %s", server, self.timeout, exc)
