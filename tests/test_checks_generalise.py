@@ -59,6 +59,49 @@ def test_learned_layer_leaves_owned_and_neutral_replies_alone(reply):
     assert _defensive(reply)["found"] is False
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # a limit stated and worked round in the same or the next sentence is no wall
+        "We can't send anyone out on a Sunday, but I can book you the first visit on Monday at 8.",
+        "The blue model is sold out until March, I'm afraid, so I've reserved the grey one for you.",
+        "Saturday slots are all gone, I'm afraid. I can get an engineer to you Monday at 8.",
+        # reassurance to a customer who apologised or worried, siding with them against a letter
+        "Don't be sorry at all, you asked exactly the right thing.",
+        "No, none of your contacts will be lost, the new phone copies them over.",
+        "Honestly, that letter would confuse anybody. I'll read it through with you now.",
+    ],
+)
+def test_limits_worked_round_and_reassurance_are_not_defences(reply):
+    assert _defensive(reply)["found"] is False
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "We can't send anyone out on a Sunday, those are the rules.",
+        "to be fair u did tick the box saying youd read the terms",
+        "I'm sorry, but the chef has cooked that dish the same way for ten years.",
+        "The technician says he rang the bell twice, so he must have been there.",
+        # 'I can see ...' is no offer: the wall stands
+        "We can't refund a meal that was eaten. I can see why you're upset though.",
+    ],
+)
+def test_walls_blame_and_records_without_an_offer_are_defences(reply):
+    verdict = _defensive(reply)
+    assert verdict["found"] is True and verdict["kind"]
+    assert all(e in reply for e in verdict["evidence"])
+
+
+def test_the_parse_features_say_whether_the_agent_acts_around_a_negation():
+    doc = get_nlp()("We don't open on Sundays. I'll call you on Monday at 9.")
+    first, second = list(doc.sents)
+    assert {"neg", "offer_next", "neg_offer"} <= set(clause_features(first))
+    assert "offer_here" in clause_features(second)
+    wall = get_nlp()("We don't open on Sundays, that's the rule.")
+    assert not {"offer_here", "offer_next", "neg_offer"} & set(clause_features(next(iter(wall.sents))))
+
+
 def test_a_learned_verdict_names_the_clause_not_the_whole_reply():
     reply = "Thanks for your patience. Most of our customers manage the set-up on their own."
     verdict = _defensive(reply)

@@ -21,7 +21,7 @@ from spacy.tokens import Doc, Span
 from bot.checks import next_step
 from bot.checks._context import Context, fill, in_quotes, result
 from bot.checks._lexicon import Match, load_lexicon, pattern_set
-from bot.checks.defensive_stance import Stance, defences
+from bot.checks.defensive_stance import Stance, clauses, defences, offers_action
 
 NEGATIONS = frozenset({"not", "n't", "nt", "never", "no"})
 # How far back a negation can sit and still turn a phrase round: "not really our fault".
@@ -102,17 +102,34 @@ def _acts_in(sent: Span) -> bool:
     )
 
 
+def _works_round(sent: Span) -> bool:
+    """The agent promises or offers an action here ('but I can get someone to you Friday')."""
+    return _acts_in(sent) or offers_action(sent)
+
+
 def learned(doc: Doc, matches: Sequence[Match]) -> List[Stance]:
     """Sentences the learned layer judges defensive, outside the patterns' matches and quotes.
 
-    The trainers' rule for the lexicon holds here too: an excuse, a record, a policy or another
-    team named while the reply owns the failure or the sentence acts on it is an explanation."""
-    excusable = set(load_lexicon("defensive")["excusable_labels"])
+    The trainers' rule for the lexicon holds here too, and wider: an excuse, a record, a policy,
+    another team or a deferral named while that sentence or the next acts on it or offers to ("We
+    don't do weekend visits, but I can get someone to you Friday") is an explanation or a limit
+    worked round ("worked_round_labels" in defensive.json), and so is anything the model reads as
+    a defence in a reply that owns the failure ("That was wrong of us"): no defensive reply of the
+    development set or the training lines owns its failure, and held out round by round (2-8) the
+    layer's hits in such replies were all false alarms."""
+    worked_round = set(load_lexicon("defensive")["worked_round_labels"])
+    candidates = defences(doc)
+    if candidates and owns_failure(doc):
+        return []
+    sents = clauses(doc)
+    following = {a.start: b for a, b in zip(sents, sents[1:])}
     found = []
-    for s in defences(doc):
+    for s in candidates:
         if any(s.span.start <= m.span.start < s.span.end for m in matches) or in_quotes(s.span):
             continue
-        if s.kind in excusable and (owns_failure(doc) or _acts_in(s.span)):
+        # a limit, a record or another team followed by the agent's own offer is worked round
+        after = following.get(s.span.start)
+        if s.kind in worked_round and (_works_round(s.span) or (after is not None and _works_round(after))):
             continue
         found.append(s)
     return found

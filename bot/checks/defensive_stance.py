@@ -4,7 +4,10 @@ A pattern list grows one author at a time and misses each new author's phrasing 
 your router to me", "billing handles that, not me"). This layer judges each sentence of the
 reply with a linear model over its words, character n-grams (which survive typos and chat
 spellings) and its parse: who is the subject, negation, modality, whose thing is named, whether
-it is a question, whether an apology word comes first. It is trained on the labelled replies of
+it is a question, whether an apology word comes first, and what the reply does around it: whether
+the agent acts or offers to in the sentence or the next one ("We don't do weekend visits, but I
+can get someone to you Friday" states a limit and works round it; a wall stops there), and
+whether the reply owns the failure somewhere. It is trained on the labelled replies of
 the development set by `python -m bot.checks.train_defensive` and stored as plain weights in
 bot/resources/learned/defensive_stance.json, so scoring is a dictionary sum: no model download,
 no second parse (the features come from the doc the checks already have).
@@ -33,6 +36,10 @@ PRONOUN_SUBJECTS = frozenset({"i", "we", "you", "they", "he", "she", "it", "that
                               "everybody", "nobody", "someone", "somebody", "most", "others", "people"})
 POSSESSIVES = frozenset({"your", "our", "my", "their", "his", "her"})
 NEGATION_WORDS = frozenset({"not", "n't", "never", "no", "nothing", "nobody"})
+# "I can get someone to you Friday", "we'll ...": the agent offering to act, beside the promises
+# next_step already reads as commitments.
+AGENT_SUBJECTS = frozenset({"i", "we"})
+OFFER_AUX = frozenset({"can", "will", "'ll", "could", "ll"})
 
 
 @lru_cache(maxsize=1)
@@ -74,6 +81,67 @@ def _word_features(word: str) -> Tuple[str, ...]:
     return tuple(feats)
 
 
+@lru_cache(maxsize=1)
+def _not_offers() -> frozenset:
+    return frozenset(load_lexicon("defensive")["not_offers"]["verbs"])
+
+
+def offers_action(sent: Span) -> bool:
+    """'I can get someone to you Friday', 'we'll ...', 'let me/us ...'; not negated, not 'the
+    only thing I can do', not 'I can see ...' or 'I can only ...' (defensive.json, not_offers)."""
+    not_offers = _not_offers()
+    for t in sent:
+        if t.dep_ == "nsubj" and t.lower_ in AGENT_SUBJECTS:
+            verb = t.head
+            if verb.dep_ == "relcl" or verb.lemma_.lower() in not_offers:
+                continue
+            kids = [c.lower_ for c in verb.children if c.dep_ in ("aux", "neg", "advmod")]
+            if any(a in OFFER_AUX for a in kids) and not any(k in NEGATION_WORDS or k in not_offers for k in kids):
+                return True
+        if t.lower_ == "let" and t.i + 1 < sent.end and t.nbor().lower_ in ("me", "us"):
+            return True
+    return False
+
+
+def _agent_acts(sent: Span) -> bool:
+    """Does the agent act or offer to in this sentence: a commitment next_step reads (a report of
+    a done action included), or an offer."""
+    from bot.checks import next_step  # imported here: next_step's module imports stay its own
+
+    return any(t.pos_ in ("VERB", "AUX") and next_step.is_commitment(t) for t in sent) or offers_action(sent)
+
+
+def _reply_context(doc: Doc) -> Dict[int, Tuple[bool, bool]]:
+    """For each sentence (by its first token): does the agent act in it, and in the next one.
+    Kept on the doc with whether the reply owns the failure ('that's on us')."""
+    key = "checks_defensive_context"
+    memo = doc.user_data.get(key)
+    if memo is None:
+        from bot.checks.defensive import owns_failure  # defensive imports this module
+
+        sents = clauses(doc)
+        acts = [_agent_acts(s) for s in sents]
+        memo = {s.start: (acts[i], i + 1 < len(sents) and acts[i + 1]) for i, s in enumerate(sents)}
+        memo[-1] = (owns_failure(doc), False)
+        doc.user_data[key] = memo
+    return memo
+
+
+def _context_features(span: Span, negated: bool) -> List[str]:
+    context = _reply_context(span.doc)
+    here, after = context.get(span.start, (False, False))
+    feats = []
+    if here:
+        feats.append("offer_here")
+    if after:
+        feats.append("offer_next")
+    if negated and (here or after):
+        feats.append("neg_offer")  # a limit stated and worked round, not a wall
+    if context[-1][0]:
+        feats.append("owned")
+    return feats
+
+
 def _clause_parts(span: Span) -> Tuple[List[str], List[str]]:
     """The sentence's normalised words, and its features other than each word's own."""
     chat = _chat_words()
@@ -113,6 +181,7 @@ def _clause_parts(span: Span) -> Tuple[List[str], List[str]]:
     feats += ["modal:" + m for m in modals]
     if negated:
         feats.append("neg")
+    feats += _context_features(span, negated)
     if words and (words[-1] == "?" or (len(words) > 1 and words[-2] == "?")):
         feats.append("question")
     if words and words[0] in APOLOGY_WORDS | {"i'm", "i", "we", "we're", "so", "really"} and any(w in APOLOGY_WORDS for w in words[:4]):
