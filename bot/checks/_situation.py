@@ -25,6 +25,11 @@ def _lists() -> Dict[str, FrozenSet[str]]:
     return {k: frozenset(v) for k, v in data.items() if not k.startswith("_")}
 
 
+def situation_words(key: str) -> FrozenSet[str]:
+    """One of the word lists under "situation" in active_listening.json."""
+    return _lists()[key]
+
+
 def narrates(subject: Token) -> bool:
     """Does the subject tell what happened to this customer? A past event inside it ('a
     technician who never turned up', 'mains that came out cold'), the customer in it ('when
