@@ -122,6 +122,8 @@ GIFT = "The voucher code for my sister's gift never came, and the shop said to a
         (GIFT, "the shop shouldve emailed u the voucher code with the gift, sorry about that", "the voucher code"),
         # the customer as the object of what nobody did
         (TV, "nobody rang u about the engineer and the whole of friday went, im sorry", "the engineer"),
+        # what is done to the customer judged wrong with 'shouldn't' is no advice
+        (TV, "You shouldn't be made to take another Friday off for the bracket - I'm sorry.", "Friday"),
     ],
 )
 def test_an_apology_or_owned_failure_naming_what_went_wrong_restates(customer, reply, detail):

@@ -50,6 +50,8 @@ def judges(modal: Token) -> bool:
     have to': a modal that judges the situation or says how anyone would take it, not a plan."""
     verb = modal.head
     lists = _lists()
+    if _ought_not_to_suffer(modal, verb):
+        return True
     if any(c.lower_ in lists["anyone"] for c in verb.children if c.dep_ in {"nsubj", "dobj", "nsubjpass"}):
         return True
     if _judgement(verb):  # 'must be maddening', parsed with 'maddening' as the verb
@@ -57,6 +59,18 @@ def judges(modal: Token) -> bool:
     if verb.lemma_ != "be":
         return False
     return any(c.dep_ in {"acomp", "attr"} and _judgement(c) for c in verb.children)
+
+
+def _ought_not_to_suffer(modal: Token, verb: Token) -> bool:
+    """'You shouldn't be asked to pay 320 dollars', 'you shouldn't have to chase us': what is
+    done to the customer judged wrong; 'you shouldn't restart it' is advice."""
+    if modal.lower_ not in {"should", "ought"} or not any(c.dep_ == "neg" for c in verb.children):
+        return False
+    subject = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+    if subject is None or subject.lower_ not in _lists()["you"]:
+        return False
+    passive = subject.dep_ == "nsubjpass" or any(c.dep_ == "auxpass" for c in verb.children)
+    return passive or (verb.lemma_ == "have" and any(c.dep_ == "xcomp" for c in verb.children))
 
 
 def _judgement(token: Token) -> bool:
