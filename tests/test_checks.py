@@ -365,7 +365,10 @@ def test_defensive_found_with_ownership_rewrite(run_check, reply, evidence):
     assert out["found"] is True, out
     assert evidence in out["evidence"]  # other defensive phrases in the reply are quoted too
     rewrites = {p["rewrite"] for p in load_lexicon("defensive")["patterns"]}
-    assert out["tip"].startswith(f"Instead of '{out['evidence'][0]}', take ownership: '")
+    # the tip quotes the clause holding the first phrase, names its kind and offers its rewrite
+    quoted = out["tip"].split("' reads as ")[0].lstrip("'")
+    assert out["evidence"][0] in quoted and quoted in reply, out["tip"]
+    assert "; take ownership instead: '" in out["tip"]
     assert any(r in out["tip"] for r in rewrites)
 
 
@@ -882,7 +885,8 @@ def test_defensive_families_missed_before(run_check, reply):
     pattern covered; each flagged span still carries its ownership rewrite."""
     out = run_check("defensive", reply=reply)
     assert out["found"] is True, out
-    assert out["tip"].startswith(f"Instead of '{out['evidence'][0]}', take ownership: '")
+    quoted = out["tip"].split("' reads as ")[0].lstrip("'")
+    assert out["evidence"][0] in quoted and quoted in reply, out["tip"]
     assert all(span in reply for span in out["evidence"])
 
 
@@ -1643,3 +1647,18 @@ def test_no_example_is_made_from_a_line_that_does_not_say_what_went_wrong(custom
     out = assess_reply("ok", customer_message=customer)
     assert "e.g." not in out["active_listening"]["tip"], out["active_listening"]["tip"]
     assert out["apology"]["tip"].endswith("'I'm sorry this has caused you so much trouble.'"), out["apology"]["tip"]
+
+
+@pytest.mark.parametrize(
+    "reply, quoted, kind",
+    [
+        # a short sentence is quoted whole, a long one from the clause edge before the phrase to the one after
+        ("Nobody else has complained about this add-on, so it must have been added when you signed up.",
+         "Nobody else has complained about this add-on", "a comparison with other customers"),
+        ("That wasn't my fault.", "That wasn't my fault", "a denial"),
+        ("well the technicians are very busy, its not really our fault", "well the technicians are very busy, its not really our fault", "an excuse"),
+    ],
+)
+def test_a_defensive_tip_quotes_the_clause_and_names_the_kind(run_check, reply, quoted, kind):
+    tip = run_check("defensive", reply=reply)["tip"]
+    assert tip.startswith(f"'{quoted}' reads as {kind}; take ownership instead: '"), tip

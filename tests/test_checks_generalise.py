@@ -206,5 +206,5 @@ def test_a_detail_used_in_a_learned_defence_is_no_restatement():
 def test_a_learned_verdict_names_its_kind_in_a_sentence():
     verdict = _defensive("Frankly that part of the process is not down to me.")
     lex = json.loads((MODEL_PATH.parent.parent / "lexicons" / "defensive.json").read_text(encoding="utf-8"))
-    assert verdict["tip"].startswith("'Frankly that part of the process is not down to me.' reads as ")
+    assert verdict["tip"].startswith("'Frankly that part of the process is not down to me' reads as ")
     assert any(f" reads as {phrase}; take ownership instead: '" in verdict["tip"] for phrase in lex["kind_phrases"].values())

@@ -109,7 +109,7 @@ def test_defensive_is_the_focus_whatever_the_stage():
     fbs = play("unexplained_bill_charge", ["Hi Priya, I'm sorry about this.", "That wasn't my fault."])
     focus = fbs[1]["focus"]
     assert focus["check"] == "defensive"
-    assert focus["tip"] == "Instead of 'That wasn't my fault', take ownership."
+    assert focus["tip"] == "'That wasn't my fault' reads as a denial; take ownership instead."
     assert "Priya" in focus["example"] and "refund the 28 dollars" in focus["example"]
 
 

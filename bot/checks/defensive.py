@@ -135,6 +135,35 @@ def learned(doc: Doc, matches: Sequence[Match]) -> List[Stance]:
     return found
 
 
+# Clause edges within a sentence: a tip quotes from the one before the phrase to the one after.
+_CLAUSE_EDGES = frozenset({",", ";", ":", "-", "–", "—", "but", "so", "because", "and"})
+# A sentence this short is quoted whole.
+_WHOLE_SENTENCE_TOKENS = 14
+
+
+def clause_of(span: Span) -> Span:
+    """The sentence around a matched phrase, or when it is long, the clause holding it."""
+    sent = span.sent
+    end = sent.end
+    while end > span.end and (sent.doc[end - 1].is_punct or sent.doc[end - 1].is_space):
+        end -= 1
+    if end - sent.start <= _WHOLE_SENTENCE_TOKENS:
+        return sent.doc[sent.start : max(end, span.end)]
+    doc = span.doc
+
+    def edge(i: int) -> bool:
+        # a dash inside a word ('add-on') is no edge; one with a space before it is
+        return doc[i].lower_ in _CLAUSE_EDGES and not (doc[i].text in "-–" and i > 0 and not doc[i - 1].whitespace_)
+
+    start = span.start
+    while start > sent.start and not edge(start - 1):
+        start -= 1
+    stop = span.end
+    while stop < end and not edge(stop):
+        stop += 1
+    return doc[start:stop]
+
+
 def check(doc: Doc, ctx: Context) -> dict:
     matches = flagged(doc, ctx)
     stances = learned(doc, matches)
@@ -144,14 +173,20 @@ def check(doc: Doc, ctx: Context) -> dict:
     template = load_lexicon("defensive")["tips"]["found"]
     evidence = [ctx.quote(m.span) for m in matches] + [ctx.quote(s.span).strip() for s in stances]
     if matches:
+        # the tip quotes the whole clause the phrase sits in ('Nobody else has complained
+        # about this add-on', not 'Nobody else') and names its kind, as a learned verdict does
         first = matches[0]
-        out = result(True, evidence, fill(template, span=ctx.quote(first.span), rewrite=first.entry["rewrite"]))
+        lex = load_lexicon("defensive")
+        kind_phrase = lex["kind_phrases"].get(first.label, names.get(first.label, "defensive"))
+        tip = fill(template, span=ctx.quote(clause_of(first.span)).strip(), kind_phrase=kind_phrase,
+                   rewrite=first.entry["rewrite"])
+        out = result(True, evidence, tip)
         out["kind"] = names.get(first.label, first.label.lower())
         return out
     # a learned verdict quotes the clause, names its kind and offers that kind's rewrite
     lex = load_lexicon("defensive")
     top = stances[0]
-    tip = fill(lex["tips"]["found_learned"], span=ctx.quote(top.span).strip(),
+    tip = fill(lex["tips"]["found_learned"], span=ctx.quote(top.span).strip().rstrip(".!"),
                kind_phrase=lex["kind_phrases"][top.kind], rewrite=lex["kind_rewrites"][top.kind])
     out = result(True, evidence, tip)
     out["kind"] = names.get(top.kind, top.kind.lower())
