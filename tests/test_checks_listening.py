@@ -100,3 +100,59 @@ def test_a_verbless_echo_of_the_customers_own_deadline_still_listens():
     customer = "It's my son's birthday present and the party is on Sunday."
     out = _listening("The present for your son's party on Sunday.", customer)
     assert out["found"] is True and "your son's party" in out["evidence"]
+
+
+# Round 9's kinds (issue 14): an apology or owned failure that names what went wrong restates;
+# an apology for the agent's own delay, for a pronoun, or for the occasion only does not.
+# New sentences, not the round's lines.
+TV = ("The engineer was meant to fit my TV bracket on Friday and nobody came. "
+      "The driver then left the box with my neighbour, who was away.")
+GIFT = "The voucher code for my sister's gift never came, and the shop said to ask you."
+
+
+@pytest.mark.parametrize(
+    "customer, reply, detail",
+    [
+        # the past event an apology governs, even when its verb reads like a promise ('sent', 'left')
+        (TV, "I'm so sorry the driver left the box with your neighbour.", "the driver"),
+        (GIFT, "I'm sorry the shop sent you to us with no voucher code.", "the shop"),
+        # the clause joined to a closing apology by 'and', with two details and the failure anywhere
+        (TV, "Friday's engineer and a box with an absent neighbour, and I'm sorry nobody checked.", "Friday"),
+        # what ought to have happened, told in the past of someone else
+        (GIFT, "the shop shouldve emailed u the voucher code with the gift, sorry about that", "the voucher code"),
+        # the customer as the object of what nobody did
+        (TV, "nobody rang u about the engineer and the whole of friday went, im sorry", "the engineer"),
+        # what is done to the customer judged wrong with 'shouldn't' is no advice
+        (TV, "You shouldn't be made to take another Friday off for the bracket - I'm sorry.", "Friday"),
+    ],
+)
+def test_an_apology_or_owned_failure_naming_what_went_wrong_restates(customer, reply, detail):
+    out = _listening(reply, customer)
+    assert out["found"] is True, out
+    assert any(detail.lower() in quote.lower() for quote in out["evidence"]), out["evidence"]
+
+
+@pytest.mark.parametrize(
+    "customer, reply",
+    [
+        # the agent's own delay
+        (TV, "Sorry for the wait. Which room is the bracket going in?"),
+        # an apology for a pronoun, then an excuse after the comma
+        (TV, "sorry about that, our drivers are agency staff and dont know the area"),
+        # the occasion named, only that it went badly
+        (TV, "I'm sorry your Friday didn't go the way it was meant to."),
+        (GIFT, "I'm sorry your sister's gift wasn't what it should have been."),
+        # the customer's account hedged as their opinion
+        (TV, "A missed Friday visit you say nobody told you about - let me check the notes."),
+        # 'so' joining a purpose to the agent's sentence, with a timetable
+        (TV, "I'll book a new visit so the engineer can fit the bracket, which usually takes 2 hours."),
+        # an empathy phrase followed by a reassurance about the remedy
+        (GIFT, "I understand, and you won't lose the voucher or the gift."),
+        # a frame followed by a free slot: a time is the plan's
+        (TV, "Understood - Thursday 1 to 5 is open if that suits you."),
+    ],
+)
+def test_own_delays_pronouns_occasions_hedges_and_plans_are_no_restatement(customer, reply):
+    out = _listening(reply, customer)
+    assert out["found"] is False, out
+    assert out["tip"] and out["tip"].lstrip("'")[0].isupper() and out["tip"].rstrip("'").endswith((".", "?"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import lru_cache
-from typing import Set, Tuple
+from typing import Optional, Set, Tuple
 
 from spacy.tokens import Doc, Token
 
@@ -19,8 +19,26 @@ from bot.checks._situation import about_everyone, reassures
 
 
 def not_the_problem(cand: Candidate) -> bool:
-    """A candidate without an explicit frame that tells the remedy, a plan or a reassurance."""
-    return not cand.explicit and (_promised(cand) or _in_plan(cand) or _wanted(cand) or _reassured(cand))
+    """A candidate without an explicit frame that tells the remedy, a plan or a reassurance:
+    its own clause ('Your photos won't be touched'), or the clause after an empathy phrase
+    ('I understand, and you won't lose a single photo')."""
+    if cand.explicit:
+        return False
+    if _promised(cand) or _in_plan(cand) or _wanted(cand) or _reassured(cand):
+        return True
+    after = _after_frame(cand)
+    return after is not None and (_promised(after) or _reassured(after))
+
+
+def _after_frame(cand: Candidate) -> Optional[Candidate]:
+    """The candidate read from the first word of its scope, when that follows its frame in
+    another clause ('I understand, and | you won't lose ...')."""
+    if not len(cand.frame) or not cand.scope or cand.scope[0].i < cand.frame.end:
+        return None
+    first = next((t for t in cand.scope if not (t.is_punct or t.is_space or t.dep_ == "cc")), None)
+    if first is None or _clause_verb(first).i == _clause_verb(cand.frame[0]).i:
+        return None
+    return replace(cand, frame=cand.frame.doc[first.i : first.i], scope=tuple(t for t in cand.scope if t.i >= first.i))
 
 
 def _reassured(cand: Candidate) -> bool:

@@ -25,6 +25,11 @@ def _lists() -> Dict[str, FrozenSet[str]]:
     return {k: frozenset(v) for k, v in data.items() if not k.startswith("_")}
 
 
+def situation_words(key: str) -> FrozenSet[str]:
+    """One of the word lists under "situation" in active_listening.json."""
+    return _lists()[key]
+
+
 def narrates(subject: Token) -> bool:
     """Does the subject tell what happened to this customer? A past event inside it ('a
     technician who never turned up', 'mains that came out cold'), the customer in it ('when
@@ -45,6 +50,8 @@ def judges(modal: Token) -> bool:
     have to': a modal that judges the situation or says how anyone would take it, not a plan."""
     verb = modal.head
     lists = _lists()
+    if _ought_not_to_suffer(modal, verb):
+        return True
     if any(c.lower_ in lists["anyone"] for c in verb.children if c.dep_ in {"nsubj", "dobj", "nsubjpass"}):
         return True
     if _judgement(verb):  # 'must be maddening', parsed with 'maddening' as the verb
@@ -52,6 +59,18 @@ def judges(modal: Token) -> bool:
     if verb.lemma_ != "be":
         return False
     return any(c.dep_ in {"acomp", "attr"} and _judgement(c) for c in verb.children)
+
+
+def _ought_not_to_suffer(modal: Token, verb: Token) -> bool:
+    """'You shouldn't be asked to pay 320 dollars', 'you shouldn't have to chase us': what is
+    done to the customer judged wrong; 'you shouldn't restart it' is advice."""
+    if modal.lower_ not in {"should", "ought"} or not any(c.dep_ == "neg" for c in verb.children):
+        return False
+    subject = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+    if subject is None or subject.lower_ not in _lists()["you"]:
+        return False
+    passive = subject.dep_ == "nsubjpass" or any(c.dep_ == "auxpass" for c in verb.children)
+    return passive or (verb.lemma_ == "have" and any(c.dep_ == "xcomp" for c in verb.children))
 
 
 def _judgement(token: Token) -> bool:

@@ -18,6 +18,7 @@ from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
 from bot.checks import defensive
+from bot.checks._apology_scope import apology_scope, hedged_account, joins_clauses, left_uninformed, ought_to_have, regretted_clause, vague_outcome
 from bot.checks._context import Context, concepts, extend_to_clause_end, fill, is_content, name_parts, result, synonyms
 from bot.checks._lexicon import load_lexicon, pattern_set, words
 from bot.checks._not_restatements import not_the_problem, without_definitions
@@ -107,7 +108,7 @@ def says_what_went_wrong(tokens: Sequence[Token], details: Sequence[Span]) -> bo
             return True
         if low in failures or lemma in failures or single.get(lemma) in failures or single.get(low) in failures:
             return True
-    if _failure_phrase(tokens, failures):
+    if _failure_phrase(tokens, failures) or ought_to_have(tokens):
         return True
     if not details:
         return False
@@ -194,14 +195,19 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
     found: List[Candidate] = []
     own_words = words("active_listening", "about_own_words")
     for span in _apology_spans(doc):
-        scope = without_times(scope_after(span))  # 'sorry again about Friday morning'
+        scope = apology_scope(span)  # 'sorry again about Friday morning'
         said = f" {' '.join(t.lower_ for t in scope)} "
-        if any(f" {phrase} " in said for phrase in own_words):
-            continue  # 'Sorry, that came out wrong': an apology for the agent's own words
-        found.append(Candidate(span, scope, rules().min_apology, True))
+        if any(f" {phrase} " in said for phrase in own_words) or vague_outcome(scope):
+            continue  # 'Sorry, that came out wrong', 'Sorry for the wait.': the agent's own words or delay
+        # 'I'm sorry the courier sent you back to us': the past event regretted is what went wrong
+        found.append(Candidate(span, scope, rules().min_apology, not regretted_clause(span)))
         before = _before_apology(span)
         if before:  # '2 whole evenings stuck on the setup and still no calls, im so sorry'
-            found.append(Candidate(span, before, rules().min_apology, True))
+            # '..., and I'm sorry the repair centre overlooked them': the failure may follow
+            # joined by 'and', the clause is no longer the apology's object alone: two details, as without a frame
+            joined = span.start > 0 and doc[span.start - 1].lower_ == "and"
+            needed = rules().min_frameless if joined else rules().min_apology
+            found.append(Candidate(span, before, needed, True, problem_scope=before + scope))
         if _bare(span, ctx):
             greetings = [m.span for m in pattern_set(doc.vocab, "greeting").find(doc)]
             for seg in _neighbours(span):
@@ -215,6 +221,7 @@ def _other_frames(doc: Doc, ctx: Context) -> List[Candidate]:
         span = extend_to_clause_end(m.span)
         found.append(Candidate(span, tuple(span[1:]), m.entry.get("min_details", rules().min_frameless), False))
     found += you_clauses(doc)
+    found += left_uninformed(doc)
     found += checked_back(doc)
     found += noted(doc)
     found += reason_clauses(doc)
@@ -242,6 +249,8 @@ def _before_apology(apology: Span) -> Tuple[Token, ...]:
     the agent's commitments and times; nothing when the phrase opens the sentence."""
     doc = apology.doc
     before = [t for t in doc[apology.sent.start : apology.start] if not t.is_space]
+    if len(before) > 1 and before[-1].lower_ == "and" and before[-2].is_punct:
+        before = before[:-1]  # 'Four calls about the same crash is four too many, and I'm sorry'
     if not before or not before[-1].is_punct or not any(is_content(t) for t in before):
         return ()
     seg = doc[before[0].i : before[-1].i]
@@ -330,9 +339,11 @@ def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
         return cached
     frames = pattern_set(doc.vocab, "active_listening", "frames").find(doc)
     empty = [m.span for m in pattern_set(doc.vocab, "active_listening", "empty_empathy").find(doc)]
+    # a time in a frame's scope is the plan's too ('Understood - Tuesday morning 8 to 12 is free')
     candidates = [
-        Candidate(m.span, scope_after(m.span), m.entry.get("min_details", rules().min_frame), True, explicit=m.entry.get("explicit", True))
+        Candidate(m.span, without_times(scope_after(m.span)), m.entry.get("min_details", rules().min_frame), True, explicit=m.entry.get("explicit", True))
         for m in frames
+        if not joins_clauses(m.span)
     ]
     candidates += [Candidate(s, scope_after(s), rules().min_empathy, True) for s in empty]
     # 'Forty minutes alone at the gate after a hip operation, that's awful': what is judged comes first
@@ -353,7 +364,7 @@ def _restatement_candidates(doc: Doc, ctx: Context) -> List[Candidate]:
         asked = (sent_start, cand.in_question_ok, cand.scope[0].i if cand.scope else -1)
         if asked not in questions:
             questions[asked] = _in_asked_part(cand)
-        if questions[asked] or _grants_after(cand) or not_the_problem(cand):
+        if questions[asked] or _grants_after(cand) or not_the_problem(cand) or hedged_account(cand.scope):
             continue
         kept.append(without_definitions(cand))
     doc.user_data[key] = kept
@@ -374,7 +385,7 @@ def check(doc: Doc, ctx: Context) -> dict:
     if empty:
         quotes = [ctx.quote(extend_to_clause_end(s, rules().clause_links)) for s in empty]
         return result(False, quotes, _tip(lex, "empty_empathy", ctx, span=quotes[0]))
-    explicit = [m.span for m in frames if m.entry.get("explicit", True)]
+    explicit = [m.span for m in frames if m.entry.get("explicit", True) and not joins_clauses(m.span)]
     if explicit:
         span = ctx.quote(explicit[0])
         return result(False, [span], _tip(lex, "frame_without_detail", ctx, span=span))
