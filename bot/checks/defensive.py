@@ -21,7 +21,7 @@ from spacy.tokens import Doc, Span
 from bot.checks import next_step
 from bot.checks._context import Context, fill, in_quotes, result
 from bot.checks._lexicon import Match, load_lexicon, pattern_set
-from bot.checks.defensive_stance import Stance, clauses, defences, offers_action
+from bot.checks.defensive_stance import Stance, clauses, defences, has_phrase, offers_action
 
 NEGATIONS = frozenset({"not", "n't", "nt", "never", "no"})
 # How far back a negation can sit and still turn a phrase round: "not really our fault".
@@ -53,6 +53,48 @@ def _preceded_by(span: Span, words_: Sequence[str]) -> bool:
     return span.start > span.sent.start and span.doc[span.start - 1].lower_ in words_
 
 
+# A clause that states a circumstance ('when they're running late') or an obligation ('we'll have
+# to wait') is no action of the agent's, whatever tense it is in.
+CIRCUMSTANCE_MARKS = frozenset({"when", "while", "whenever", "if", "because", "since", "as", "especially"})
+OBLIGATION_VERBS = frozenset({"have", "need", "wait"})
+TURNS = frozenset({"but", "though", "tho", "however", "although", "yet"})
+
+
+def _action(t) -> bool:
+    """A commitment next_step reads that is the agent doing something, not a circumstance or an
+    obligation put on someone."""
+    if not next_step.is_commitment(t):
+        return False
+    if t.lemma_.lower() in OBLIGATION_VERBS:
+        return False
+    return not (t.dep_ == "advcl" and any(c.lower_ in CIRCUMSTANCE_MARKS for c in t.children))
+
+
+def _reported_against(span: Span) -> bool:
+    """The phrase is what someone said, and the agent condemns it or apologises for it ('Telling
+    you that you should have ordered sooner was out of line', 'I'm sorry you were made to feel it
+    was your doing'): a head above it is a clausal subject, an apology word, or a verb of saying
+    under a negation or 'should have' ('I shouldn't have said you ...')."""
+    entry = load_lexicon("defensive")["reported_against"]
+    apology, saying = set(entry["apology"]), set(entry["saying"])
+    head = span.root
+    while head.head.i != head.i:
+        head = head.head
+        lemma = head.lemma_.lower()
+        if head.dep_ == "csubj":
+            return True
+        # 'sorry, but you should have ...' turns away from the apology: only a phrase the apology
+        # is about counts ('sorry you were made to feel it was your doing')
+        if (head.lower_ in apology or lemma in apology) and head.i < span.start:
+            if not any(t.lower_ in TURNS for t in span.doc[head.i : span.start]):
+                return True
+        if lemma in saying:
+            kids = {c.lower_ for c in head.children}
+            if kids & NEGATIONS or {"should", "shouldn't", "shouldnt"} & kids:
+                return True
+    return False
+
+
 def _acted_on(span: Span) -> bool:
     """A commitment in the same sentence: the cause is explained and acted on ('The photo shows a
     different door, so I've just reshipped it'; 'An engineer will come on Friday under your SLA')."""
@@ -60,15 +102,18 @@ def _acted_on(span: Span) -> bool:
     # a done action counts only marked as just done: 'our records show a callback was attempted'
     # reports the record, 'so I've just reshipped it' acts on it
     if any(
-        next_step.is_commitment(t)
+        _action(t)
         and (next_step._promise_kind(t) != "done" or next_step._just_marker(t) is not None or next_step._just_done(t))
         for t in doc[span.end : span.sent.end]
     ):
         return True
+    # the earliest slot or another option offered after the limit: 'fully booked, so the earliest is Tuesday'
+    if span.end < span.sent.end and has_phrase(doc[span.end : span.sent.end], "alternatives"):
+        return True
     # Before the cause only a promise counts: 'Disputes go through the queue per our SLA' is
     # the timetable the customer is pushed into, not an action taken for them.
     return any(
-        next_step.is_commitment(t) and next_step._promise_kind(t) != "scheduled" for t in doc[span.sent.start : span.start]
+        _action(t) and next_step._promise_kind(t) != "scheduled" for t in doc[span.sent.start : span.start]
     )
 
 
@@ -85,10 +130,14 @@ def flagged(doc: Doc, ctx: Context) -> List[Match]:
             and not (m.entry.get("unless_negated") and _negated(m.span))
             and not _followed_by(m.span, m.entry.get("not_before", ()))
             and not _preceded_by(m.span, m.entry.get("not_after", ()))
+            and not _reported_against(m.span)
         ]
         if any(m.label in excusable for m in matches):
             owned = owns_failure(doc)
-            matches = [m for m in matches if m.label not in excusable or not (owned or _acted_on(m.span))]
+            matches = [
+                m for m in matches
+                if m.label not in excusable or m.entry.get("never_excused") or not (owned or _acted_on(m.span))
+            ]
         doc.user_data["checks_defensive"] = matches
     return list(doc.user_data["checks_defensive"])
 
@@ -96,7 +145,7 @@ def flagged(doc: Doc, ctx: Context) -> List[Match]:
 def _acts_in(sent: Span) -> bool:
     """A promise, or an action marked as just done, in the sentence: the cause is acted on."""
     return any(
-        next_step.is_commitment(t)
+        _action(t)
         and (next_step._promise_kind(t) not in ("done", "scheduled") or next_step._just_marker(t) is not None or next_step._just_done(t))
         for t in sent
     )
@@ -105,6 +154,14 @@ def _acts_in(sent: Span) -> bool:
 def _works_round(sent: Span) -> bool:
     """The agent promises or offers an action here ('but I can get someone to you Friday')."""
     return _acts_in(sent) or offers_action(sent)
+
+
+def _disowns(sent: Span) -> bool:
+    """'..., not us', 'not me': the sentence puts the failure on someone else by name."""
+    return any(
+        t.lower_ in NEGATIONS and t.i + 1 < sent.end and t.nbor().lower_ in ("us", "me", "ours", "mine")
+        for t in sent
+    )
 
 
 def learned(doc: Doc, matches: Sequence[Match]) -> List[Stance]:
@@ -129,7 +186,12 @@ def learned(doc: Doc, matches: Sequence[Match]) -> List[Stance]:
             continue
         # a limit, a record or another team followed by the agent's own offer is worked round
         after = following.get(s.span.start)
-        if s.kind in worked_round and (_works_round(s.span) or (after is not None and _works_round(after))):
+        # a concession turned against the complaint ('though our technicians are all certified') or
+        # a clause that disowns the failure ('they dropped the ball, not us') is a rebuttal: only an
+        # action in its own sentence works it round, and disowning is never worked round
+        rebuttal = has_phrase(s.span, "concessive")
+        later = after is not None and not rebuttal and _works_round(after)
+        if s.kind in worked_round and not _disowns(s.span) and (_works_round(s.span) or later):
             continue
         found.append(s)
     return found

@@ -86,6 +86,39 @@ def _not_offers() -> frozenset:
     return frozenset(load_lexicon("defensive")["not_offers"]["verbs"])
 
 
+@lru_cache(maxsize=4)
+def _phrases(entry: str) -> Tuple[Tuple[str, ...], ...]:
+    """A word list of defensive.json as token tuples ('to be fair' -> ('to', 'be', 'fair'))."""
+    return tuple(tuple(w.split()) for w in load_lexicon("defensive")[entry]["words"])
+
+
+def has_phrase(span: Span, entry: str) -> bool:
+    """Does one of the phrases of defensive.json's `entry` occur in the span (chat spellings read)?"""
+    words = [_norm(t) for t in span]
+    return any(
+        words[i : i + len(p)] == list(p) for p in _phrases(entry) for i in range(len(words) - len(p) + 1)
+    )
+
+
+def _asks_to_act(t) -> bool:
+    """'want me to book it?', 'would you like me to ...', 'shall I ...': an offer put as a question."""
+    if t.lower_ == "me" and t.i + 1 < len(t.doc) and t.nbor().lower_ == "to":
+        return t.i > 0 and t.nbor(-1).lemma_.lower() in ("want", "like")
+    return t.lower_ in ("shall", "shld") and t.i + 1 < len(t.doc) and t.nbor().lower_ in AGENT_SUBJECTS
+
+
+def _invites_back(t) -> bool:
+    """'just give us a call', 'let us know': the customer is asked to come back to us, help offered."""
+    verb = t.head
+    if t.lower_ != "us" or t.dep_ not in ("dative", "dobj", "pobj", "nsubj") or verb.tag_ != "VB":
+        return False
+    kids = list(verb.children)
+    # 'if it does just give us a call' parses 'it does' onto 'give': a condition, not a subject
+    if any(c.dep_ == "mark" and c.lower_ == "if" for c in kids):
+        return True
+    return not any(c.dep_ in ("nsubj", "aux") for c in kids)
+
+
 def offers_action(sent: Span) -> bool:
     """'I can get someone to you Friday', 'we'll ...', 'let me/us ...'; not negated, not 'the
     only thing I can do', not 'I can see ...' or 'I can only ...' (defensive.json, not_offers)."""
@@ -100,7 +133,10 @@ def offers_action(sent: Span) -> bool:
                 return True
         if t.lower_ == "let" and t.i + 1 < sent.end and t.nbor().lower_ in ("me", "us"):
             return True
-    return False
+        if _asks_to_act(t) or _invites_back(t):
+            return True
+    # the earliest slot or another option named after a limit: the customer is offered the next thing
+    return has_phrase(sent, "alternatives")
 
 
 def _agent_acts(sent: Span) -> bool:
@@ -182,8 +218,24 @@ def _clause_parts(span: Span) -> Tuple[List[str], List[str]]:
     if negated:
         feats.append("neg")
     feats += _context_features(span, negated)
-    if words and (words[-1] == "?" or (len(words) > 1 and words[-2] == "?")):
+    question = bool(words and (words[-1] == "?" or (len(words) > 1 and words[-2] == "?")))
+    if question:
         feats.append("question")
+        # a question about the customer's own handling ('did u restart it properly tho?'), read from
+        # the parse: the customer as subject, and the manner or past tense of what they did
+        if "you" in subjects:
+            feats.append("q_you")
+            for t in span:
+                if t.dep_ == "aux" and t.lower_ in ("did", "have", "had"):
+                    feats.append("q_you_did")
+                elif t.dep_ == "advmod" and t.tag_ == "RB" and t.head.pos_ == "VERB" and _norm(t) not in NEGATION_WORDS:
+                    feats.append("q_you_adv")
+    # a concession turned against the complaint: 'Cables can be faulty too though.'
+    if has_phrase(span, "concessive"):
+        feats.append("concessive")
+        feats += ["concessive_subj:" + s for s in subjects]
+        if question:
+            feats.append("concessive_q")
     if words and words[0] in APOLOGY_WORDS | {"i'm", "i", "we", "we're", "so", "really"} and any(w in APOLOGY_WORDS for w in words[:4]):
         feats.append("opens_apology")
         if "but" in words:
