@@ -28,7 +28,8 @@ from bot.checks import (
     probing_question,
     thanks,
 )
-from bot.checks._context import Context, known_concepts, mirror, name_parts, warm_contexts
+from bot.checks._context import Context, known_concepts, name_parts, warm_contexts
+from bot.checks._mirror import mirror
 from bot.checks._text import CleanText, clean
 from bot.errors import CoachError, MessageTooLong
 from bot.nlp import get_nlp

@@ -13,7 +13,8 @@ from typing import List, Optional, Tuple
 from spacy.tokens import Doc, Span, Token
 
 from bot.checks import defensive, next_step
-from bot.checks._context import Context, extend_to_clause_end, fill, is_negated, overlaps, result, states_problem
+from bot.checks._context import Context, extend_to_clause_end, fill, is_negated, overlaps, result
+from bot.checks._mirror import states_problem
 from bot.checks._lexicon import load_lexicon, pattern_set, words
 
 _CUE_PREFIXES = ("sorry", "soz", "sry", "srry", "sowwy", "apolog", "regret")
