@@ -203,7 +203,7 @@ _CLAUSE_EDGES = frozenset({",", ";", ":", "-", "–", "—", "but", "so", "becau
 _WHOLE_SENTENCE_TOKENS = 14
 
 
-def clause_of(span: Span) -> Span:
+def quoted_clause(span: Span) -> Span:
     """The sentence around a matched phrase, or when it is long, the clause holding it."""
     sent = span.sent
     end = sent.end
@@ -240,7 +240,7 @@ def check(doc: Doc, ctx: Context) -> dict:
         first = matches[0]
         lex = load_lexicon("defensive")
         kind_phrase = lex["kind_phrases"].get(first.label, names.get(first.label, "defensive"))
-        tip = fill(template, span=ctx.quote(clause_of(first.span)).strip(), kind_phrase=kind_phrase,
+        tip = fill(template, span=ctx.quote(quoted_clause(first.span)).strip(), kind_phrase=kind_phrase,
                    rewrite=first.entry["rewrite"])
         out = result(True, evidence, tip)
         out["kind"] = names.get(first.label, first.label.lower())

@@ -85,8 +85,9 @@ def check(doc: Doc, ctx: Context) -> dict:
     if open_q:
         return result(True, [ctx.quote(s) for s in open_q])
     if closed:
-        kind = "checking" if all(_checks_understanding(s) for s in closed) else "closed"
-        shown = next((s for s in closed if not _checks_understanding(s)), closed[0])
+        checking = [_checks_understanding(s) for s in closed]
+        kind = "checking" if all(checking) else "closed"
+        shown = next((s for s, c in zip(closed, checking) if not c), closed[0])
         return result(False, [ctx.quote(s) for s in closed], fill(lex["tips"][kind], span=ctx.quote(shown)))
     if other:
         return result(False, [ctx.quote(s) for s in other], fill(lex["tips"]["not_about_problem"], span=ctx.quote(other[0])))
