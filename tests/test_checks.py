@@ -161,6 +161,9 @@ def test_active_listening_without_context_accepts_a_specific_restatement(run_che
         ("We sincerely apologise for the missed appointment.", "We sincerely apologise for the missed appointment"),
         ("I'm really sorry, but I've booked a technician for tomorrow morning.", "I'm really sorry"),
         ("I’m sorry to hear the laptop keeps crashing.", "I’m sorry to hear the laptop keeps crashing"),
+        # the evidence stops at a dash between clauses, not inside a word
+        ("I apologise - I'll remove it and refund all three charges by Friday.", "I apologise"),
+        ("I apologise for the mix-up - I'll call you by 5 pm.", "I apologise for the mix-up"),
     ],
 )
 def test_apology_genuine(run_check, reply, evidence):
