@@ -1597,6 +1597,22 @@ def test_tip_examples_are_sentences_a_trainer_would_say():
 
 
 @pytest.mark.parametrize(
+    "customer, example",
+    [
+        # a name of a day or month, a name the customer capitalised elsewhere, and two capitalised
+        # words keep their capital at the head of the example; an ordinary first word does not
+        ("Tuesday came and went and the technician never showed.", "So Tuesday came and went and the technician never showed?"),
+        ("Newark left me stranded for six hours. I landed in Newark at 2.", "So Newark left you stranded for six hours?"),
+        ("Premium Support was added to my bill without asking.", "So Premium Support was added to your bill without asking?"),
+        ("The Vela 15 crashes once a day at least.", "So the Vela 15 crashes once a day at least?"),
+    ],
+)
+def test_tip_examples_keep_a_name_at_their_head(customer, example):
+    tip = assess_reply("ok", customer_message=customer)["active_listening"]["tip"]
+    assert f"e.g. '{example}'" in tip, tip
+
+
+@pytest.mark.parametrize(
     "reply, kind",
     [
         ("So the engineer never turned up on Friday?", "checking"),
