@@ -154,17 +154,23 @@ def save(scenario_id: str):
     return redirect(url_for(".edit_form", scenario_id=scenario_id))
 
 
+def _make_current(scenario_id: str, change, action: str, message: str):
+    """Publish the draft or restore the archived version (`change`), audit it and say so."""
+    try:
+        with db.session_scope(engine(), write=True) as dbs:
+            number = change(session=dbs, scenario_id=scenario_id).version
+    except CoachError as exc:
+        return _refused(scenario_id, str(exc))
+    audit(action, subject=("scenario", scenario_id), after={"version": number, "status": "published"})
+    flash(message.format(number=number), FLASH)
+    return redirect(url_for(".edit_form", scenario_id=scenario_id))
+
+
 @bp.post("/<scenario_id>/publish")
 @require_role("trainer")
 def publish(scenario_id: str):
-    try:
-        with db.session_scope(engine(), write=True) as dbs:
-            number = scenario_store.publish(session=dbs, scenario_id=scenario_id).version
-    except CoachError as exc:
-        return _refused(scenario_id, str(exc))
-    audit("scenario_publish", subject=("scenario", scenario_id), after={"version": number, "status": "published"})
-    flash(f"Published version {number}: new practice sessions play it from now on.", FLASH)
-    return redirect(url_for(".edit_form", scenario_id=scenario_id))
+    return _make_current(scenario_id, scenario_store.publish, "scenario_publish",
+                         "Published version {number}: new practice sessions play it from now on.")
 
 
 @bp.post("/<scenario_id>/archive")
@@ -183,14 +189,8 @@ def archive(scenario_id: str):
 @bp.post("/<scenario_id>/restore")
 @require_role("trainer")
 def restore(scenario_id: str):
-    try:
-        with db.session_scope(engine(), write=True) as dbs:
-            number = scenario_store.restore(session=dbs, scenario_id=scenario_id).version
-    except CoachError as exc:
-        return _refused(scenario_id, str(exc))
-    audit("scenario_restore", subject=("scenario", scenario_id), after={"version": number, "status": "published"})
-    flash(f"Restored: trainees can start version {number} again.", FLASH)
-    return redirect(url_for(".edit_form", scenario_id=scenario_id))
+    return _make_current(scenario_id, scenario_store.restore, "scenario_restore",
+                         "Restored: trainees can start version {number} again.")
 
 
 @bp.post("/<scenario_id>/discard")
