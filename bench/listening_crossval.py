@@ -18,7 +18,7 @@ import sys
 from typing import Dict, List, Sequence
 
 from bot.checks.train_defensive import ROUNDS, prf, round_of
-from bot.checks.train_listening import choose_threshold, load_replies, reply_score, rule_votes, train, vote
+from bot.checks.train_listening import VOTE_WEIGHT, choose_threshold, load_replies, reply_score, rule_votes, train, vote
 from bot.settings import PROJECT_ROOT
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "listening_cv.md"
@@ -28,14 +28,14 @@ def _cell(s: Dict[str, float]) -> str:
     return f"{s['f1']:.3f} (P {s['precision']:.2f}, R {s['recall']:.2f})"
 
 
-def held_out(replies, k: str) -> Dict[str, object]:
+def held_out(replies, k: str, weight: float = VOTE_WEIGHT) -> Dict[str, object]:
     train_set = [r for r in replies if round_of(r.id) != k]
     test = [r for r in replies if round_of(r.id) == k]
     threshold, _ = choose_threshold(train_set)
     weights = train(train_set)
     # the rules' worth on fresh authors, from the latest first scores but k's and round 10's (whose
     # first score was taken after the layer's design was fixed)
-    votes = rule_votes(train_set, [name for name, _ in ROUNDS if name not in (k, "10")])
+    votes = rule_votes(train_set, [name for name, _ in ROUNDS if name not in (k, "10")], weight)
     scores = [reply_score(weights, r) for r in test]
     y = [r.label for r in test]
     return {

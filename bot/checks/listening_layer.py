@@ -26,6 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from spacy.tokens import Doc, Span, Token
 
 from bot.checks import defensive, probing_question
+from bot.checks._apology_scope import apology_scope, vague_outcome
 from bot.checks._context import Context, concepts, is_negated, name_parts
 from bot.checks._details import says_what_went_wrong
 from bot.checks._lexicon import pattern_set
@@ -39,6 +40,8 @@ MODEL_PATH = RESOURCES / "learned" / "active_listening.json"
 PERSONS = {"you": "you", "u": "you", "i": "i", "we": "we", "it": "it", "that": "it", "this": "it", "they": "they"}
 ROLES = {"nsubj": "subj", "nsubjpass": "subj", "dobj": "obj", "attr": "obj", "oprd": "obj", "pobj": "pobj"}
 PLACEHOLDER = "D"
+VETOES = frozenset({"has:defensive", "has:defence", "vague_outcome", "info_q"})
+NEUTRAL = 0.0  # the layer's score of a reply with no eligible sentence: no opinion
 
 
 def _bucket(n: int, top: int = 4) -> str:
@@ -95,11 +98,14 @@ def sentence_parts(sent: Span, ctx: Context, spans: Dict[str, List[Span]]) -> Li
     feats = ["bias"]
     inside = {k: [s for s in v if sent.start <= s.start < sent.end] for k, v in spans.items()}
     feats += ["has:" + k for k, v in inside.items() if v]
+    # 'sorry your evening wasn't what it should have been': the occasion and only that it went badly
+    if any(vague_outcome(apology_scope(a)) for a in inside["apology"]):
+        feats.append("vague_outcome")
     shared = _shared(sent, ctx)
     distinct = {c for c, _ in shared}
     feats.append("shared:" + _bucket(len(distinct)))
     feats += ["shared>=" + str(k) for k in (1, 2, 3) if len(distinct) >= k]
-    apology_scope = {t.i for s in inside["apology"] for t in sent if t.i >= s.end}
+    after_apology = {t.i for s in inside["apology"] for t in sent if t.i >= s.end}
     acts_here = _reply_context(doc).get(sent.start, (False, False))[0]
     roles = set()
     for _, i in shared:
@@ -114,7 +120,7 @@ def sentence_parts(sent: Span, ctx: Context, spans: Dict[str, List[Span]]) -> Li
                       "sh_pt:" + person + "|" + tense))
         if is_negated(verb):
             roles.add("sh_neg")
-        if i in apology_scope:
+        if i in after_apology:
             roles.add("sh_in_apology")
     feats += sorted(roles)
     if acts_here:
@@ -230,12 +236,21 @@ class Verdict:
     score: float  # the layer's log-odds for that sentence, the rules' vote added
 
 
+def eligible(feats: Sequence[str]) -> bool:
+    """Can this sentence be the restatement at all? Not when docs/checks.md says no whatever its
+    details: a defensive sentence, an apology for a vague outcome, an information question (the
+    rules still find the reason part of a question; their vote carries it)."""
+    return not VETOES.intersection(feats)
+
+
+def best_sentence(scored: Sequence[Tuple[float, Optional[Span], bool]]) -> Tuple[float, Optional[Span]]:
+    """The highest-scoring eligible sentence; NEUTRAL when none is, so the rules' vote decides."""
+    return max(((v, s) for v, s, ok in scored if ok), key=lambda x: x[0], default=(NEUTRAL, None))
+
+
 def judge(doc: Doc, ctx: Context, rule_found: bool, model: ListeningModel) -> Verdict:
     """The rules' verdict and the layer's best sentence, voted: the rules are overruled only
     where the layer is sure enough to outweigh what the rules' verdict is worth on a new author."""
-    scored = [(model.score(f), s) for s, f in reply_features(doc, ctx)]
-    if not scored:
-        return Verdict(False, None, -99.0)
-    score, span = max(scored, key=lambda x: x[0])
+    score, span = best_sentence([(model.score(f), s, eligible(f)) for s, f in reply_features(doc, ctx)])
     score += model.rule_votes[0] if rule_found else model.rule_votes[1]
     return Verdict(score >= model.threshold, span, score)
