@@ -23,7 +23,7 @@ export PYTHONWARNINGS := $(WARNING_FILTERS)$(if $(and $(WARNING_FILTERS),$(PYTHO
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 HIDE_PIP_NOISE := { grep -v "^WARNING: Location 'file://[^']*' is ignored: it is neither a file nor a directory\.$$" || true; }
 
-.PHONY: help install train train-defensive run test test-services unit validate test-stories nlu-cv bench bench-checks bench-checks-cv bench-latency bench-load bench-coaching bench-scale fuzz lock clean
+.PHONY: help install train train-defensive train-listening run test test-services unit validate test-stories nlu-cv bench bench-checks bench-checks-cv bench-latency bench-load bench-coaching bench-scale fuzz lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -77,6 +77,9 @@ bench: bench-checks bench-latency bench-load bench-coaching bench-scale  ## ever
 
 train-defensive: install  ## retrain the learned defensive layer from the dev set; bot/resources/learned/defensive_stance.json
 	$(PY) -m bot.checks.train_defensive
+
+train-listening: install  ## retrain active_listening's learned layer from the dev set; bot/resources/learned/active_listening.json
+	$(PY) -m bot.checks.train_listening
 
 bench-checks: install  ## accuracy per check (dev set, AnnoMI, GoEmotions) and speed; bench/results/checks.md
 	$(PY) -m bench.checks_quality

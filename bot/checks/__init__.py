@@ -115,7 +115,15 @@ def _assess(
     jargon_terms: Sequence[str],
     only: Sequence[str] = CHECK_NAMES,
 ) -> Dict[str, Dict[str, Any]]:
-    ctx = Context(
+    ctx = make_context(nlp, text, customer_message=customer_message, customer_name=customer_name, facts=facts, jargon_terms=jargon_terms)
+    return {name: _CHECKS[name](doc, ctx) for name in only}
+
+
+def make_context(
+    nlp, text: CleanText, *, customer_message: str, customer_name: Optional[str], facts: Sequence[str], jargon_terms: Sequence[str] = ()
+) -> Context:
+    """What the checks know besides the reply; the training of the learned layers builds it the same way."""
+    return Context(
         nlp=nlp,
         text=text,
         customer_name=customer_name or None,
@@ -123,7 +131,6 @@ def _assess(
         mirror=mirror(customer_message),
         jargon_terms=tuple(jargon_terms),
     )
-    return {name: _CHECKS[name](doc, ctx) for name in only}
 
 
 @dataclass(frozen=True)
