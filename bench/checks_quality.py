@@ -12,7 +12,7 @@
 - p50/p95 of a single assess_reply call, spaCy included.
 
     python -m bench.checks_quality
-    python -m bench.checks_quality --first-score tests/data/checks_heldout_11.jsonl --round 11
+    python -m bench.checks_quality --first-score tests/data/checks_heldout_12.jsonl --round 12
 
 `--first-score` is run once per fresh set, before any rule is changed for it: it prints the scores
 and records them as that round's first score, and refuses to overwrite a round already recorded.

@@ -48,6 +48,9 @@ MIN_COUNT = 3
 # The rules' verdict votes with what it was worth on the last VOTE_ROUNDS fresh authors (their
 # first scores), not with its fit to the development set, which the rules were tuned on.
 VOTE_ROUNDS = 2
+# From this round on a first score was taken with the layer in place: it no longer measures the
+# rules alone, so it never sets their vote.
+LAYER_FIRST_ROUND = 11
 # How much of that worth the stored model gives the rules' verdict (0: none, the layer alone).
 # 1.0 was the design fixed before round 10 was scored. Held out by round with the vetoes
 # (listening_layer.VETOES), round 10 / rounds 2-9 pooled: 0 -> 0.932 / 0.921, 0.5 -> 0.893 / 0.942,
@@ -137,7 +140,8 @@ def rule_votes(replies: Sequence[Reply], rounds: Sequence[str], weight: float = 
     (precision, recall) of the last VOTE_ROUNDS of `rounds`, with the share of restatements in
     the later rounds of `replies`."""
     first = json.loads(FIRST_SCORES.read_text(encoding="utf-8"))["rounds"]
-    used = [k for k in sorted(rounds, key=int) if "precision" in first.get(k, {}).get("scores", {}).get("active_listening", {})][-VOTE_ROUNDS:]
+    used = [k for k in sorted(rounds, key=int) if int(k) < LAYER_FIRST_ROUND
+            and "precision" in first.get(k, {}).get("scores", {}).get("active_listening", {})][-VOTE_ROUNDS:]
     p = sum(first[k]["scores"]["active_listening"]["precision"] for k in used) / len(used)
     r = sum(first[k]["scores"]["active_listening"]["recall"] for k in used) / len(used)
     later = [x for x in replies if round_of(x.id) not in ("", "1")]
