@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -134,6 +136,54 @@ async def readiness_problem(agent: Any) -> Optional[str]:
     return None
 
 
+# "0" keeps the channel from asking the action server to prepare replies (bot.prepared_replies).
+PREPARE_ENV = "COACH_PREPARE_REPLIES"
+# A prepare answered later than this is of no use: the action call came long before.
+PREPARE_TIMEOUT = 5.0
+# More prepares waiting than this means the action server is behind: sending more only adds work.
+PREPARE_IN_FLIGHT = 64
+
+
+class ReplyPreparer:
+    """Asks the action server to start on a trainee's reply while Rasa reads it, without waiting.
+
+    Whatever happens to the request (refused, slow, lost) changes nothing but speed: the action
+    uses a prepared answer only when it matches (bot.prepared_replies).
+    """
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.session: Any = None
+        self.in_flight: set = set()
+
+    async def start(self, agent: Any, sender: str, message_id: str, text: str) -> None:
+        endpoint = getattr(agent, "action_endpoint", None)
+        if endpoint is None or not endpoint.url or len(self.in_flight) >= PREPARE_IN_FLIGHT:
+            return
+        import aiohttp
+
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=PREPARE_TIMEOUT))
+        url = endpoint.url.rsplit("/", 1)[0] + "/prepare"
+        task = asyncio.ensure_future(self._post(url, {"sender": sender, "message_id": message_id, "text": text}))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+        # Let the request go out now: Rasa's NLU and policies, which come next, keep the event
+        # loop until Rasa itself calls the action server.
+        await asyncio.sleep(0)
+
+    async def _post(self, url: str, body: Dict[str, str]) -> None:
+        try:
+            async with self.session.post(url, json=body, headers={service_secret.HEADER: self.secret}) as answer:
+                await answer.read()
+        except Exception as exc:  # noqa: BLE001 - only speed is lost
+            log.debug("Preparing a reply on %s failed: %r", url, exc)
+
+    async def close(self) -> None:
+        if self.session is not None and not self.session.closed:
+            await self.session.close()
+
+
 class CoachRestInput(RestInput):
     """Rasa's REST channel behind the shared secret and the protocol checks above."""
 
@@ -142,6 +192,7 @@ class CoachRestInput(RestInput):
 
         self.secret = secret or service_secret.load_service_secret()
         self.max_chars = max_chars or load_settings().max_message_chars
+        self.preparer = ReplyPreparer(self.secret) if os.environ.get(PREPARE_ENV, "1") != "0" else None
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "CoachRestInput":
@@ -153,6 +204,11 @@ class CoachRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         webhook = Blueprint("coach_webhook", __name__)
+
+        @webhook.listener("before_server_stop")
+        async def close_preparer(app: Any, loop: Any) -> None:
+            if self.preparer is not None:
+                await self.preparer.close()
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -176,8 +232,11 @@ class CoachRestInput(RestInput):
             except Refused as refusal:
                 return refusal.answer()
             collector = CollectingOutputChannel()
+            message = UserMessage(text, collector, sender, input_channel=self.name(), message_id=uuid.uuid4().hex)
+            if self.preparer is not None and not text.startswith("/"):
+                await self.preparer.start(getattr(request.app.ctx, "agent", None), sender, message.message_id, text)
             try:
-                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
+                await on_new_message(message)
             except Exception:
                 log.exception("Handling a message of %s failed", sender)
                 return Refused("server_error", "The assistant failed on this message. Try again.", 500).answer()
