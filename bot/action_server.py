@@ -23,6 +23,9 @@ OPEN_PATHS = frozenset({"/health"})
 # Opt-in, for measuring where a turn's time goes (bench.latency --timing): a file that gets one
 # line per request, "<path> <action or -> <end, epoch seconds> <handler ms>". Off unless set; costs nothing then.
 TIMING_LOG_ENV = "COACH_ACTIONS_TIMING_LOG"
+# Longer than the channel keeps its idle connection (bot.rasa_channel.PREPARE_KEEP_ALIVE), so
+# the channel, not the server, closes it: never a request sent into a connection being closed.
+PREPARE_KEEP_ALIVE_SECONDS = 75
 
 
 def create_app(package: str, secret: str):
@@ -30,6 +33,10 @@ def create_app(package: str, secret: str):
     from sanic import response
 
     app = create_sdk_app(package, cors_origins=None)
+    # Our Rasa channel keeps one connection open for /prepare (bot.rasa_channel.ReplyPreparer):
+    # a trainee replies every ten seconds or more, and Sanic's 5 s default closed it in between,
+    # so the next prepare had to connect first and went out too late to overlap Rasa's NLU.
+    app.config.KEEP_ALIVE_TIMEOUT = PREPARE_KEEP_ALIVE_SECONDS
 
     @app.middleware("request")
     async def require_secret(request):

@@ -142,6 +142,9 @@ PREPARE_ENV = "COACH_PREPARE_REPLIES"
 PREPARE_TIMEOUT = 5.0
 # More prepares waiting than this means the action server is behind: sending more only adds work.
 PREPARE_IN_FLIGHT = 64
+# How long the idle connection to the action server stays open (see bot.action_server): a
+# prepare that must connect first goes out after Rasa's NLU, too late to gain anything.
+PREPARE_KEEP_ALIVE = 60.0
 
 
 class ReplyPreparer:
@@ -163,7 +166,10 @@ class ReplyPreparer:
         import aiohttp
 
         if self.session is None or self.session.closed:
-            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=PREPARE_TIMEOUT))
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(keepalive_timeout=PREPARE_KEEP_ALIVE),
+                timeout=aiohttp.ClientTimeout(total=PREPARE_TIMEOUT),
+            )
         url = endpoint.url.rsplit("/", 1)[0] + "/prepare"
         task = asyncio.ensure_future(self._post(url, {"sender": sender, "message_id": message_id, "text": text}))
         self.in_flight.add(task)
