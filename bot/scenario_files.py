@@ -23,7 +23,7 @@ def export(engine: Engine, out: Path, stdout: TextIO) -> int:
     written = 0
     with session_scope(engine) as session:
         for summary in scenario_store.overview(session=session):
-            versions = [v for v in scenario_store.versions_of(session=session, scenario_id=summary.id) if v.status != "draft"]
+            versions = [v for v in scenario_store.versions_of(session=session, scenario_id=summary.id) if v.status in scenario_store.RELEASED]
             if not versions:
                 continue
             current = versions[0]

@@ -72,7 +72,7 @@ DECISIONS: Dict[str, object] = {
     "trainer.override_outcome": TRAINER,
     "trainer.override_check": TRAINER,
     "trainer.comment": TRAINER,
-    # The scenario editor: trainers and admins write, try, publish and archive scenarios.
+    # The scenario editor: trainers and admins write, try, publish, archive, restore and discard.
     "scenario_editor.index": TRAINER,
     "scenario_editor.new_form": TRAINER,
     "scenario_editor.create": TRAINER,
@@ -81,6 +81,8 @@ DECISIONS: Dict[str, object] = {
     "scenario_editor.try_draft": TRAINER,
     "scenario_editor.publish": TRAINER,
     "scenario_editor.archive": TRAINER,
+    "scenario_editor.restore": TRAINER,
+    "scenario_editor.discard": TRAINER,
 }
 
 # Who calls: nobody signed in, one person per role, and someone in HR who also trains.

@@ -161,6 +161,9 @@ def test_active_listening_without_context_accepts_a_specific_restatement(run_che
         ("We sincerely apologise for the missed appointment.", "We sincerely apologise for the missed appointment"),
         ("I'm really sorry, but I've booked a technician for tomorrow morning.", "I'm really sorry"),
         ("I’m sorry to hear the laptop keeps crashing.", "I’m sorry to hear the laptop keeps crashing"),
+        # the evidence stops at a dash between clauses, not inside a word
+        ("I apologise - I'll remove it and refund all three charges by Friday.", "I apologise"),
+        ("I apologise for the mix-up - I'll call you by 5 pm.", "I apologise for the mix-up"),
     ],
 )
 def test_apology_genuine(run_check, reply, evidence):
@@ -1591,6 +1594,22 @@ def test_tip_examples_are_sentences_a_trainer_would_say():
     long = "My Vela 15 laptop crashes with a blue screen every day and I lose whatever I was working on at the time."
     tip = assess_reply("ok", customer_message=long)["active_listening"]["tip"]
     assert "e.g. 'So your Vela 15 laptop crashes with a blue screen every day?'" in tip, tip
+
+
+@pytest.mark.parametrize(
+    "customer, example",
+    [
+        # a name of a day or month, a name the customer capitalised elsewhere, and two capitalised
+        # words keep their capital at the head of the example; an ordinary first word does not
+        ("Tuesday came and went and the technician never showed.", "So Tuesday came and went and the technician never showed?"),
+        ("Newark left me stranded for six hours. I landed in Newark at 2.", "So Newark left you stranded for six hours?"),
+        ("Premium Support was added to my bill without asking.", "So Premium Support was added to your bill without asking?"),
+        ("The Vela 15 crashes once a day at least.", "So the Vela 15 crashes once a day at least?"),
+    ],
+)
+def test_tip_examples_keep_a_name_at_their_head(customer, example):
+    tip = assess_reply("ok", customer_message=customer)["active_listening"]["tip"]
+    assert f"e.g. '{example}'" in tip, tip
 
 
 @pytest.mark.parametrize(

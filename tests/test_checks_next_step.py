@@ -144,6 +144,9 @@ def test_partial_tips_are_whole_sentences(reply, tip):
         "You've been passed around all week, I know.",
         "Let me see.",
         "Did the technician call you yesterday before 5?",
+        # a status the customer was shown, restated (the parse ends the sentence at 'monday')
+        "so the tracking says left at front door on monday but u were home all day and nothing came?",
+        "The parcel marked delivered on Monday never reached you.",
     ],
 )
 def test_questions_and_past_statements_are_never_what_you_will_do(reply):

@@ -148,3 +148,44 @@ def test_a_shipped_scenario_edited_in_the_browser_keeps_its_id(app):
     with db.session_scope(app.extensions["db_engine"]) as s:
         draft = scenario_store.draft_of(session=s, scenario_id="laptop_at_home_service")
     assert draft.version == 2 and draft.document["id"] == "laptop_at_home_service"
+
+
+def test_trainer_discards_a_draft_and_restores_an_archived_scenario(app):
+    client = client_for(app, "trainer@coach.test")
+    engine = app.extensions["db_engine"]
+    form = scenario_form.form_from_document(get_scenario("restaurant_bad_visit", 1, engine=engine).dict())
+    form.update(csrf_token="token", title="Anniversary dinner, rewritten")
+    assert client.post("/trainer/scenarios/restaurant_bad_visit", data=form).status_code == 302
+    page = html(client.get("/trainer/scenarios/restaurant_bad_visit"))
+    assert "Discard the draft…" in page and "trainees keep practising version 1" in page
+    done = client.post("/trainer/scenarios/restaurant_bad_visit/discard", data={"csrf_token": "token"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/trainer/scenarios/restaurant_bad_visit")
+    page = html(client.get("/trainer/scenarios/restaurant_bad_visit"))
+    assert "Discarded draft version 2." in page and "draft, version" not in page and "Discard the draft" not in page
+    assert 'value="Anniversary dinner, rewritten"' not in page
+    # Nothing to discard now: a clear message, nothing changes.
+    client.post("/trainer/scenarios/restaurant_bad_visit/discard", data={"csrf_token": "token"})
+    assert "has no draft to discard" in html(client.get("/trainer/scenarios/restaurant_bad_visit"))
+
+    assert client.post("/trainer/scenarios/restaurant_bad_visit/archive", data={"csrf_token": "token"}).status_code == 302
+    page = html(client.get("/trainer/scenarios/restaurant_bad_visit"))
+    assert "Restore version 1 for new practice" in page
+    assert client.post("/trainer/scenarios/restaurant_bad_visit/restore", data={"csrf_token": "token"}).status_code == 302
+    assert "restaurant_bad_visit" in {s.id for s in list_scenarios(engine)}
+    assert "Restored: trainees can start version 1 again." in html(client.get("/trainer/scenarios/restaurant_bad_visit"))
+    assert client.post("/trainer/scenarios/no_such_scenario/discard", data={"csrf_token": "token"}).status_code == 404
+    assert client_for(app, "trainee@coach.test").post(
+        "/trainer/scenarios/restaurant_bad_visit/restore", data={"csrf_token": "token"}).status_code == 403
+
+
+def test_discarding_a_never_published_scenario_removes_it(app):
+    client = client_for(app, "trainer@coach.test")
+    form = scenario_form.form_from_document(new_document())
+    form["csrf_token"] = "token"
+    assert client.post("/trainer/scenarios/new", data=form).status_code == 302
+    assert "Discard this scenario…" in html(client.get("/trainer/scenarios/gym_membership_cancel"))
+    done = client.post("/trainer/scenarios/gym_membership_cancel/discard", data={"csrf_token": "token"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/trainer/scenarios/")
+    page = html(client.get("/trainer/scenarios/"))
+    assert "is gone, and its id is free again" in page and "Gym membership charged after cancelling" not in page
+    assert client.get("/trainer/scenarios/gym_membership_cancel").status_code == 404

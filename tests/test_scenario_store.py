@@ -171,3 +171,50 @@ def test_a_scenario_author_is_deactivated_not_erased(storage_engine):
     with db.session_scope(storage_engine, write=True) as session:
         with pytest.raises(CannotErase, match="scenarios"):
             erase_user(session=session, email="writer@coach.test")
+
+
+def test_a_discarded_draft_goes_unless_a_session_played_it(storage_engine):
+    scenario_store.seed_shipped(storage_engine)
+    laptop = get_scenario("laptop_at_home_service", 1, engine=storage_engine).dict()
+    with db.session_scope(storage_engine, write=True) as session:
+        scenario_store.save_draft(session=session, scenario_id="laptop_at_home_service",
+                                  document={**laptop, "title": "Second take"}, author_id=None)
+        assert scenario_store.discard_draft(session=session, scenario_id="laptop_at_home_service") == (2, 0)
+        assert [v.version for v in scenario_store.versions_of(session=session, scenario_id="laptop_at_home_service")] == [1]
+        # A draft tried in the practice chat stays for that session's transcript, as discarded.
+        scenario_store.save_draft(session=session, scenario_id="laptop_at_home_service",
+                                  document={**laptop, "title": "Third take"}, author_id=None)
+        db.record_session_start(session=session, session_id="tried", sender_id="x", scenario="laptop_at_home_service",
+                                persona="angry", mode="coach", start_mood=-3, opening="Hello.")
+        scenario_store.record_played_version(session=session, session_id="tried", version=2)
+        assert scenario_store.discard_draft(session=session, scenario_id="laptop_at_home_service") == (2, 1)
+        statuses = {v.version: v.status for v in scenario_store.versions_of(session=session, scenario_id="laptop_at_home_service")}
+        assert statuses == {2: "discarded", 1: "published"}
+        assert scenario_store.draft_of(session=session, scenario_id="laptop_at_home_service") is None
+        with pytest.raises(scenario_store.ScenarioConflict, match="no draft"):
+            scenario_store.discard_draft(session=session, scenario_id="laptop_at_home_service")
+        # The next draft is numbered above the discarded one; version 1 is still what trainees play.
+        assert scenario_store.save_draft(session=session, scenario_id="laptop_at_home_service",
+                                         document=laptop, author_id=None).version == 3
+    assert get_scenario("laptop_at_home_service", engine=storage_engine).title == laptop["title"]
+    assert get_scenario("laptop_at_home_service", 2, engine=storage_engine).title == "Third take"
+
+
+def test_discarding_the_only_draft_of_a_new_scenario_frees_its_id(storage_engine):
+    with db.session_scope(storage_engine, write=True) as session:
+        scenario_store.create_scenario(session=session, document=new_document(), author_id=None)
+        assert scenario_store.discard_draft(session=session, scenario_id="gym_membership_cancel") == (1, 0)
+        assert "gym_membership_cancel" not in scenario_store.known_ids(session=session)
+        scenario_store.create_scenario(session=session, document=new_document(), author_id=None)
+
+
+def test_an_archived_scenario_can_be_restored(storage_engine):
+    scenario_store.seed_shipped(storage_engine)
+    with db.session_scope(storage_engine, write=True) as session:
+        with pytest.raises(scenario_store.ScenarioConflict, match="not archived"):
+            scenario_store.restore(session=session, scenario_id="restaurant_bad_visit")
+        scenario_store.archive(session=session, scenario_id="restaurant_bad_visit")
+    assert "restaurant_bad_visit" not in {s.id for s in list_scenarios(storage_engine)}
+    with db.session_scope(storage_engine, write=True) as session:
+        assert scenario_store.restore(session=session, scenario_id="restaurant_bad_visit").version == 1
+    assert get_scenario("restaurant_bad_visit", engine=storage_engine).id == "restaurant_bad_visit"

@@ -265,8 +265,8 @@ def extend_to_clause_end(span: Span, stop_words: frozenset = frozenset()) -> Spa
     limit = min(span.sent.end, span.end + MAX_CLAUSE_TOKENS)
     end = span.end
     while end < limit and not (doc[end].is_punct and doc[end].text not in "'-") and doc[end].lower_ not in stop_words:
-        if doc[end].is_space:
-            break
+        if doc[end].is_space or (doc[end].text == "-" and doc[end - 1].whitespace_):
+            break  # a line break, or a dash between clauses ('I apologise - I'll remove it'), not 'mix-up'
         end += 1
     return doc[span.start : end]
 

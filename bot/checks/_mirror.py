@@ -8,6 +8,8 @@ import re
 from functools import lru_cache
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple
 
+from spacy.lang.en.stop_words import STOP_WORDS
+
 from bot.checks._lexicon import load_lexicon
 from bot.checks._text import clean
 
@@ -101,8 +103,9 @@ def _mirrors(customer_message: str) -> Iterator[str]:
                 break
         if len(words_) < 4:
             continue
+        names = _names(customer_message)
         for candidate in _fitting(words_):
-            text = _turned_round(candidate, data, swaps, keep_caps)
+            text = _turned_round(candidate, data, swaps, keep_caps | names)
             if text:
                 yield text
 
@@ -129,6 +132,22 @@ def _fitting(words_: List[str]) -> Iterator[str]:
             yield clause
 
 
+_CALENDAR = frozenset(
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April June July "
+    "August September October November December".split()
+)
+
+
+def _names(customer_message: str) -> FrozenSet[str]:
+    """Words that keep their capital at the head of an example: the calendar's names and any
+    word the customer capitalised after a sentence's first word ('... landed in Newark')."""
+    inside = {
+        w for sentence in _SENTENCE_END.split(customer_message or "")
+        for w in re.findall(r"[A-Za-z]+", sentence)[1:] if w[0].isupper() and not w.isupper()
+    }
+    return _CALENDAR | frozenset(inside)
+
+
 def _turned_round(sentence: str, data: Dict[str, Any], swaps: Dict[str, str], keep_caps: FrozenSet[str]) -> str:
     """The customer's words as the agent would say them back ('I paid you' -> 'you paid us')."""
     out: List[str] = []
@@ -146,4 +165,9 @@ def _turned_round(sentence: str, data: Dict[str, Any], swaps: Dict[str, str], ke
     text = re.sub(r"\byou was(n't)?\b", lambda m: "you were" + (m.group(1) or ""), "".join(out).strip().rstrip(",;:").strip())
     if not text:
         return ""
-    return text[0].lower() + text[1:] if not text.startswith("I ") else text
+    first_two = re.findall(r"[A-Za-z]+", text)[:2]
+    if text.startswith("I ") or first_two and first_two[0].lower() not in STOP_WORDS and (
+        first_two[0] in keep_caps or len(first_two) == 2 and first_two[1][0].isupper() and first_two[1] != "I"
+    ):
+        return text  # 'Tuesday came and went', 'Newark left you stranded', 'Premium Support was added'
+    return text[0].lower() + text[1:]

@@ -93,6 +93,8 @@ def _ahead(time: Span) -> bool:
     clause = clause_of(time)
     if clause is None:
         return True
+    if clause.tag_ == "VBN" and clause.dep_ in {"ccomp", "acl"} and not ns._auxiliaries(clause):
+        return False  # a status reported: 'tracking says left at the door on Monday', 'a parcel marked delivered on Monday'
     return not (ns._is_past(clause) or is_negated(clause) or ns._asks(clause))
 
 

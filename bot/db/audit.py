@@ -27,7 +27,8 @@ ACTIONS = (
     "check_overridden", "outcome_overridden", "signed_off",
     "roster_imported", "passwords_exported", "progress_exported", "statements_exported", "sessions_exported",
     "transcript_exported", "audit_exported", "user_data_exported", "user_data_erased", "backup_made",
-    "scenario_create", "scenario_save_draft", "scenario_publish", "scenario_archive",
+    "scenario_create", "scenario_save_draft", "scenario_publish", "scenario_archive", "scenario_restore",
+    "scenario_discard_draft",
 )
 CLIENT_MAX = 64
 

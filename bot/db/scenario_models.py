@@ -13,7 +13,8 @@ def _one_of(name: str, values: tuple) -> Any:
     return column(name).in_(values)
 
 
-SCENARIO_STATUSES = ("draft", "published", "archived")
+# "discarded": a draft thrown away after it was tried in the practice chat (kept for those sessions).
+SCENARIO_STATUSES = ("draft", "published", "archived", "discarded")
 
 
 class ScenarioRecord(Base):

@@ -5,7 +5,9 @@ whole scenario document as a scenario file does. A trainer edits one draft per s
 numbered one above the newest version; publishing it makes it the version new practice
 sessions play. Published documents are never changed again: every session records the version
 it played (`practice_sessions.scenario_version`), so its transcript and re-scoring use that one.
-Archiving hides a scenario from new practice and keeps every version.
+Archiving hides a scenario from new practice and keeps every version; restoring brings the
+newest archived version back. A discarded draft is deleted, or kept as "discarded" when a trainer
+tried it in the practice chat, since those sessions name its version.
 """
 from __future__ import annotations
 
@@ -61,9 +63,13 @@ def draft_of(*, session: Session, scenario_id: str) -> Optional[ScenarioVersion]
     return next((v for v in versions_of(session=session, scenario_id=scenario_id) if v.status == "draft"), None)
 
 
+# The statuses of a version trainees did or do practise (not a draft, not a discarded draft).
+RELEASED = ("published", "archived")
+
+
 def _current(versions: List[ScenarioVersion]) -> Optional[ScenarioVersion]:
-    """The newest version that is not a draft (published, or archived when the scenario is)."""
-    return next((v for v in versions if v.status != "draft"), None)
+    """The newest released version (published, or archived when the scenario is)."""
+    return next((v for v in versions if v.status in RELEASED), None)
 
 
 def overview(*, session: Session) -> List[ScenarioSummary]:
@@ -80,7 +86,7 @@ def overview(*, session: Session) -> List[ScenarioSummary]:
         rows.append(ScenarioSummary(
             id=scenario_id,
             title=str((shown.document or {}).get("title") or scenario_id),
-            status=current.status if current else "draft",
+            status=current.status if current else ("draft" if draft else "discarded"),
             published_version=current.version if current and current.status == "published" else None,
             draft_version=draft.version if draft else None,
             changed_at=max(v.changed_at for v in versions),
@@ -96,7 +102,7 @@ def published_documents(*, session: Session) -> Dict[str, Tuple[int, Dict[str, A
     found: Dict[str, Tuple[int, Dict[str, Any]]] = {}
     hidden = set()
     rows = session.execute(
-        select(ScenarioVersion).where(ScenarioVersion.status != "draft")
+        select(ScenarioVersion).where(ScenarioVersion.status.in_(RELEASED))
         .order_by(ScenarioVersion.scenario_id, ScenarioVersion.version.desc())
     ).scalars()
     for row in rows:
@@ -176,6 +182,46 @@ def publish(*, session: Session, scenario_id: str) -> ScenarioVersion:
     draft.changed_at = utcnow()
     session.flush()
     return draft
+
+
+def discard_draft(*, session: Session, scenario_id: str) -> Tuple[int, int]:
+    """Throw the draft away: (its version, how many practice sessions played it).
+
+    A draft nobody played is deleted, and with it a scenario that has no other version; one
+    that was tried stays as "discarded", because those sessions' transcripts read it.
+    """
+    draft = draft_of(session=session, scenario_id=scenario_id)
+    if draft is None:
+        raise ScenarioConflict(f"Scenario '{scenario_id}' has no draft to discard.")
+    played = int(session.execute(
+        select(func.count(PracticeSession.id))
+        .where(PracticeSession.scenario == scenario_id, PracticeSession.scenario_version == draft.version)
+    ).scalar_one())
+    number = draft.version
+    if played:
+        draft.status = "discarded"
+        draft.changed_at = utcnow()
+    else:
+        session.delete(draft)
+    session.flush()
+    if not played and not versions_of(session=session, scenario_id=scenario_id):
+        record = session.get(ScenarioRecord, scenario_id)
+        if record is not None:
+            session.delete(record)
+            session.flush()
+    return number, played
+
+
+def restore(*, session: Session, scenario_id: str) -> ScenarioVersion:
+    """Bring an archived scenario back to new practice with its newest archived version."""
+    versions = versions_of(session=session, scenario_id=scenario_id)
+    current = _current(versions)
+    if current is None or current.status != "archived":
+        raise ScenarioConflict(f"Scenario '{scenario_id}' is not archived.")
+    current.status = "published"
+    current.changed_at = utcnow()
+    session.flush()
+    return current
 
 
 def archive(*, session: Session, scenario_id: str) -> int:

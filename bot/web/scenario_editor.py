@@ -7,7 +7,10 @@
 - `POST .../try` plays the draft in the practice chat (coach mode): only trainers and admins can,
   trainees never see drafts;
 - `POST .../publish` makes the draft the version new practice plays; `POST .../archive` hides
-  the scenario from new practice, keeping every version for old transcripts.
+  the scenario from new practice, keeping every version for old transcripts, and
+  `POST .../restore` brings the archived version back;
+- `POST .../discard` throws the draft away (a scenario never published goes with it, unless its
+  draft was tried: sessions that played a version keep it).
 
 Every save is checked with the rules of `python -m bot scenarios --check`; a failed save stores
 nothing and shows the form again as it was sent, each problem beside its field.
@@ -28,7 +31,8 @@ from bot.web.auth import audit, engine, require_role
 
 bp = Blueprint("scenario_editor", __name__, url_prefix="/trainer/scenarios")
 FLASH = "review"
-STATUS_LABELS = {"draft": "Draft, never published", "published": "Published", "archived": "Archived"}
+STATUS_LABELS = {"draft": "Draft, never published", "published": "Published", "archived": "Archived",
+                 "discarded": "Discarded draft"}
 SITUATION_LABELS = {s: s.replace("after_", "after ").replace("_", " ").capitalize() for s in SITUATIONS}
 _warming = threading.Lock()
 _warmed = False
@@ -76,7 +80,7 @@ def _render_form(*, scenario_id: Optional[str], form: Dict[str, str], errors: Di
     _warm_checks()
     versions = versions if versions is not None else (_versions(scenario_id) if scenario_id else [])
     draft = next((v for v in versions if v.status == "draft"), None)
-    current = next((v for v in versions if v.status != "draft"), None)
+    current = next((v for v in versions if v.status in scenario_store.RELEASED), None)
     return render_template(
         "trainer/scenario_edit.html",
         scenario_id=scenario_id, form=form, errors=errors, versions=versions, draft=draft, current=current,
@@ -150,17 +154,23 @@ def save(scenario_id: str):
     return redirect(url_for(".edit_form", scenario_id=scenario_id))
 
 
+def _make_current(scenario_id: str, change, action: str, message: str):
+    """Publish the draft or restore the archived version (`change`), audit it and say so."""
+    try:
+        with db.session_scope(engine(), write=True) as dbs:
+            number = change(session=dbs, scenario_id=scenario_id).version
+    except CoachError as exc:
+        return _refused(scenario_id, str(exc))
+    audit(action, subject=("scenario", scenario_id), after={"version": number, "status": "published"})
+    flash(message.format(number=number), FLASH)
+    return redirect(url_for(".edit_form", scenario_id=scenario_id))
+
+
 @bp.post("/<scenario_id>/publish")
 @require_role("trainer")
 def publish(scenario_id: str):
-    try:
-        with db.session_scope(engine(), write=True) as dbs:
-            number = scenario_store.publish(session=dbs, scenario_id=scenario_id).version
-    except CoachError as exc:
-        return _refused(scenario_id, str(exc))
-    audit("scenario_publish", subject=("scenario", scenario_id), after={"version": number, "status": "published"})
-    flash(f"Published version {number}: new practice sessions play it from now on.", FLASH)
-    return redirect(url_for(".edit_form", scenario_id=scenario_id))
+    return _make_current(scenario_id, scenario_store.publish, "scenario_publish",
+                         "Published version {number}: new practice sessions play it from now on.")
 
 
 @bp.post("/<scenario_id>/archive")
@@ -172,7 +182,35 @@ def archive(scenario_id: str):
         return _refused(scenario_id, "Only a published scenario can be archived.")
     audit("scenario_archive", subject=("scenario", scenario_id), after={"status": "archived"})
     flash("Archived: trainees cannot start it any more; its sessions and versions are kept. "
-          "Publishing a new version brings it back.", FLASH)
+          "Restore brings it back.", FLASH)
+    return redirect(url_for(".edit_form", scenario_id=scenario_id))
+
+
+@bp.post("/<scenario_id>/restore")
+@require_role("trainer")
+def restore(scenario_id: str):
+    return _make_current(scenario_id, scenario_store.restore, "scenario_restore",
+                         "Restored: trainees can start version {number} again.")
+
+
+@bp.post("/<scenario_id>/discard")
+@require_role("trainer")
+def discard(scenario_id: str):
+    _versions(scenario_id)  # 404 for an unknown scenario
+    try:
+        with db.session_scope(engine(), write=True) as dbs:
+            number, played = scenario_store.discard_draft(session=dbs, scenario_id=scenario_id)
+            remaining = scenario_store.versions_of(session=dbs, scenario_id=scenario_id)
+    except CoachError as exc:
+        return _refused(scenario_id, str(exc))
+    audit("scenario_discard_draft", subject=("scenario", scenario_id),
+          after={"version": number, "kept_for_sessions": played})
+    kept = (f" It was tried in {played} practice session{'s' if played != 1 else ''}, so it stays in the "
+            "version list for their transcripts.") if played else ""
+    if not remaining:
+        flash(f"Discarded the draft: the scenario “{scenario_id}” is gone, and its id is free again.", FLASH)
+        return redirect(url_for(".index"))
+    flash(f"Discarded draft version {number}.{kept}", FLASH)
     return redirect(url_for(".edit_form", scenario_id=scenario_id))
 
 
