@@ -11,6 +11,24 @@ from bot.rasa_channel import PREPARE_SEND_WAIT, ReplyPreparer
 from bot.service_secret import HEADER
 
 
+def run_coroutine(coroutine):
+    """asyncio.run in a thread of its own: a browser test's Playwright loop may run in this one."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # handed back to the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def _agent(port):
     return SimpleNamespace(action_endpoint=SimpleNamespace(url=f"http://127.0.0.1:{port}/webhook"))
 
@@ -67,7 +85,7 @@ def test_the_prepare_request_is_out_before_rasa_takes_the_event_loop():
         return seen
 
     try:
-        assert asyncio.run(send_then_block()) == [1, 2, 3]
+        assert run_coroutine(send_then_block()) == [1, 2, 3]
     finally:
         listener.close()
     assert received[0] == ("/prepare", "the-secret", {"sender": "trainee-1", "message_id": "m0", "text": "Hello Dana"})
@@ -83,4 +101,4 @@ def test_an_action_server_that_is_down_costs_at_most_the_short_wait():
         await preparer.close()
         return waited
 
-    assert asyncio.run(start_once()) < PREPARE_SEND_WAIT + 0.05
+    assert run_coroutine(start_once()) < PREPARE_SEND_WAIT + 0.05
