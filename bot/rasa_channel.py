@@ -13,6 +13,9 @@ URL, `POST /webhooks/rest/webhook` with `{"sender", "message"}`. Before anything
   intent, a confidence (`@0.9`) or an entity that is not a string;
 - a reply longer than COACH_MAX_MESSAGE_CHARS, or an empty one, is refused.
 
+A reply that passed is then sent to the action server's `/prepare` (ReplyPreparer), so the
+action server works on it while Rasa runs NLU; see bot.prepared_replies.
+
 Refusals of a well-formed request answer 200 with the protocol's error payload, as the actions
 do (`[{"custom": {"type": "error", "code", "message"}}]`); refusals of the request itself use
 the same payload with a 4xx status.
@@ -151,7 +154,7 @@ PREPARE_SEND_WAIT = 0.003
 
 
 class ReplyPreparer:
-    """Asks the action server to start on a trainee's reply while Rasa reads it, without waiting.
+    """Asks the action server to start on a trainee's reply while Rasa reads it, without waiting for its answer.
 
     Whatever happens to the request (refused, slow, lost) changes nothing but speed: the action
     uses a prepared answer only when it matches (bot.prepared_replies).
