@@ -191,7 +191,7 @@ def learned(doc: Doc, matches: Sequence[Match]) -> List[Stance]:
         # action in its own sentence works it round, and disowning is never worked round
         rebuttal = has_phrase(s.span, "concessive")
         later = after is not None and not rebuttal and _works_round(after)
-        if s.kind in worked_round and not _disowns(s.span) and (_works_round(s.span) or later):
+        if s.limit_kind in worked_round and not _disowns(s.span) and (_works_round(s.span) or later):
             continue
         found.append(s)
     return found

@@ -12,9 +12,12 @@ the development set by `python -m bot.checks.train_defensive` and stored as plai
 bot/resources/learned/defensive_stance.json, so scoring is a dictionary sum: no model download,
 no second parse (the features come from the doc the checks already have).
 
-The same features feed a second, multi-class model trained on the sentences the lexicon names,
-which says what kind of defence a sentence is (blame, denial, a policy wall, ...), so the tip can
-offer the ownership rewrite the lexicon keeps for that kind.
+Two multi-class models say what kind of defence a flagged sentence is (blame, denial, a policy
+wall, ...). The tip's ("kinds") reads the same features and the kind cues of _defensive_kinds.py and
+is trained on kinds labelled by hand (tests/data/defensive_kinds.jsonl) and the lexicon's labels, so
+the tip offers the rewrite that fits. The other ("limit_kinds", trained on the lexicon's labels
+alone, as the tip's was before) only decides whether an offer works a limit round (defensive.learned):
+kept apart so that a better tip never moves a verdict.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 
+from bot.checks._defensive_kinds import kind_cue_features
 from bot.checks._lexicon import load_lexicon
 from bot.settings import RESOURCES
 
@@ -252,12 +256,31 @@ def clause_features(span: Span) -> List[str]:
     return feats
 
 
+def kind_features(span: Span) -> List[str]:
+    """What the kind model reads: the sentence's words and parse (no character n-grams, which
+    carry spelling rather than kind) and its kind cues."""
+    words, feats = _clause_parts(span)
+    return feats + ["w:" + w for w in words] + kind_cue_features(span, words)
+
+
+def _best(labels: Tuple[str, ...], weights: Dict[str, Tuple[float, ...]], feats: Sequence[str]) -> str:
+    totals = [0.0] * len(labels)
+    for f in feats:  # the intercept comes in as the feature "bias"
+        row = weights.get(f)
+        if row:
+            for i, v in enumerate(row):
+                totals[i] += v
+    return labels[max(range(len(totals)), key=totals.__getitem__)]
+
+
 @dataclass(frozen=True)
 class StanceModel:
     weights: Dict[str, float]
     threshold: float
     kinds: Tuple[str, ...]
     kind_weights: Dict[str, Tuple[float, ...]]
+    limit_kinds: Tuple[str, ...]
+    limit_weights: Dict[str, Tuple[float, ...]]
     source: str
     # each word form's summed weights, filled as words are met
     word_cache: Dict[str, float] = field(default_factory=dict, compare=False, repr=False)
@@ -273,14 +296,13 @@ class StanceModel:
         get = self.weights.get
         return sum(get(f, 0.0) for f in feats) + sum(_word_score(self, w) for w in words)
 
-    def kind(self, feats: Sequence[str]) -> str:
-        totals = [0.0] * len(self.kinds)
-        for f in feats:
-            row = self.kind_weights.get(f)
-            if row:
-                for i, v in enumerate(row):
-                    totals[i] += v
-        return self.kinds[max(range(len(totals)), key=totals.__getitem__)]
+    def kind(self, span: Span) -> str:
+        """The kind the tip names (kind_features)."""
+        return _best(self.kinds, self.kind_weights, kind_features(span))
+
+    def limit_kind(self, span: Span) -> str:
+        """The lexicon-trained kind that decides whether an offer works the sentence round."""
+        return _best(self.limit_kinds, self.limit_weights, [f for f in clause_features(span) if not f.startswith("c:")])
 
 
 @lru_cache(maxsize=1)
@@ -289,11 +311,14 @@ def load_model() -> Optional[StanceModel]:
     if not MODEL_PATH.exists():
         return None
     data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    limit = data.get("limit_kinds", data["kinds"])
     return StanceModel(
         weights=data["weights"],
         threshold=float(data["threshold"]),
         kinds=tuple(data["kinds"]["labels"]),
         kind_weights={k: tuple(v) for k, v in data["kinds"]["weights"].items()},
+        limit_kinds=tuple(limit["labels"]),
+        limit_weights={k: tuple(v) for k, v in limit["weights"].items()},
         source=data["_source"],
     )
 
@@ -303,6 +328,7 @@ class Stance:
     span: Span
     score: float
     kind: str
+    limit_kind: str
 
 
 def clauses(doc: Doc) -> List[Span]:
@@ -319,7 +345,7 @@ def defences(doc: Doc) -> List[Stance]:
             for span in clauses(doc):
                 value = model.score_clause(span)
                 if value >= model.threshold:
-                    found.append(Stance(span, value, model.kind(clause_features(span))))
+                    found.append(Stance(span, value, model.kind(span), model.limit_kind(span)))
         found.sort(key=lambda s: -s.score)
         doc.user_data[key] = found
     return list(doc.user_data[key])

@@ -9,8 +9,9 @@ never the held-out set. Labels are per reply, the model judges sentences, so the
 defence is found in two passes (multiple-instance learning): every sentence of a reply labelled
 not defensive is a negative; in a defensive reply the sentences the lexicon flags are positives,
 a one-sentence reply is a positive, and otherwise a first model picks the reply's most defensive
-sentence; the other sentences of a defensive reply are left out rather than guessed. The kind
-model is trained on the sentences the lexicon names, with the lexicon's label as the kind.
+sentence; the other sentences of a defensive reply are left out rather than guessed. The tip's
+kind model is trained on hand-labelled kinds and the lexicon's (train_defensive_kinds.py); the
+kind model the worked-round rule reads, on the sentences the lexicon names with its labels.
 
 The threshold is chosen where the learned layer has the best F1 over the rounds of the
 development set, each round scored by a model trained without it: another author's phrasing,
@@ -29,14 +30,15 @@ import tempfile
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from bot.checks import defensive
 from bot.checks._text import clean
-from bot.checks.defensive_stance import MODEL_PATH, clause_features, clauses
+from bot.checks.train_defensive_kinds import HAND_WEIGHT, KIND_C, KIND_SET, train_tip_kinds
+from bot.checks.defensive_stance import MODEL_PATH, clause_features, clauses, kind_features
 from bot.nlp import get_nlp
 from bot.settings import PROJECT_ROOT
 
@@ -75,14 +77,21 @@ PRUNE_BELOW = 0.002  # weights this small change no score by more than rounding
 
 
 class Reply:
-    __slots__ = ("id", "label", "feats", "lexicon_sents", "item")
+    __slots__ = ("id", "label", "feats", "lexicon_sents", "item", "texts", "kind_feats")
 
-    def __init__(self, row: dict, feats: List[List[str]], lexicon_sents: Dict[int, str]):
+    def __init__(self, row: dict, feats: List[List[str]], lexicon_sents: Dict[int, str], texts: List[str],
+                 kind_feats: Dict[int, List[str]]):
         self.id = row["id"]
         self.label = int(row["labels"]["defensive"])
         self.feats = feats
         self.lexicon_sents = lexicon_sents
         self.item = {"reply": row["reply"], "customer": row.get("customer", ""), "customer_name": row.get("customer_name")}
+        self.texts = texts  # each sentence as the hand-labelled kind set quotes it
+        self.kind_feats = kind_feats  # kind_features of the sentences of a defensive reply
+
+    def limit_feats(self, i: int) -> List[str]:
+        """What the lexicon-trained kind model reads: the clause features without character n-grams."""
+        return [f for f in self.feats[i] if not f.startswith("c:")]
 
 
 def read_rows(path: Path) -> List[dict]:
@@ -103,7 +112,8 @@ def load_replies(paths: Sequence[Path] = (DEV_SET, EXTRA_TRAINING)) -> List[Repl
             for i, s in enumerate(sents):
                 if s.start <= match.span.start < s.end:
                     marked.setdefault(i, match.label)
-        replies.append(Reply(row, [clause_features(s) for s in sents], marked))
+        kinds = {i: kind_features(s) for i, s in enumerate(sents)} if row["labels"]["defensive"] or marked else {}
+        replies.append(Reply(row, [clause_features(s) for s in sents], marked, [s.text.strip() for s in sents], kinds))
     return replies
 
 
@@ -196,6 +206,9 @@ def choose_threshold(replies: List[Reply]) -> Tuple[float, Dict[str, object]]:
 
 
 def train_kinds(replies: List[Reply]) -> Dict[str, object]:
+    """The lexicon-trained kind model ("limit_kinds"): only whether a sentence is a limit an offer
+    can work round (worked_round_labels) is read from it, so verdicts stay as they were; the
+    tip's kind comes from train_defensive_kinds."""
     rows, y = [], []
     for r in replies:
         for i, label in r.lexicon_sents.items():
@@ -215,14 +228,19 @@ def train_kinds(replies: List[Reply]) -> Dict[str, object]:
     return {"labels": labels, "weights": weights, "trained_on": len(rows)}
 
 
-def _model_file(weights: Dict[str, float], kinds: Dict[str, object], threshold: float, source: str, extra: dict) -> dict:
-    return {
+def _model_file(weights: Dict[str, float], kinds: Dict[str, object], threshold: float, source: str, extra: dict,
+                limit_kinds: Optional[Dict[str, object]] = None) -> dict:
+    """Without limit_kinds (bench/checks_crossval) the one kind model serves the tip and the rule."""
+    out = {
         "_source": source,
         "threshold": threshold,
         **extra,
         "weights": dict(sorted(weights.items())),
         "kinds": kinds,
     }
+    if limit_kinds is not None:
+        out["limit_kinds"] = limit_kinds
+    return out
 
 
 @contextmanager
@@ -256,7 +274,8 @@ def build() -> dict:
     replies = load_replies()
     threshold, by_round = choose_threshold(replies)
     weights = train_stance(replies)
-    kinds = train_kinds(replies)
+    limit_kinds = train_kinds(replies)
+    kinds = train_tip_kinds(replies)
     dev = [r for r in replies if round_of(r.id)]
     extra = len(replies) - len(dev)
     source = (
@@ -264,11 +283,15 @@ def build() -> dict:
         f"replies of tests/data/checks_dev.jsonl ({sum(r.label for r in dev)} defensive) and the {extra} lines of "
         f"{EXTRA_TRAINING.name} (labelled for defensive only); logistic regression (scikit-learn, "
         f"liblinear, C={C}, balanced classes) over the sentence features of bot/checks/defensive_stance.py; "
-        "kinds: multinomial logistic regression on the sentences the defensive lexicon flags, its labels as kinds. "
+        f"kinds (the tip's): multinomial logistic regression (lbfgs, C={KIND_C}) over kind_features on the "
+        f"{kinds['hand_labelled']} hand-labelled sentences of {KIND_SET.name} (counted {HAND_WEIGHT:g} times, winning "
+        "over the pattern's label) and the sentences the defensive lexicon flags with its labels, accuracy held out "
+        "by round in kinds.held_out_by_round; limit_kinds (read only by the worked-round rule): the same on the "
+        "lexicon's sentences and labels alone, clause features, as before. "
         f"Threshold: the highest within {F1_TOLERANCE} of the best F1 of the learned layer alone over rounds 2 on, each round scored by a model trained "
         "without it (\"held_out_by_round\"). Retrain after the development set or the features change."
     )
-    return _model_file(weights, kinds, threshold, source, {"held_out_by_round": by_round})
+    return _model_file(weights, kinds, threshold, source, {"held_out_by_round": by_round}, limit_kinds)
 
 
 def main(argv=None) -> int:
@@ -286,7 +309,8 @@ def main(argv=None) -> int:
     args.out.write_text(text, encoding="utf-8")
     print(
         f"wrote {args.out.relative_to(PROJECT_ROOT)}: {len(data['weights'])} weights, threshold {data['threshold']}, "
-        f"each round held out {data['held_out_by_round']}, kinds {data['kinds']['labels']}"
+        f"each round held out {data['held_out_by_round']}, kinds {data['kinds']['labels']}, "
+        f"kind accuracy held out by round {data['kinds']['held_out_by_round']}"
     )
     return 0
 
