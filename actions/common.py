@@ -5,7 +5,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import customer_memory, recording, session_history
+from bot import customer_memory, prepared_replies, recording, session_history
 from bot.conversation import Answer, HeardLines
 
 STATE_SLOT = "practice"
@@ -17,10 +17,13 @@ def current_state(tracker: Tracker):
 
 def heard_lines(tracker: Tracker) -> HeardLines:
     """What this conversation's trainee heard in earlier sessions (nothing when it has no owner)."""
+    return heard_lines_of(tracker.sender_id)
 
+
+def heard_lines_of(sender_id: str) -> HeardLines:
     def heard(scenario: str, persona: str, session_id):
         return customer_memory.heard_before(
-            sender_id=tracker.sender_id, scenario=scenario, persona=persona, session_id=session_id
+            sender_id=sender_id, scenario=scenario, persona=persona, session_id=session_id
         )
 
     return heard
@@ -50,4 +53,6 @@ def send(answer: Answer, dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     if storage_problem and not told:
         dispatcher.utter_message(json_message={"type": "error", "code": "storage_unavailable", "message": storage_problem})
     # Stored turns leave the slot: it is saved and sent again on every turn (bot.session_history).
-    return [SlotSet(STATE_SLOT, session_history.compact(answer.state))]
+    slot = session_history.compact(answer.state)
+    prepared_replies.remember(tracker.sender_id, slot)
+    return [SlotSet(STATE_SLOT, slot)]

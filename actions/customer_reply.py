@@ -4,7 +4,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import current_state, heard_lines, send
-from bot import conversation
+from bot import conversation, prepared_replies
 from bot.text_input import clean_text
 
 
@@ -17,4 +17,9 @@ class ActionCustomerReply(Action):
         # Our Rasa channel cleans text already; this guards other ways in (a lone surrogate
         # would fail the answer's UTF-8 encoding and leave the trainee with no answer).
         text = clean_text(text) if isinstance(text, str) else None
-        return send(conversation.reply(current_state(tracker), text, heard=heard_lines(tracker)), dispatcher, tracker)
+        state = current_state(tracker)
+        # Worked out while Rasa read the message (bot.prepared_replies), if from this very state.
+        answer = prepared_replies.take(tracker.sender_id, tracker.latest_message.get("message_id"), text, state)
+        if answer is None:
+            answer = conversation.reply(state, text, heard=heard_lines(tracker))
+        return send(answer, dispatcher, tracker)

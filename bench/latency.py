@@ -9,15 +9,19 @@ store. Every timed turn is checked to be a real turn: the customer answers, with
 that turn and no error.
 Machines here are shared and noisy: compare ratios from one run, not absolute times across runs.
 
-    python -m bench.latency [--conversations 20] [--profile]
+    python -m bench.latency [--conversations 20] [--profile] [--timing]
 
 With --profile, Rasa and the coach action server run under bench.sampling, and the profile of
 their main threads during the timed coach conversations goes to bench/results/latency-profile.md.
+With --timing, each action server logs how long it spent handling each request
+(bot.action_server's COACH_ACTIONS_TIMING_LOG), and a table splits each timed turn into the
+action server's handling of `action_customer_reply` and the rest (Rasa and the HTTP between).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sqlite3
 import statistics
 import sys
@@ -32,6 +36,7 @@ from typing import Any, Dict, List
 
 from bench import sampling
 from bench.cpu import cpu_seconds
+from bot.action_server import TIMING_LOG_ENV
 from bot.launcher import DEFAULT_MODEL, actions_service, free_port, prepare_database, rasa_service, write_endpoints
 from bot.rasa_client import END_COMMAND, RasaRestClient, start_command
 from bot.settings import PROJECT_ROOT, load_settings
@@ -92,7 +97,7 @@ def play(settings, conversations: int, *, real_actions: bool) -> Dict[str, Any]:
     by_turn: Dict[int, List[float]] = {number: [] for number in range(1, len(SCRIPT) + 1)}
     # Milliseconds of the two swapped replies, by (reply, turn number).
     by_reply: Dict[tuple, List[float]] = {}
-    senders = []
+    senders, in_order = [], []
     for index in range(conversations):
         client = RasaRestClient(settings.rasa_url, sender=f"bench-{uuid.uuid4().hex[:10]}", var_dir=settings.var_dir)
         senders.append(client.sender)
@@ -103,13 +108,29 @@ def play(settings, conversations: int, *, real_actions: bool) -> Dict[str, Any]:
             answer = client.send(line)
             elapsed = (time.perf_counter() - began) * 1000
             by_turn[number].append(elapsed)
+            in_order.append(elapsed)
             if number in (EARLY, LATE):
                 by_reply.setdefault((line, number), []).append(elapsed)
             ended = check_turn(answer, number, real_actions=real_actions)
             if ended and number < len(SCRIPT):
                 raise NotARealTurn(f"the customer ended the conversation at turn {number}; the script needs {len(SCRIPT)}")
         client.send(END_COMMAND)
-    return {"by_turn": by_turn, "by_reply": by_reply, "senders": senders}
+    return {"by_turn": by_turn, "by_reply": by_reply, "senders": senders, "in_order": in_order}
+
+
+def split_turns(timing_log: Path, in_order: List[float]) -> Dict[str, List[float]]:
+    """Each timed turn's ms in the action server's reply handler and outside it (bot.action_server's log)."""
+    handler, prepare = [], []
+    for line in timing_log.read_text(encoding="utf-8").splitlines():
+        path, action, _, ms = line.split()
+        if path == "/webhook" and action == "action_customer_reply":
+            handler.append(float(ms))
+        elif path == "/prepare":
+            prepare.append(float(ms))
+    if len(handler) != len(in_order):
+        raise RuntimeError(f"{len(handler)} reply calls logged for {len(in_order)} timed turns")
+    return {"action server": handler, "Rasa and HTTP": [total - ms for total, ms in zip(in_order, handler)],
+            "prepare (overlapped)": prepare}
 
 
 def growth(by_reply: Dict[tuple, List[float]]) -> float:
@@ -142,11 +163,25 @@ def tracker_bytes(tracker_db: Path, sender: str) -> Counter:
     return sizes
 
 
+def timing_table(splits: Dict[str, Dict[str, List[float]]]) -> List[str]:
+    if not splits:
+        return []
+    rows = [
+        f"| {label} | {part} | {len(values)} | {statistics.median(values):.1f} | {percentile(values, 95):.1f} |"
+        for label, parts in splits.items() for part, values in parts.items() if values
+    ]
+    return ["## Where a turn's time goes (--timing)", "",
+            "The action server's time from its request to its response middleware; the rest is Rasa and the HTTP "
+            "in between. Percentiles of each part on its own, so they do not add up.", "",
+            "| action server | part | n | p50 ms | p95 ms |", "|---|---|---|---|---|", *rows, ""]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="sample Rasa and the coach action server (bench.sampling)")
+    parser.add_argument("--timing", action="store_true", help="split each turn into action server and the rest")
     args = parser.parse_args(argv)
     if not DEFAULT_MODEL.exists():
         print(f"No trained model at {DEFAULT_MODEL}: run `make train` first.", file=sys.stderr)
@@ -164,15 +199,21 @@ def main(argv=None) -> int:
         rasa = stack.enter_context((sampling.sampled(rasa, profiles["Rasa server"]) if args.profile else rasa).start())
         results, per_turn, growths, profile_text = {}, {}, {}, ""
         cpu: Dict[str, Dict[str, float]] = {}
+        splits: Dict[str, Dict[str, List[float]]] = {}
         for label, package in (("coach actions", "actions"), ("no-op actions", "bench.noop_actions")):
             real = package == "actions"
             profiled = args.profile and real
+            timing_log = settings.var_dir / f"timing-{package}.log"
+            if args.timing:
+                os.environ[TIMING_LOG_ENV] = str(timing_log)
             actions = actions_service(settings=settings, package=package)
+            os.environ.pop(TIMING_LOG_ENV, None)
             with (sampling.sampled(actions, profiles["Action server"]) if profiled else actions).start() as actions:
                 actions.wait_until_up()
                 rasa.wait_until_up()
                 play(settings, args.warmup, real_actions=real)
                 before = sampling.snapshots(profiles) if args.profile else {}
+                timing_log.unlink(missing_ok=True)
                 cpu_before = {name: cpu_seconds(service.process.pid) for name, service in (("Rasa", rasa), ("actions", actions))}
                 played = play(settings, args.conversations, real_actions=real)
                 timed = sum(len(values) for values in played["by_turn"].values())
@@ -192,6 +233,8 @@ def main(argv=None) -> int:
                         sampling.difference(after, before.get("Rasa server")), "Rasa server with no-op actions", 20
                     )
                 results[label] = summary(played["by_turn"])
+                if args.timing:
+                    splits[label] = split_turns(timing_log, played["in_order"])
                 per_turn[label] = played["by_turn"]
                 growths[label] = growth(played["by_reply"])
                 if real:
@@ -242,6 +285,7 @@ def main(argv=None) -> int:
         *(f"| {name} | {size:,} |" for name, size in sizes.most_common()),
         f"| **all events** | **{sum(sizes.values()):,}** |",
         "",
+        *timing_table(splits),
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines), encoding="utf-8")

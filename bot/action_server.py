@@ -8,9 +8,11 @@ launcher writes it into the run's endpoints file; no CORS.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
+import time
 from typing import List, Optional
 
 from bot import service_secret
@@ -18,6 +20,12 @@ from bot import service_secret
 log = logging.getLogger(__name__)
 
 OPEN_PATHS = frozenset({"/health"})
+# Opt-in, for measuring where a turn's time goes (bench.latency --timing): a file that gets one
+# line per request, "<path> <action or -> <end, epoch seconds> <handler ms>". Off unless set; costs nothing then.
+TIMING_LOG_ENV = "COACH_ACTIONS_TIMING_LOG"
+# Longer than the channel keeps its idle connection (bot.rasa_channel.PREPARE_KEEP_ALIVE), so
+# the channel, not the server, closes it: never a request sent into a connection being closed.
+PREPARE_KEEP_ALIVE_SECONDS = 75
 
 
 def create_app(package: str, secret: str):
@@ -25,6 +33,10 @@ def create_app(package: str, secret: str):
     from sanic import response
 
     app = create_sdk_app(package, cors_origins=None)
+    # Our Rasa channel keeps one connection open for /prepare (bot.rasa_channel.ReplyPreparer):
+    # a trainee replies every ten seconds or more, and Sanic's 5 s default closed it in between,
+    # so the next prepare had to connect first and went out too late to overlap Rasa's NLU.
+    app.config.KEEP_ALIVE_TIMEOUT = PREPARE_KEEP_ALIVE_SECONDS
 
     @app.middleware("request")
     async def require_secret(request):
@@ -35,7 +47,52 @@ def create_app(package: str, secret: str):
             return response.json({"error": f"Missing or wrong {service_secret.HEADER} header."}, status=401)
         return None
 
+    _add_prepare(app, package)
+    timing_log = os.environ.get(TIMING_LOG_ENV)
+    if timing_log:
+        _add_timing(app, timing_log)
     return app
+
+
+def _add_prepare(app, package: str) -> None:
+    """`POST /prepare {"sender", "message_id", "text"}`: start a reply before Rasa calls for it.
+
+    Our Rasa channel sends it as a message arrives (bot.prepared_replies says why and when the
+    answer is used). A package without a `prepare` module (the benchmark's no-op actions) has
+    nothing to prepare. Answers 204 whatever happened: the caller does not wait for it.
+    """
+    from sanic import response
+
+    try:
+        hook = importlib.import_module(f"{package}.prepare").prepare
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{package}.prepare":
+            raise
+        hook = None
+
+    @app.post("/prepare")
+    async def prepare(request):
+        body = request.json if hook is not None else None
+        if isinstance(body, dict):
+            sender, message_id, text = body.get("sender"), body.get("message_id"), body.get("text")
+            if all(isinstance(value, str) and value for value in (sender, message_id, text)):
+                hook(sender, message_id, text)
+        return response.empty(status=204)
+
+
+def _add_timing(app, path: str) -> None:
+    @app.middleware("request")
+    async def started(request):
+        request.ctx.started = time.perf_counter()
+
+    @app.middleware("response")
+    async def finished(request, answer):
+        began = getattr(request.ctx, "started", None)
+        if began is None:
+            return
+        action = (request.json or {}).get("next_action", "-") if request.path == "/webhook" else "-"
+        with open(path, "a", encoding="utf-8") as log_file:
+            log_file.write(f"{request.path} {action} {time.time():.6f} {(time.perf_counter() - began) * 1000:.3f}\n")
 
 
 def keep_thinc_ops_for_every_request() -> bool:

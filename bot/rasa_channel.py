@@ -13,6 +13,9 @@ URL, `POST /webhooks/rest/webhook` with `{"sender", "message"}`. Before anything
   intent, a confidence (`@0.9`) or an entity that is not a string;
 - a reply longer than COACH_MAX_MESSAGE_CHARS, or an empty one, is refused.
 
+A reply that passed is then sent to the action server's `/prepare` (ReplyPreparer), so the
+action server works on it while Rasa runs NLU; see bot.prepared_replies.
+
 Refusals of a well-formed request answer 200 with the protocol's error payload, as the actions
 do (`[{"custom": {"type": "error", "code", "message"}}]`); refusals of the request itself use
 the same payload with a 4xx status.
@@ -22,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -134,6 +139,84 @@ async def readiness_problem(agent: Any) -> Optional[str]:
     return None
 
 
+# "0" keeps the channel from asking the action server to prepare replies (bot.prepared_replies).
+PREPARE_ENV = "COACH_PREPARE_REPLIES"
+# A prepare answered later than this is of no use: the action call came long before.
+PREPARE_TIMEOUT = 5.0
+# More prepares waiting than this means the action server is behind: sending more only adds work.
+PREPARE_IN_FLIGHT = 64
+# How long the idle connection to the action server stays open (see bot.action_server): a
+# prepare that must connect first goes out after Rasa's NLU, too late to gain anything.
+PREPARE_KEEP_ALIVE = 60.0
+# The longest a message waits for its prepare request to be written (about 0.3 ms on an open
+# connection, a little more when connecting); then it goes on to Rasa anyway.
+PREPARE_SEND_WAIT = 0.003
+
+
+class ReplyPreparer:
+    """Asks the action server to start on a trainee's reply while Rasa reads it, without waiting for its answer.
+
+    Whatever happens to the request (refused, slow, lost) changes nothing but speed: the action
+    uses a prepared answer only when it matches (bot.prepared_replies).
+    """
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.session: Any = None
+        self.in_flight: set = set()
+
+    async def start(self, agent: Any, sender: str, message_id: str, text: str) -> None:
+        endpoint = getattr(agent, "action_endpoint", None)
+        if endpoint is None or not endpoint.url or len(self.in_flight) >= PREPARE_IN_FLIGHT:
+            return
+        if self.session is None or self.session.closed:
+            self.session = self._new_session()
+        url = endpoint.url.rsplit("/", 1)[0] + "/prepare"
+        written = asyncio.get_running_loop().create_future()
+        task = asyncio.ensure_future(self._post(url, {"sender": sender, "message_id": message_id, "text": text}, written))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+        task.add_done_callback(lambda _: written.done() or written.set_result(None))
+        # Wait until the request is out: Rasa's NLU and policies, which come next, keep the
+        # event loop until Rasa itself calls the action server, and a request still in
+        # aiohttp's hands then arrives with that call, too late to gain anything. aiohttp says
+        # when the headers are written; its task writing the body runs in the loop's next round.
+        try:
+            await asyncio.wait_for(asyncio.shield(written), PREPARE_SEND_WAIT)
+        except asyncio.TimeoutError:
+            return
+        await asyncio.sleep(0)
+
+    def _new_session(self) -> Any:
+        import aiohttp
+
+        trace = aiohttp.TraceConfig()
+        trace.on_request_headers_sent.append(self._headers_sent)
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(keepalive_timeout=PREPARE_KEEP_ALIVE),
+            timeout=aiohttp.ClientTimeout(total=PREPARE_TIMEOUT),
+            trace_configs=[trace],
+        )
+
+    @staticmethod
+    async def _headers_sent(session: Any, context: Any, params: Any) -> None:
+        written = context.trace_request_ctx
+        if written is not None and not written.done():
+            written.set_result(None)
+
+    async def _post(self, url: str, body: Dict[str, str], written: Any) -> None:
+        try:
+            headers = {service_secret.HEADER: self.secret}
+            async with self.session.post(url, json=body, headers=headers, trace_request_ctx=written) as answer:
+                await answer.read()
+        except Exception as exc:  # noqa: BLE001 - only speed is lost
+            log.debug("Preparing a reply on %s failed: %r", url, exc)
+
+    async def close(self) -> None:
+        if self.session is not None and not self.session.closed:
+            await self.session.close()
+
+
 class CoachRestInput(RestInput):
     """Rasa's REST channel behind the shared secret and the protocol checks above."""
 
@@ -142,6 +225,7 @@ class CoachRestInput(RestInput):
 
         self.secret = secret or service_secret.load_service_secret()
         self.max_chars = max_chars or load_settings().max_message_chars
+        self.preparer = ReplyPreparer(self.secret) if os.environ.get(PREPARE_ENV, "1") != "0" else None
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "CoachRestInput":
@@ -153,6 +237,11 @@ class CoachRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         webhook = Blueprint("coach_webhook", __name__)
+
+        @webhook.listener("before_server_stop")
+        async def close_preparer(app: Any, loop: Any) -> None:
+            if self.preparer is not None:
+                await self.preparer.close()
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -176,8 +265,11 @@ class CoachRestInput(RestInput):
             except Refused as refusal:
                 return refusal.answer()
             collector = CollectingOutputChannel()
+            message = UserMessage(text, collector, sender, input_channel=self.name(), message_id=uuid.uuid4().hex)
+            if self.preparer is not None and not text.startswith("/"):
+                await self.preparer.start(getattr(request.app.ctx, "agent", None), sender, message.message_id, text)
             try:
-                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
+                await on_new_message(message)
             except Exception:
                 log.exception("Handling a message of %s failed", sender)
                 return Refused("server_error", "The assistant failed on this message. Try again.", 500).answer()

@@ -123,6 +123,11 @@ def test_finding_1_the_action_server_refuses_callers_without_the_secret(assistan
     assert requests.post(f"{actions}/webhook", json=call, timeout=10).status_code == 401
     assert requests.post(f"{actions}/webhook", json=call, headers={HEADER: "guessed"}, timeout=10).status_code == 401
     assert requests.get(f"{actions}/actions", timeout=10).status_code == 401
+    prepare = {"sender": "forged", "message_id": "m1", "text": "Hello"}
+    assert requests.post(f"{actions}/prepare", json=prepare, timeout=10).status_code == 401
+    assert requests.post(f"{actions}/prepare", json=prepare, headers={HEADER: "guessed"}, timeout=10).status_code == 401
+    secret = {HEADER: load_service_secret(assistant["settings"].var_dir)}
+    assert requests.post(f"{actions}/prepare", json=prepare, headers=secret, timeout=10).status_code == 204
     assert requests.get(f"{actions}/health", timeout=10).status_code == 200
 
 
