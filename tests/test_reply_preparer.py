@@ -9,24 +9,7 @@ from types import SimpleNamespace
 from bot.launcher import free_port
 from bot.rasa_channel import PREPARE_SEND_WAIT, ReplyPreparer
 from bot.service_secret import HEADER
-
-
-def run_coroutine(coroutine):
-    """asyncio.run in a thread of its own: a browser test's Playwright loop may run in this one."""
-    outcome = {}
-
-    def target():
-        try:
-            outcome["value"] = asyncio.run(coroutine)
-        except BaseException as exc:  # handed back to the test's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+from tests.asyncio_thread import run_coroutine
 
 
 def _agent(port):

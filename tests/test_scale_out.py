@@ -24,34 +24,13 @@ from bot.supervisor import MAX_DELAY, Supervisor
 from bot.web.rasa_servers import RasaServers, probe_ready
 from bot.web.relay import RASA_DOWN, server_order
 from test_web import FakeRasa, closed_port_url, make_app, signed_in_client, start, web_db  # noqa: F401 (fixture)
+from tests.asyncio_thread import run_coroutine
 
 STORES = {
     "COACH_TRACKER_DB_URL": "postgresql://coach@10.0.0.5:5432/coach",
     "COACH_LOCK_STORE_URL": "redis://10.0.0.5:6379/0",
     "COACH_DATABASE_URL": "postgresql+psycopg2://coach@10.0.0.5:5432/coach",
 }
-
-
-def run_coroutine(coroutine):
-    """asyncio.run in a thread of its own: Playwright's sync API keeps an event loop running in this
-    one once a browser test ran in the same session, and asyncio.run refuses to nest."""
-    import asyncio
-
-    outcome = {}
-
-    def target():
-        try:
-            outcome["value"] = asyncio.run(coroutine)
-        except BaseException as exc:  # handed back to the test's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
 
 
 # ---- the launcher's plan, and its refusal without shared stores ----
