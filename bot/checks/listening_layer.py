@@ -6,8 +6,9 @@ a linear model over what the parse says about it rather than its phrasing: which
 found there and how many details it had, how many distinct details the sentence shares with the
 customer's message or the scenario's facts and in which role (subject or object of a past or
 negated verb, inside an apology, in the agent's plan or offer), whether it names a failure, who
-the subject is, tense and modality, what kind of question it is; and a few words with the shared
-details replaced by a placeholder ('so D D', 'your D'), so no scenario's nouns are learned.
+the subject is, tense and modality, what kind of question it is; and its words, with the shared
+details as a placeholder and other content words as their part of speech ('so D D', 'your D',
+'NOUN VERB'), so no scenario's topic is learned and a scenario trainers write reads the same.
 Trained by `python -m bot.checks.train_listening` and stored as plain weights in
 bot/resources/learned/active_listening.json; scoring is a dictionary sum over the parse the
 checks already have. A missing, unreadable or outdated model file leaves the rules to judge
