@@ -21,6 +21,7 @@ import requests
 import yaml
 
 from bot import instances, process_guard, quiet, service_secret
+from bot.free_ports import free_port, free_port_run  # noqa: F401 (callers import them from here)
 from bot.private_files import PRIVATE_FILE_MODE, PRIVATE_UMASK, make_private, private_dir, report_loose
 from bot.supervisor import Supervisor
 from bot.settings import PROJECT_ROOT, Settings, load_settings
@@ -42,25 +43,6 @@ def quiet_env(**extra: str) -> Dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def free_port_run(count: int, host: str = "127.0.0.1") -> int:
-    """A first port with `count` free consecutive ports from it (several instances need a run)."""
-    while True:
-        base = free_port(host)
-        if base + count < 65000 and all(_port_free(base + i, host) for i in range(count)):
-            return base
-
-
-def _port_free(port: int, host: str) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex((host, port)) != 0
 
 
 @dataclass
