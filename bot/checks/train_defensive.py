@@ -30,7 +30,7 @@ import tempfile
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -117,54 +117,58 @@ def load_replies(paths: Sequence[Path] = (DEV_SET, EXTRA_TRAINING)) -> List[Repl
     return replies
 
 
-def _fit(rows: List[List[str]], y: Sequence[int]) -> Tuple[DictVectorizer, LogisticRegression]:
+def fit_weights(rows: List[List[str]], y: Sequence[int], *, c: float = C, min_count: int = MIN_COUNT) -> Dict[str, float]:
+    """A balanced logistic regression over the rows' feature counts, as plain pruned weights."""
     counts = Counter(f for feats in rows for f in set(feats))
-    keep = [Counter(f for f in feats if counts[f] >= MIN_COUNT and f != "bias") for feats in rows]
+    keep = [Counter(f for f in feats if counts[f] >= min_count and f != "bias") for feats in rows]
     vec = DictVectorizer()
     X = vec.fit_transform(keep)
-    model = LogisticRegression(C=C, solver="liblinear", class_weight="balanced", max_iter=2000)
+    model = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=2000)
     model.fit(X, y)
-    return vec, model
-
-
-def _weights(vec: DictVectorizer, model: LogisticRegression) -> Dict[str, float]:
-    coef = model.coef_[0]
-    weights = {name: round(float(w), 4) for name, w in zip(vec.feature_names_, coef) if abs(w) >= PRUNE_BELOW}
+    weights = {name: round(float(w), 4) for name, w in zip(vec.feature_names_, model.coef_[0]) if abs(w) >= PRUNE_BELOW}
     weights["bias"] = round(float(model.intercept_[0]), 4)
     return weights
 
 
-def _score(weights: Dict[str, float], feats: Sequence[str]) -> float:
+def score(weights: Dict[str, float], feats: Sequence[str]) -> float:
     return sum(weights.get(f, 0.0) for f in feats)  # as StanceModel.score: features counted
 
 
-def train_stance(replies: List[Reply]) -> Dict[str, float]:
-    """Two passes: sure sentences first, then each remaining defensive reply's best sentence."""
-    rows, y, unsure = [], [], []
+def train_two_pass(replies: Sequence[Any], sure: Callable[[Any], Sequence[int]],
+                   fit: Callable[[List[List[str]], List[int]], Dict[str, float]]) -> Dict[str, float]:
+    """A sentence model from reply labels, in two passes: every sentence of a negative reply and
+    the sentences known to carry a positive reply's label (`sure`, or its only sentence) first,
+    then each remaining positive reply's best sentence under that first model."""
+    rows: List[List[str]] = []
+    y: List[int] = []
+    unsure = []
     for r in replies:
         if not r.feats:
             continue
         if r.label == 0:
             rows += r.feats
             y += [0] * len(r.feats)
-        elif r.lexicon_sents:
-            rows += [r.feats[i] for i in r.lexicon_sents]
-            y += [1] * len(r.lexicon_sents)
-        elif len(r.feats) == 1:
-            rows.append(r.feats[0])
-            y.append(1)
+            continue
+        known = list(sure(r)) or ([0] if len(r.feats) == 1 else [])
+        if known:
+            rows += [r.feats[i] for i in known]
+            y += [1] * len(known)
         else:
-            unsure.append(r)
-    weights = _weights(*_fit(rows, y))
-    for r in unsure:
-        best = max(r.feats, key=lambda f: _score(weights, f))
-        rows.append(best)
+            unsure.append(r.feats)
+    weights = fit(rows, y)
+    for feats in unsure:
+        rows.append(max(feats, key=lambda f: score(weights, f)))
         y.append(1)
-    return _weights(*_fit(rows, y))
+    return fit(rows, y)
+
+
+def train_stance(replies: List[Reply]) -> Dict[str, float]:
+    """Sure sentences are those the lexicon flags."""
+    return train_two_pass(replies, lambda r: r.lexicon_sents, fit_weights)
 
 
 def reply_score(weights: Dict[str, float], reply: Reply) -> float:
-    return max((_score(weights, f) for f in reply.feats), default=-99.0)
+    return max((score(weights, f) for f in reply.feats), default=-99.0)
 
 
 def held_out_by_round(replies: List[Reply]) -> List[Tuple[str, bool, float, int]]:

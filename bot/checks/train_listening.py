@@ -25,16 +25,12 @@ import json
 import math
 import sys
 from pathlib import Path
-from collections import Counter
 from typing import Dict, List, Optional, Sequence, Tuple
-
-from sklearn.feature_extraction import DictVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from bot.checks import active_listening, listening_layer, make_context
 from bot.checks._text import clean
 from bot.checks.listening_layer import MODEL_PATH, best_sentence, eligible, feature_hash, reply_features
-from bot.checks.train_defensive import DEV_SET, PRUNE_BELOW, THRESHOLDS, prf, round_of
+from bot.checks.train_defensive import DEV_SET, THRESHOLDS, fit_weights, prf, round_of, score, train_two_pass
 from bot.nlp import get_nlp
 from bot.settings import PROJECT_ROOT
 
@@ -95,48 +91,15 @@ def load_replies(path=DEV_SET) -> List[Reply]:
     return out
 
 
-def _fit(rows: List[List[str]], y: Sequence[int], c: float) -> Dict[str, float]:
-    counts = Counter(f for feats in rows for f in set(feats))
-    keep = [Counter(f for f in feats if counts[f] >= MIN_COUNT and f != "bias") for feats in rows]
-    vec = DictVectorizer()
-    X = vec.fit_transform(keep)
-    model = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=2000)
-    model.fit(X, y)
-    weights = {n: round(float(w), 4) for n, w in zip(vec.feature_names_, model.coef_[0]) if abs(w) >= PRUNE_BELOW}
-    weights["bias"] = round(float(model.intercept_[0]), 4)
-    return weights
-
-
-def _score(weights: Dict[str, float], feats: Sequence[str]) -> float:
-    return sum(weights.get(f, 0.0) for f in feats)
-
-
 def train(replies: Sequence[Reply], c: float = C) -> Dict[str, float]:
-    rows, y, unsure = [], [], []
-    for r in replies:
-        if not r.feats:
-            continue
-        if r.label == 0:
-            rows += r.feats
-            y += [0] * len(r.feats)
-        elif r.rule_sent is not None:
-            rows.append(r.feats[r.rule_sent])
-            y.append(1)
-        elif len(r.feats) == 1:
-            rows.append(r.feats[0])
-            y.append(1)
-        else:
-            unsure.append(r.feats)
-    weights = _fit(rows, y, c)
-    for feats in unsure:
-        rows.append(max(feats, key=lambda f: _score(weights, f)))
-        y.append(1)
-    return _fit(rows, y, c)
+    """Sure sentences are the one the rules found a restatement in."""
+    return train_two_pass(replies, lambda r: [] if r.rule_sent is None else [r.rule_sent],
+                          lambda rows, y: fit_weights(rows, y, c=c, min_count=MIN_COUNT))
 
 
 def reply_score(weights: Dict[str, float], reply: Reply) -> float:
     """As listening_layer.judge scores a reply before the rules' vote."""
-    return best_sentence([(_score(weights, f), None, eligible(f)) for f in reply.feats])[0]
+    return best_sentence([(score(weights, f), None, eligible(f)) for f in reply.feats])[0]
 
 
 def rule_votes(replies: Sequence[Reply], rounds: Sequence[str], weight: float = 1.0) -> Dict[str, object]:
