@@ -1,4 +1,4 @@
-"""`python -m bot.rasa_main <rasa arguments>`: Rasa's own command line, with four fixes installed first.
+"""`python -m bot.rasa_main <rasa arguments>`: Rasa's own command line, with five fixes installed first.
 
 Rasa 3.6 checks every action server response with `jsonschema.validate(result, schema)`, which
 also checks Rasa's own, never-changing response schema against the JSON Schema meta-schema on
@@ -15,6 +15,8 @@ new connection per use, and the write-ahead log with a disk sync at checkpoints 
 every commit (see install_sqlite_tracker_store_tuning). The third remembers which class each
 event type name is (install_event_type_cache), a lookup Rasa repeats for every stored event. The
 fourth skips deep copies of values for debug lines that are dropped (install_debug_line_copies_skipped).
+The fifth keeps each conversation's dialogue states between predictions, so that a turn does not
+work them out again from the first event (bot.rasa_prior_states).
 
 Nothing inside site-packages is edited. The fixes are installed only on the Rasa versions they were
 written for and only when what they replace is there; otherwise Rasa runs as it is and a
@@ -289,6 +291,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         _say("event classes are looked up once per event type")
     if install_debug_line_copies_skipped():
         _say("values for dropped debug lines are not deep-copied")
+    from bot.rasa_prior_states import install_prior_states_cache
+
+    if install_prior_states_cache(PATCHED_FOR) is not None:
+        _say("dialogue states carry on from where the conversation's last prediction left them")
     from bot.action_failover import install_action_failover
 
     if install_action_failover():
