@@ -1,18 +1,21 @@
-"""Turn latency through the REST protocol, against the same Rasa server with no-op actions.
+"""Turn latency through the REST protocol, against the same stack with no-op actions.
 
-Plays a scripted 12-turn conversation several times with the real action server, then with an
-action server whose actions answer at once, both behind one Rasa server in one run, and reports
-p50/p95 per turn, their ratio, the latency of each turn number (does turn 11 cost what turn 2
-costs?), the CPU time Rasa and the action server used per timed turn (from /proc; the start
-and end messages included), and the size of one conversation's events in Rasa's tracker
-store. Every timed turn is checked to be a real turn: the customer answers, with feedback for
-that turn and no error.
+Plays a scripted 12-turn conversation on two identical stacks at once, each a Rasa server
+(started the same way, same model) with its action server: the real one, and one whose actions
+answer at once. The two conversations go turn by turn in step, the stack that goes first
+alternating, so a machine that slows down for a while (these are shared) slows both alike:
+run one after the other, the coach/no-op ratio of one run once came out 1.75x and of the next
+1.32x. Reports p50/p95 per turn, their ratio, the latency of each turn number (does turn 11
+cost what turn 2 costs?), the CPU time each Rasa and action server used per timed turn (from
+/proc; the start and end messages included), and the size of one conversation's events in
+Rasa's tracker store. Every timed turn is checked to be a real turn: the customer answers,
+with feedback for that turn and no error.
 Machines here are shared and noisy: compare ratios from one run, not absolute times across runs.
 
     python -m bench.latency [--conversations 20] [--profile] [--timing]
 
-With --profile, Rasa and the coach action server run under bench.sampling, and the profile of
-their main threads during the timed coach conversations goes to bench/results/latency-profile.md.
+With --profile, both Rasa servers and the coach action server run under bench.sampling, and the
+profile of their main threads during the timed conversations goes to bench/results/latency-profile.md.
 With --timing, each action server logs how long it spent handling each request
 (bot.action_server's COACH_ACTIONS_TIMING_LOG), and a table splits each timed turn into the
 action server's handling of `action_customer_reply` and the rest (Rasa and the HTTP between).
@@ -92,30 +95,60 @@ def check_turn(answer: List[Dict[str, Any]], number: int, *, real_actions: bool)
     return bool(RasaRestClient.payloads(answer, "scorecard"))
 
 
-def play(settings, conversations: int, *, real_actions: bool) -> Dict[str, Any]:
-    """Milliseconds per trainee turn, by turn number (start and end messages are not timed)."""
-    by_turn: Dict[int, List[float]] = {number: [] for number in range(1, len(SCRIPT) + 1)}
-    # Milliseconds of the two swapped replies, by (reply, turn number).
-    by_reply: Dict[tuple, List[float]] = {}
-    senders, in_order = [], []
+@dataclasses.dataclass
+class Stack:
+    """A Rasa server with its own action server (and tracker store), one of the two compared."""
+
+    label: str
+    package: str
+    settings: Any
+    tracker_db: Path
+    timing_log: Path
+    rasa: Any = None
+    actions: Any = None
+
+    @property
+    def real(self) -> bool:
+        return self.package == "actions"
+
+
+def play(stacks: List[Stack], conversations: int) -> Dict[str, Dict[str, Any]]:
+    """Milliseconds per trainee turn on each stack, by turn number (start and end messages are not timed).
+
+    Each conversation is played on every stack, turn by turn in step; which stack goes first
+    alternates with each turn, so neither is always timed right after the other's work.
+    """
+    played = {
+        stack.label: {"by_turn": {number: [] for number in range(1, len(SCRIPT) + 1)}, "by_reply": {},
+                      "senders": [], "in_order": []}
+        for stack in stacks
+    }
     for index in range(conversations):
-        client = RasaRestClient(settings.rasa_url, sender=f"bench-{uuid.uuid4().hex[:10]}", var_dir=settings.var_dir)
-        senders.append(client.sender)
-        if not client.texts(client.send(start_command(SCENARIO, PERSONA, "coach"))):
-            raise RuntimeError("the start message got no answer from the customer")
-        for number, line in enumerate(SWAPPED if index % 2 else SCRIPT, start=1):
-            began = time.perf_counter()
-            answer = client.send(line)
-            elapsed = (time.perf_counter() - began) * 1000
-            by_turn[number].append(elapsed)
-            in_order.append(elapsed)
-            if number in (EARLY, LATE):
-                by_reply.setdefault((line, number), []).append(elapsed)
-            ended = check_turn(answer, number, real_actions=real_actions)
-            if ended and number < len(SCRIPT):
-                raise NotARealTurn(f"the customer ended the conversation at turn {number}; the script needs {len(SCRIPT)}")
-        client.send(END_COMMAND)
-    return {"by_turn": by_turn, "by_reply": by_reply, "senders": senders, "in_order": in_order}
+        script = SWAPPED if index % 2 else SCRIPT
+        clients = {}
+        for stack in stacks:
+            client = RasaRestClient(stack.settings.rasa_url, sender=f"bench-{uuid.uuid4().hex[:10]}",
+                                    var_dir=stack.settings.var_dir)
+            if not client.texts(client.send(start_command(SCENARIO, PERSONA, "coach"))):
+                raise RuntimeError(f"the start message got no answer from the customer ({stack.label})")
+            clients[stack.label] = client
+            played[stack.label]["senders"].append(client.sender)
+        for number, line in enumerate(script, start=1):
+            for stack in stacks if (index + number) % 2 else stacks[::-1]:
+                client, results = clients[stack.label], played[stack.label]
+                began = time.perf_counter()
+                answer = client.send(line)
+                elapsed = (time.perf_counter() - began) * 1000
+                results["by_turn"][number].append(elapsed)
+                results["in_order"].append(elapsed)
+                if number in (EARLY, LATE):
+                    results["by_reply"].setdefault((line, number), []).append(elapsed)
+                ended = check_turn(answer, number, real_actions=stack.real)
+                if ended and number < len(SCRIPT):
+                    raise NotARealTurn(f"the customer ended the conversation at turn {number}; the script needs {len(SCRIPT)}")
+        for client in clients.values():
+            client.send(END_COMMAND)
+    return played
 
 
 def split_turns(timing_log: Path, in_order: List[float]) -> Dict[str, List[float]]:
@@ -186,60 +219,63 @@ def main(argv=None) -> int:
     if not DEFAULT_MODEL.exists():
         print(f"No trained model at {DEFAULT_MODEL}: run `make train` first.", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as var_dir, ExitStack() as stack:
-        settings = dataclasses.replace(
-            load_settings(), host="127.0.0.1", rasa_port=free_port(), actions_port=free_port(), var_dir=Path(var_dir)
-        )
-        prepare_database(settings)
-        tracker_db = settings.var_dir / "bench_tracker.db"
-        endpoints = write_endpoints(settings=settings, actions_url=settings.actions_url, tracker_db=tracker_db)
-        profiles = {"Rasa server": settings.var_dir / "rasa-profile.json",
-                    "Action server": settings.var_dir / "actions-profile.json"}
-        rasa = rasa_service(settings=settings, model=DEFAULT_MODEL, endpoints=endpoints)
-        rasa = stack.enter_context((sampling.sampled(rasa, profiles["Rasa server"]) if args.profile else rasa).start())
-        results, per_turn, growths, profile_text = {}, {}, {}, ""
-        cpu: Dict[str, Dict[str, float]] = {}
-        splits: Dict[str, Dict[str, List[float]]] = {}
+    with tempfile.TemporaryDirectory() as var_dir, ExitStack() as exits:
+        base = dataclasses.replace(load_settings(), host="127.0.0.1", var_dir=Path(var_dir))
+        prepare_database(base)
+        stacks = []
         for label, package in (("coach actions", "actions"), ("no-op actions", "bench.noop_actions")):
-            real = package == "actions"
-            profiled = args.profile and real
-            timing_log = settings.var_dir / f"timing-{package}.log"
+            settings = dataclasses.replace(base, rasa_port=free_port(), actions_port=free_port())
+            stacks.append(Stack(label, package, settings, base.var_dir / f"tracker-{package}.db",
+                                base.var_dir / f"timing-{package}.log"))
+        profiles = {}
+        for stack in stacks:
+            endpoints = write_endpoints(settings=stack.settings, actions_url=stack.settings.actions_url,
+                                        tracker_db=stack.tracker_db)
+            rasa = rasa_service(settings=stack.settings, model=DEFAULT_MODEL, endpoints=endpoints,
+                                name=f"Rasa server ({stack.label})")
             if args.timing:
-                os.environ[TIMING_LOG_ENV] = str(timing_log)
-            actions = actions_service(settings=settings, package=package)
+                os.environ[TIMING_LOG_ENV] = str(stack.timing_log)
+            actions = actions_service(settings=stack.settings, package=stack.package)
             os.environ.pop(TIMING_LOG_ENV, None)
-            with (sampling.sampled(actions, profiles["Action server"]) if profiled else actions).start() as actions:
-                actions.wait_until_up()
-                rasa.wait_until_up()
-                play(settings, args.warmup, real_actions=real)
-                before = sampling.snapshots(profiles) if args.profile else {}
-                timing_log.unlink(missing_ok=True)
-                cpu_before = {name: cpu_seconds(service.process.pid) for name, service in (("Rasa", rasa), ("actions", actions))}
-                played = play(settings, args.conversations, real_actions=real)
-                timed = sum(len(values) for values in played["by_turn"].values())
-                cpu[label] = {
-                    name: (cpu_seconds(service.process.pid) - cpu_before[name]) * 1000 / timed
-                    for name, service in (("Rasa", rasa), ("actions", actions))
-                }
-                if profiled:
-                    profile_text = "\n\n".join(
-                        sampling.report(sampling.difference(after, before.get(name)), name, 20)
-                        for name, after in sampling.snapshots(profiles).items()
-                    )
-                elif args.profile:
-                    # What the coach adds to Rasa's own work shows against its profile with no-op actions.
-                    after = sampling.snapshots({"Rasa server": profiles["Rasa server"]})["Rasa server"]
-                    profile_text += "\n\n" + sampling.report(
-                        sampling.difference(after, before.get("Rasa server")), "Rasa server with no-op actions", 20
-                    )
-                results[label] = summary(played["by_turn"])
-                if args.timing:
-                    splits[label] = split_turns(timing_log, played["in_order"])
-                per_turn[label] = played["by_turn"]
-                growths[label] = growth(played["by_reply"])
-                if real:
-                    sizes = tracker_bytes(tracker_db, played["senders"][-1])
-                print(f"{label}: {results[label]}, CPU ms per turn {cpu[label]}", flush=True)
+            if args.profile:
+                rasa_name = "Rasa server" if stack.real else "Rasa server with no-op actions"
+                profiles[rasa_name] = base.var_dir / f"rasa-{stack.package}.json"
+                rasa = sampling.sampled(rasa, profiles[rasa_name])
+                if stack.real:
+                    profiles["Action server"] = base.var_dir / "actions-profile.json"
+                    actions = sampling.sampled(actions, profiles["Action server"])
+            stack.rasa = exits.enter_context(rasa.start())
+            stack.actions = exits.enter_context(actions.start())
+        for stack in stacks:
+            stack.actions.wait_until_up()
+            stack.rasa.wait_until_up()
+        play(stacks, args.warmup)
+        before = sampling.snapshots(profiles) if args.profile else {}
+        for stack in stacks:
+            stack.timing_log.unlink(missing_ok=True)
+        services = {(stack.label, part): service for stack in stacks
+                    for part, service in (("Rasa", stack.rasa), ("actions", stack.actions))}
+        cpu_before = {key: cpu_seconds(service.process.pid) for key, service in services.items()}
+        played = play(stacks, args.conversations)
+        cpu: Dict[str, Dict[str, float]] = {}
+        for (label, part), service in services.items():
+            timed = sum(len(values) for values in played[label]["by_turn"].values())
+            cpu.setdefault(label, {})[part] = (cpu_seconds(service.process.pid) - cpu_before[(label, part)]) * 1000 / timed
+        profile_text = ""
+        if args.profile:
+            profile_text = "\n\n".join(
+                sampling.report(sampling.difference(after, before.get(name)), name, 20)
+                for name, after in sampling.snapshots(profiles).items()
+            )
+        results = {label: summary(values["by_turn"]) for label, values in played.items()}
+        per_turn = {label: values["by_turn"] for label, values in played.items()}
+        growths = {label: growth(values["by_reply"]) for label, values in played.items()}
+        splits = {stack.label: split_turns(stack.timing_log, played[stack.label]["in_order"])
+                  for stack in stacks if args.timing}
+        coach = next(stack for stack in stacks if stack.real)
+        sizes = tracker_bytes(coach.tracker_db, played[coach.label]["senders"][-1])
+        for label in results:
+            print(f"{label}: {results[label]}, CPU ms per turn {cpu[label]}", flush=True)
     real, noop = results["coach actions"], results["no-op actions"]
     ratio_p50, ratio_p95 = real["p50"] / noop["p50"], real["p95"] / noop["p95"]
     coach_turns = per_turn["coach actions"]
@@ -249,9 +285,10 @@ def main(argv=None) -> int:
         "",
         f"Run {stamp}; {args.conversations} conversations of {len(SCRIPT)} trainee replies each (the {PERSONA} "
         f"customer of `{SCENARIO}`, who accepts the plan at the last reply), after {args.warmup} warm-up "
-        "conversations; one Rasa server (started by `python -m bot.rasa_main`), its action server swapped "
-        "between runs. Every timed turn was checked to be answered by the customer (with that turn's "
-        "feedback for the coach actions), never with an error.",
+        "conversations, on two identical Rasa servers (started by `python -m bot.rasa_main`, same model), one "
+        "with the coach's action server and one with no-op actions; each conversation played on both, turn by "
+        "turn in step, the stack going first alternating. Every timed turn was checked to be answered by the "
+        "customer (with that turn's feedback for the coach actions), never with an error.",
         "",
         "| action server | turns | p50 ms | p95 ms | mean ms | Rasa CPU ms per turn | action server CPU ms per turn |",
         "|---|---|---|---|---|---|---|",
@@ -261,7 +298,7 @@ def main(argv=None) -> int:
             for label, r in results.items()
         ),
         "",
-        f"**Ratio coach / no-op: p50 {ratio_p50:.2f}x, p95 {ratio_p95:.2f}x** (same run, same Rasa server).",
+        f"**Ratio coach / no-op: p50 {ratio_p50:.2f}x, p95 {ratio_p95:.2f}x** (same run, turns interleaved).",
         "",
         "## Latency by turn number",
         "",
@@ -294,7 +331,7 @@ def main(argv=None) -> int:
     if profile_text:
         PROFILE_RESULTS.write_text(
             "# Where a turn's time goes (bench.sampling, main threads, timed coach conversations)\n\n"
-            f"Run {stamp}, `python -m bench.latency --profile`, {args.conversations} conversations one after another. "
+            f"Run {stamp}, `python -m bench.latency --profile`, {args.conversations} conversations on each stack, interleaved. "
             "Shares are of the samples where the main thread was working (not waiting in the event loop); "
             "the Rasa server's profile includes its wait for the action server's answer only as idle time.\n\n"
             "```\n" + profile_text + "\n```\n",

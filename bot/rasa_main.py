@@ -1,4 +1,4 @@
-"""`python -m bot.rasa_main <rasa arguments>`: Rasa's own command line, with five fixes installed first.
+"""`python -m bot.rasa_main <rasa arguments>`: Rasa's own command line, with six fixes installed first.
 
 Rasa 3.6 checks every action server response with `jsonschema.validate(result, schema)`, which
 also checks Rasa's own, never-changing response schema against the JSON Schema meta-schema on
@@ -14,9 +14,11 @@ The second fix is for a SQLite tracker store (the default here): a connection po
 new connection per use, and the write-ahead log with a disk sync at checkpoints instead of at
 every commit (see install_sqlite_tracker_store_tuning). The third remembers which class each
 event type name is (install_event_type_cache), a lookup Rasa repeats for every stored event. The
-fourth skips deep copies of values for debug lines that are dropped (install_debug_line_copies_skipped).
+fourth skips deep copies and formatting of values for debug lines that are dropped
+(install_debug_line_copies_skipped).
 The fifth keeps each conversation's dialogue states between predictions, so that a turn does not
-work them out again from the first event (bot.rasa_prior_states).
+work them out again from the first event (bot.rasa_prior_states). The sixth lets an action
+endpoint take only the running turn's events (bot.rasa_action_call).
 
 Nothing inside site-packages is edited. The fixes are installed only on the Rasa versions they were
 written for and only when what they replace is there; otherwise Rasa runs as it is and a
@@ -259,10 +261,25 @@ class _CopyForDebugLines:
         return value if _debug_lines_dropped() else copy.deepcopy(value, memo)
 
 
+def _states_for_debug_lines(original: Callable[[Any], str]) -> Callable[[Any], str]:
+    """RulePolicy's format_tracker_states, for its one debug line: not worked out when that line is dropped.
+
+    It wrote every dialogue state of the conversation into a string three times a turn, work
+    that grew with the conversation, for a line only `--debug` keeps.
+    """
+
+    def format_tracker_states(states: Any) -> str:
+        return "" if _debug_lines_dropped() else original(states)
+
+    format_tracker_states.for_debug_lines = True  # type: ignore[attr-defined]
+    return format_tracker_states
+
+
 def install_debug_line_copies_skipped() -> bool:
-    """Rasa's processor without deep copies for debug lines that are dropped (see _CopyForDebugLines)."""
+    """Rasa's processor and RulePolicy without copies or formatting for debug lines that are dropped."""
     import rasa
     import rasa.core.processor as processor
+    from rasa.core.policies.rule_policy import RulePolicy
     from structlog import _native
 
     version = getattr(rasa, "__version__", "unknown")
@@ -271,6 +288,8 @@ def install_debug_line_copies_skipped() -> bool:
         return False
     if not isinstance(processor.copy, _CopyForDebugLines):
         processor.copy = _CopyForDebugLines()
+    if not getattr(RulePolicy.format_tracker_states, "for_debug_lines", False):
+        RulePolicy.format_tracker_states = staticmethod(_states_for_debug_lines(RulePolicy.format_tracker_states))
     return True
 
 
@@ -290,11 +309,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     if install_event_type_cache():
         _say("event classes are looked up once per event type")
     if install_debug_line_copies_skipped():
-        _say("values for dropped debug lines are not deep-copied")
+        _say("values for dropped debug lines are neither deep-copied nor formatted")
     from bot.rasa_prior_states import install_prior_states_cache
 
     if install_prior_states_cache(PATCHED_FOR) is not None:
         _say("dialogue states carry on from where the conversation's last prediction left them")
+    from bot.rasa_action_call import install_latest_turn_events
+
+    if install_latest_turn_events(PATCHED_FOR):
+        _say("action calls can carry only the running turn's events (tracker_events in endpoints.yml)")
     from bot.action_failover import install_action_failover
 
     if install_action_failover():

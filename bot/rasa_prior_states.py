@@ -194,6 +194,9 @@ class PriorStates:
             self.started_over += 1
         else:
             self.carried_on += 1
+            # The same events as this call's objects: the next call (the same tracker, or the
+            # store's parsed rows next turn) then matches them by identity.
+            progress.events[:] = applied[: len(progress.events)]
         featurized = self._featurized_slots(domain)
         arguments = (ignore_rule_only_turns, omit_unset_slots, rule_only_data)
         for event in applied[len(progress.events):]:

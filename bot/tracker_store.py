@@ -28,16 +28,25 @@ row. The rows read by `retrieve` already say both: how many events are stored an
 holds each state slot's last value. They are kept on the tracker (`_Stored`) and used by
 `save`, which writes the new events in one statement; a tracker this store did not retrieve
 (a new conversation, a full tracker across sessions) is saved with the queries, as before.
+
+Reading the rows back as events (JSON, then Rasa's event classes) was most of `retrieve` and grew
+with the conversation, though only a turn's few new rows had not been read before. Rows are
+kept parsed by row id (`_read_rows`) and parsed again only when their data changed (the blanked
+state slot value above, or rows written by hand); trackers read later share those event objects,
+which Rasa does not change once they are stored (a replay sets on a user message the same
+featurization flag each time).
 """
 from __future__ import annotations
 
 import itertools
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 # What a user message's parse data keeps: UserUttered fills in text, message id and metadata.
@@ -73,6 +82,10 @@ class _Compacted:
     def as_dict(self) -> Dict[str, Any]:
         return self._data
 
+
+# Stored events kept parsed, by row id (bot.tracker_store's `_read_rows`): a few hundred
+# conversations of 12 turns, a few KB each.
+ROWS_KEPT = 20_000
 
 # The attribute of a retrieved tracker that keeps what `retrieve` read (see the module's doc).
 STORED_ATTRIBUTE = "_coach_stored"
@@ -114,19 +127,40 @@ class CompactSQLTrackerStore(SQLTrackerStore):
             self._latest_session_statement = statement
         return session.execute(statement, {"sender_id": sender_id}).all()
 
+    def _read_rows(self, rows: List[Any]) -> Tuple[List[Dict[str, Any]], List[Any]]:
+        """Each row's event data and event, from `_read` when the row's data is as it was then."""
+        read = getattr(self, "_read", None)
+        if read is None:
+            read = self._read = OrderedDict()
+        datas, events = [], []
+        for row in rows:
+            known = read.get(row.id)
+            if known is None or known[0] != row.data:
+                data = json.loads(row.data)
+                event = Event.from_parameters(data) if "event" in data else None
+                known = read[row.id] = (row.data, data, event)
+            else:
+                read.move_to_end(row.id)
+            datas.append(known[1])
+            if known[2] is not None:
+                events.append(known[2])
+        while len(read) > ROWS_KEPT:
+            read.popitem(last=False)
+        return datas, events
+
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         if fetch_events_from_all_sessions:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         with self.session_scope() as session:
             rows = self._latest_session_query(session, sender_id)
-        events = [json.loads(row.data) for row in rows]
-        if not (self.domain and events):
+        datas, events = self._read_rows(rows)
+        if not (self.domain and datas):
             return None
-        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        tracker = DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
         state_slots = self._state_slots()
         last_slot_rows = {
             row.action_name: (row.id, data)
-            for row, data in zip(rows, events)
+            for row, data in zip(rows, datas)
             if row.type_name == "slot" and row.action_name in state_slots
         }
         setattr(tracker, STORED_ATTRIBUTE, _Stored(sender_id, len(rows), last_slot_rows))

@@ -169,16 +169,28 @@ def test_values_for_debug_lines_are_copied_only_when_debug_lines_are_kept(monkey
     import rasa.core.processor as processor
     import structlog
 
+    from rasa.core.policies.policy import Policy
+    from rasa.core.policies.rule_policy import RulePolicy
+
     monkeypatch.setattr(processor, "copy", processor.copy)  # put Rasa's own back afterwards
+    own = vars(RulePolicy).get("format_tracker_states")  # a staticmethod object, or None: Policy's
     saved = structlog.get_config()
     events = [{"event": "slot", "name": "practice", "value": {"turn": 3}}]
+    states = [{"user": {"intent": "apologize"}, "prev_action": {"action_name": "action_listen"}}]
     try:
         assert rasa_main.install_debug_line_copies_skipped()
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(std_logging.INFO))
         assert processor.copy.deepcopy(events) is events
+        assert RulePolicy.format_tracker_states(states) == ""
         # With --debug the lines are written, and Rasa's anonymizer may change what it is given.
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(std_logging.DEBUG))
         copied = processor.copy.deepcopy(events)
         assert copied == events and copied is not events and copied[0] is not events[0]
+        assert RulePolicy.format_tracker_states(states) == Policy.format_tracker_states(states)
+        assert "apologize" in RulePolicy.format_tracker_states(states)
     finally:
         structlog.configure(**saved)
+        if own is None:
+            del RulePolicy.format_tracker_states
+        else:
+            RulePolicy.format_tracker_states = own

@@ -188,3 +188,45 @@ def test_what_retrieve_read_replaces_the_queries_with_the_same_rows_written(tmp_
     values = [json.loads(row[5])["value"] for row in written if row[1] == "slot"]
     assert values == [None, None, None, {"session_id": "s1", "turn": 6}]
     assert _run(fast.retrieve("trainee-1")).get_slot("practice") == {"session_id": "s1", "turn": 6}
+
+
+def test_rows_read_before_are_not_parsed_again_unless_their_data_changed(tmp_path, monkeypatch):
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    import bot.tracker_store as tracker_store
+
+    store, domain = _store(tmp_path)
+    _turns_through_retrieve(store, domain, forget_what_was_read=False)
+    first = _run(store.retrieve("trainee-1"))
+    stored = [json.loads(row[5]) for row in _rows(tmp_path / "tracker.db")]
+    parsed = []
+
+    class CountingJson:
+        dumps = staticmethod(json.dumps)
+
+        @staticmethod
+        def loads(text, **kwargs):
+            parsed.append(text)
+            return json.loads(text, **kwargs)
+
+    monkeypatch.setattr(tracker_store, "json", CountingJson)
+    again = _run(store.retrieve("trainee-1"))
+    assert parsed == []
+    assert again.events == first.events == DialogueStateTracker.from_dict("trainee-1", stored, domain.slots).events
+    assert again.get_slot("practice") == {"session_id": "s1", "turn": 6}
+    # A row written again (here by hand; the store blanks earlier values of the state slot) is read again.
+    with sqlite3.connect(tmp_path / "tracker.db") as connection:
+        connection.execute("UPDATE events SET data = replace(data, '\"turn\": 6', '\"turn\": 7') WHERE type_name = 'slot'")
+    changed = _run(store.retrieve("trainee-1"))
+    assert len(parsed) == 1
+    assert changed.get_slot("practice") == {"session_id": "s1", "turn": 7}
+
+
+def test_the_rows_kept_parsed_are_bounded(tmp_path, monkeypatch):
+    import bot.tracker_store as tracker_store
+
+    monkeypatch.setattr(tracker_store, "ROWS_KEPT", 4)
+    store, domain = _store(tmp_path)
+    _turns_through_retrieve(store, domain, forget_what_was_read=False)
+    assert len(_run(store.retrieve("trainee-1")).events) == 21
+    assert len(store._read) == 4
