@@ -279,3 +279,23 @@ def test_a_turn_stored_again_stays_one_turn_and_other_words_replace_it(started):
     with db.session_scope(recording.engine()) as session:
         practice = session.get(db.PracticeSession, state["session_id"])
         assert practice.mood_curve == state["mood_curve"][:3]
+
+
+def test_turns_are_stored_with_their_checks_and_mood_on_sqlite_and_postgresql(storage_engine, monkeypatch, dispatcher):
+    """bot.recording writes a turn with Core statements on one connection, on either database."""
+    from bot import db, recording
+
+    monkeypatch.setattr(recording, "engine", lambda: storage_engine)
+    state, _ = _run(
+        ActionStartScenario(), dispatcher, intent="start_scenario",
+        entities=_entities(scenario="laptop_at_home_service", persona="angry", mode="coach"),
+    )
+    state, _ = _play(state, SCRIPT[:3])
+    assert state["stored_turns"] == 3 and state["turns"] == []
+    with db.session_scope(storage_engine) as session:
+        transcript = db.get_transcript(session=session, session_id=state["session_id"])
+        turns = sorted(transcript.turns, key=lambda turn: turn.number)
+        assert [(t.number, t.trainee_text) for t in turns] == [(1, SCRIPT[0]), (2, SCRIPT[1]), (3, SCRIPT[2])]
+        assert turns[2].checks["apology"]["found"] and turns[2].checks["apology"]["evidence"]
+        assert [t.mood for t in turns] == state["mood_curve"][1:]
+        assert session.get(db.PracticeSession, state["session_id"]).mood_curve == state["mood_curve"]

@@ -20,7 +20,7 @@ Every data-access function takes keyword-only arguments, starting with the `sess
 this package opens no connection.
 """
 from bot.db.agreement import CheckAgreement, agreement_per_check, cohens_kappa
-from bot.db.engine import DATABASE_URL_ENV, database_url, make_engine, session_scope
+from bot.db.engine import DATABASE_URL_ENV, database_url, make_engine, session_scope, write_connection
 from bot.db.errors import NotAllowed, NotFound
 from bot.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from bot.db.models import (
@@ -118,6 +118,7 @@ __all__ = [
     "rescore_sessions",
     "scoring_state",
     "session_scope",
+    "write_connection",
     "set_password",
     "set_role",
     "upgrade",
