@@ -15,8 +15,7 @@ new connection per use, and the write-ahead log with a disk sync at checkpoints 
 every commit (see install_sqlite_tracker_store_tuning). The third remembers which class each
 event type name is (install_event_type_cache), a lookup Rasa repeats for every stored event. The
 fourth skips deep copies and formatting of values for debug lines that are dropped
-(install_debug_line_copies_skipped).
-The fifth keeps each conversation's dialogue states between predictions, so that a turn does not
+(install_debug_line_copies_skipped). The fifth keeps each conversation's dialogue states between predictions, so that a turn does not
 work them out again from the first event (bot.rasa_prior_states). The sixth lets an action
 endpoint take only the running turn's events (bot.rasa_action_call).
 
